@@ -1,0 +1,74 @@
+/* Configuration: DIR/mailspool.conf and DIR/transports.d/<id>.conf, read with
+ * libinih exactly as docs/api.md ("Configuration files") says. */
+#pragma once
+
+#include "util.h"
+
+enum transport_kind {
+        TRANSPORT_SMTP,
+        TRANSPORT_IMAP,
+        TRANSPORT_POP3,
+        TRANSPORT_MAILDIR,
+        _TRANSPORT_KIND_MAX,
+};
+const char *transport_kind_to_string(enum transport_kind k); /* "smtp", ... */
+int transport_kind_from_string(const char *s);               /* or -EINVAL */
+/* ResourceMethods a kind supports: smtp, imap, pop3: VALIDATE_STATE |
+ * CHANGE_PASSWORD | FLUSH_QUEUES; maildir: VALIDATE_STATE. */
+uint32_t transport_kind_methods(enum transport_kind k);
+bool transport_kind_is_outbound(enum transport_kind k); /* smtp, maildir */
+bool transport_kind_is_inbound(enum transport_kind k);  /* imap, pop3, maildir */
+
+enum starttls_mode {
+        STARTTLS_YES,
+        STARTTLS_NO,
+        STARTTLS_REQUIRED,
+};
+
+enum send_mode {
+        SEND_IMMEDIATE,
+        SEND_ON_DEMAND,
+};
+
+struct transport_config {
+        char *id;   /* file name without .conf */
+        char *file; /* the file it came from; NULL for the built-in default */
+        enum transport_kind kind;
+        char *display_name;
+        char *identity;      /* "" if none */
+        char *server;        /* NULL for maildir */
+        char *user;          /* NULL if none */
+        char *password_file; /* absolute; NULL if none */
+        enum starttls_mode starttls;
+        bool is_default; /* the default outbound transport, explicit or chosen */
+        enum send_mode send_mode;
+        uint32_t poll_interval; /* seconds */
+        bool asynchronous;
+        uint32_t methods; /* ResourceMethods bits, narrowed by Methods= */
+        uint32_t max_connections;
+        char *maildir; /* absolute */
+        char *pickup;  /* absolute; maildir kind only, else NULL */
+};
+
+struct spool_config {
+        char *admin_group; /* NULL if none */
+        uint64_t max_message_size;
+        /* In TransportOrder: the order given, then (if TransportOrder is not
+         * set) file-name order. */
+        struct transport_config *transports;
+        size_t n_transports;
+        bool builtin; /* no config dir: the one built-in maildir transport */
+};
+
+#define CONFIG_DEFAULT_MAX_MESSAGE_SIZE UINT64_C(52428800)
+#define CONFIG_BUILTIN_TRANSPORT_ID "local"
+
+/* Reads config_dir (relative paths in it resolve against config_dir; default
+ * Maildir and Pickup against state_dir). A missing config_dir gives the
+ * built-in default. On error returns a negative errno and, in *ret_error,
+ * "FILE:LINE: KEY: what is wrong" (or "FILE: what is wrong" where no line
+ * applies). */
+int config_load(const char *config_dir, const char *state_dir, struct spool_config *ret,
+                char **ret_error);
+void spool_config_clear(struct spool_config *c);
+const struct transport_config *spool_config_find(const struct spool_config *c, const char *id);

@@ -1,0 +1,29 @@
+/* Reading a submitted RFC 5322 message with GMime: the envelope, the headers
+ * the bus shows, and the copy to deliver (without Bcc). No hand parsing of
+ * addresses. */
+#pragma once
+
+#include "util.h"
+
+struct parsed_mail {
+        char *sender;      /* envelope sender: the Sender option, else From's first mailbox */
+        char **recipients; /* envelope: the Recipients option, else To, Cc and Bcc; no duplicates */
+        char *from;        /* From's first mailbox address, "" if none (routing by Identity) */
+        char *subject;     /* decoded; "" if none */
+        char *message_id;  /* as in the header without <>, "" if none */
+        void *data;        /* the message to deliver: the input without its Bcc header fields */
+        size_t size;
+};
+void parsed_mail_clear(struct parsed_mail *m);
+
+/* Parses data (size bytes). envelope_sender and envelope_recipients, if not NULL
+ * (and, for recipients, not empty), override what the headers say. On bad input
+ * returns -EINVAL and a sentence for the user in *ret_error, e.g.
+ * "the message has no header section", "no recipient: ...",
+ * "recipient \"x\" is not a valid address". */
+int mail_parse(const void *data, size_t size, const char *envelope_sender,
+               char *const *envelope_recipients, struct parsed_mail *ret, char **ret_error);
+
+/* An addr-spec we are willing to hand to a server: local@domain, no spaces,
+ * control characters or angle brackets, at most 254 bytes. */
+bool mail_address_is_valid(const char *address);

@@ -1,0 +1,28 @@
+/* The MAPI error codes we answer with, and the D-Bus error name each maps to
+ * (docs/api.md, "Errors"). Every error message starts with the code's name and
+ * value, e.g. "MAPI_E_BUSY (0x8004010B): ...". */
+#pragma once
+
+#include <stdint.h>
+
+enum mapi_error {
+        MAPI_E_BUSY,
+        MAPI_E_NO_SUPPORT,
+        MAPI_E_NOT_FOUND,
+        MAPI_E_LOGON_FAILED,
+        MAPI_E_NETWORK_ERROR,
+        MAPI_E_USER_CANCEL,
+        MAPI_E_UNABLE_TO_ABORT,
+        MAPI_E_INVALID_PARAMETER,
+        MAPI_E_UNKNOWN_FLAGS,
+        MAPI_E_BAD_COLUMN,
+        MAPI_E_TOO_COMPLEX,
+        MAPI_E_NO_ACCESS,
+        MAPI_E_DISK_ERROR,
+        MAPI_E_CALL_FAILED,
+        _MAPI_E_MAX,
+};
+
+const char *mapi_error_name(enum mapi_error e);    /* "MAPI_E_BUSY" */
+uint32_t mapi_error_value(enum mapi_error e);      /* 0x8004010B */
+const char *mapi_error_dbus_name(enum mapi_error e); /* "org.mailspool.Spool1.Error.Busy" */

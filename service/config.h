@@ -61,7 +61,7 @@ struct spool_config {
 };
 
 #define CONFIG_DEFAULT_MAX_MESSAGE_SIZE UINT64_C(52428800)
-#define CONFIG_BUILTIN_TRANSPORT_ID "local"
+#define CONFIG_BUILTIN_TRANSPORT_ID     "local"
 
 /* Reads config_dir (relative paths in it resolve against config_dir; default
  * Maildir and Pickup against state_dir). A missing config_dir gives the

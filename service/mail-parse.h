@@ -27,3 +27,9 @@ int mail_parse(const void *data, size_t size, const char *envelope_sender,
 /* An addr-spec we are willing to hand to a server: local@domain, no spaces,
  * control characters or angle brackets, at most 254 bytes. */
 bool mail_address_is_valid(const char *address);
+
+/* For mail we received rather than mail to send: reads the same headers but
+ * asks for no sender or recipient (a Bcc copy has no To). -EINVAL only when
+ * there is no header section at all. ret->data stays NULL (size 0): received
+ * mail is kept byte for byte by the caller, so no copy is made. */
+int mail_parse_inbound(const void *data, size_t size, struct parsed_mail *ret, char **ret_error);

@@ -23,6 +23,6 @@ enum mapi_error {
         _MAPI_E_MAX,
 };
 
-const char *mapi_error_name(enum mapi_error e);    /* "MAPI_E_BUSY" */
-uint32_t mapi_error_value(enum mapi_error e);      /* 0x8004010B */
+const char *mapi_error_name(enum mapi_error e);      /* "MAPI_E_BUSY" */
+uint32_t mapi_error_value(enum mapi_error e);        /* 0x8004010B */
 const char *mapi_error_dbus_name(enum mapi_error e); /* "org.mailspool.Spool1.Error.Busy" */

@@ -3,13 +3,12 @@
 #pragma once
 
 /* FlushQueues flags */
-#define FLUSH_UPLOAD   0x02u
-#define FLUSH_DOWNLOAD 0x04u
-#define FLUSH_FORCE    0x08u
-#define FLUSH_NO_UI    0x10u
-#define FLUSH_ASYNC_OK 0x20u
-#define FLUSH_ALL_FLAGS                                                                            \
-        (FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK)
+#define FLUSH_UPLOAD    0x02u
+#define FLUSH_DOWNLOAD  0x04u
+#define FLUSH_FORCE     0x08u
+#define FLUSH_NO_UI     0x10u
+#define FLUSH_ASYNC_OK  0x20u
+#define FLUSH_ALL_FLAGS (FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK)
 
 /* ResourceMethods */
 #define STATUS_VALIDATE_STATE  0x1u
@@ -35,7 +34,7 @@
 /* ResourceType and ObjectType */
 #define MAPI_TRANSPORT_PROVIDER 36u
 #define MAPI_SPOOLER            37u
-#define MAPI_STATUS             0xCu
+#define MAPI_STATUS             0xAu
 
 /* ValidateState flags */
 #define SUPPRESS_UI               0x1u
@@ -47,7 +46,7 @@
 #define ABORT_XP_HEADER_OPERATION 0x200000u
 #define SHOW_XP_SESSION_UI        0x400000u
 #define VALIDATE_ALL_FLAGS                                                                         \
-        (SUPPRESS_UI | REFRESH_XP_HEADER_CACHE | PROCESS_XP_HEADER_CACHE | FORCE_XP_CONNECT |     \
+        (SUPPRESS_UI | REFRESH_XP_HEADER_CACHE | PROCESS_XP_HEADER_CACHE | FORCE_XP_CONNECT |      \
          FORCE_XP_DISCONNECT | CONFIG_CHANGED | ABORT_XP_HEADER_OPERATION | SHOW_XP_SESSION_UI)
 #define VALIDATE_HEADER_CACHE_FLAGS                                                                \
         (REFRESH_XP_HEADER_CACHE | PROCESS_XP_HEADER_CACHE | ABORT_XP_HEADER_OPERATION)

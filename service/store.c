@@ -1,1 +1,967 @@
-/* being written */
+/* The durable message store on SQLite. See store.h for the contract and
+ * docs/design.md ("The store") for why it is shaped this way. */
+#include "store.h"
+
+#include <assert.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+
+/* How long a statement waits for a lock held by another connection (a backup
+ * or an admin's sqlite3 shell) before giving up with -EBUSY. Short, because the
+ * daemon's event loop is blocked meanwhile. */
+#define STORE_BUSY_TIMEOUT_MSEC 1000
+
+/* ---- states and directions ---- */
+
+static const char *const msg_state_table[_MSG_STATE_MAX] = {
+    [MSG_QUEUED] = "queued",     [MSG_SENDING] = "sending", [MSG_SENT] = "sent",
+    [MSG_DEFERRED] = "deferred", [MSG_FAILED] = "failed",   [MSG_ABORTED] = "aborted",
+    [MSG_RECEIVED] = "received",
+};
+
+static const char *const msg_direction_table[_MSG_DIRECTION_MAX] = {
+    [MSG_OUTBOUND] = "outbound",
+    [MSG_INBOUND] = "inbound",
+};
+
+static int lookup_string(const char *const *table, size_t n, const char *s)
+{
+        if (!s)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+const char *msg_state_to_string(enum msg_state s)
+{
+        if ((unsigned) s >= _MSG_STATE_MAX)
+                return NULL;
+        return msg_state_table[s];
+}
+
+int msg_state_from_string(const char *s)
+{
+        return lookup_string(msg_state_table, ELEMENTSOF(msg_state_table), s);
+}
+
+const char *msg_direction_to_string(enum msg_direction d)
+{
+        if ((unsigned) d >= _MSG_DIRECTION_MAX)
+                return NULL;
+        return msg_direction_table[d];
+}
+
+int msg_direction_from_string(const char *s)
+{
+        return lookup_string(msg_direction_table, ELEMENTSOF(msg_direction_table), s);
+}
+
+bool msg_state_transition_allowed(enum msg_state from, enum msg_state to)
+{
+        switch (from) {
+        case MSG_QUEUED:
+        case MSG_DEFERRED:
+                return to == MSG_SENDING || to == MSG_ABORTED;
+        case MSG_SENDING:
+                return to == MSG_SENT || to == MSG_DEFERRED || to == MSG_FAILED || to == MSG_QUEUED;
+        default:
+                return false; /* the final states, and anything out of range */
+        }
+}
+
+/* ---- records ---- */
+
+void msg_record_clear(struct msg_record *r)
+{
+        if (!r)
+                return;
+        free(r->transport);
+        free(r->sender);
+        strv_free(r->recipients);
+        free(r->subject);
+        free(r->message_id);
+        free(r->last_error);
+        free(r->path);
+        *r = (struct msg_record){};
+}
+
+void msg_record_array_free(struct msg_record *r, size_t n)
+{
+        for (size_t i = 0; r && i < n; i++)
+                msg_record_clear(&r[i]);
+        free(r);
+}
+
+/* ---- schema ---- */
+
+/* The states are stored as the strings of msg_state_to_string(), so that the
+ * file reads sensibly in a sqlite3 shell. The CHECK ties "received" to inbound
+ * and every other state to outbound, which lets the queue queries below look
+ * at the state alone. body is the last column so that reading the other
+ * columns never walks a large message's overflow pages. */
+static const char schema_v1[] =
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),"
+    "  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred',"
+    "                                       'failed', 'aborted', 'received')),"
+    "  transport TEXT NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  size INTEGER NOT NULL CHECK (size >= 0),"
+    "  submitted INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_attempt INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  owner INTEGER NOT NULL CHECK (owner BETWEEN 0 AND 4294967295),"
+    "  hold INTEGER NOT NULL DEFAULT 0 CHECK (hold IN (0, 1)),"
+    "  path TEXT NOT NULL DEFAULT '',"
+    "  source_key TEXT UNIQUE,"
+    "  body BLOB,"
+    "  CHECK ((direction = 'inbound') = (state = 'received'))"
+    ");"
+    "CREATE TABLE recipients ("
+    "  message INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  PRIMARY KEY (message, position)"
+    ") WITHOUT ROWID;"
+    /* Serves the per-transport queue queries; next_attempt makes
+     * store_next_retry() and store_count_outbound_waiting() index-only. */
+    "CREATE INDEX messages_queue ON messages (transport, state, next_attempt);";
+
+/* migrations[v] takes a database from user_version v to v + 1. */
+static const char *const migrations[] = {
+    schema_v1,
+};
+#define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
+
+/* ---- cached statements ---- */
+
+enum store_stmt {
+        STMT_BEGIN,
+        STMT_COMMIT,
+        STMT_ROLLBACK,
+        STMT_INSERT_MESSAGE,
+        STMT_INSERT_RECIPIENT,
+        STMT_HAS_SOURCE_KEY,
+        STMT_GET,
+        STMT_LIST,
+        STMT_GET_BODY,
+        STMT_SET_STATE,
+        STMT_EXISTS,
+        STMT_RECOVER,
+        STMT_PENDING,
+        STMT_COUNT_WAITING,
+        STMT_NEXT_RETRY,
+        _STMT_MAX,
+};
+
+/* The columns a msg_record is read from, one row per recipient (LEFT JOIN: a
+ * message without recipients still gives one row, with a NULL address). */
+enum {
+        COL_ID,
+        COL_DIRECTION,
+        COL_STATE,
+        COL_TRANSPORT,
+        COL_SENDER,
+        COL_SUBJECT,
+        COL_MESSAGE_ID,
+        COL_SIZE,
+        COL_SUBMITTED,
+        COL_ATTEMPTS,
+        COL_NEXT_ATTEMPT,
+        COL_LAST_ERROR,
+        COL_OWNER,
+        COL_HOLD,
+        COL_PATH,
+        COL_ADDRESS,
+};
+#define SELECT_RECORDS                                                                             \
+        "SELECT m.id, m.direction, m.state, m.transport, m.sender, m.subject, m.message_id, "      \
+        "m.size, m.submitted, m.attempts, m.next_attempt, m.last_error, m.owner, m.hold, m.path, " \
+        "r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
+
+/* store_set_state() binds the states it may leave in ?5.. one slot per state;
+ * unused slots stay NULL, which IN never matches. */
+static_assert(_MSG_STATE_MAX == 7, "STMT_SET_STATE has one slot per state");
+#define SET_STATE_FROM_PARAM 5
+
+static const char *const stmt_sql[_STMT_MAX] = {
+    /* IMMEDIATE takes the write lock up front: a deferred transaction that
+     * upgrades later can fail with SQLITE_BUSY halfway through. */
+    [STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_INSERT_MESSAGE] =
+        "INSERT INTO messages (direction, state, transport, sender, subject, message_id, "
+        "size, submitted, owner, hold, path, source_key, body) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [STMT_INSERT_RECIPIENT] =
+        "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
+    [STMT_HAS_SOURCE_KEY] = "SELECT 1 FROM messages WHERE source_key = ?1",
+    [STMT_GET] = SELECT_RECORDS "WHERE m.id = ?1 ORDER BY r.position",
+    [STMT_LIST] = SELECT_RECORDS "WHERE (?1 IS NULL OR m.state = ?1) "
+                                 "AND (?2 IS NULL OR m.direction = ?2) "
+                                 "AND (?3 IS NULL OR m.transport = ?3) "
+                                 "AND (?4 IS NULL OR m.owner = ?4) "
+                                 "ORDER BY m.id, r.position",
+    [STMT_GET_BODY] = "SELECT body FROM messages WHERE id = ?1",
+    /* One statement checks the transition and applies it, so no other
+     * writer can slip in between. */
+    [STMT_SET_STATE] = "UPDATE messages SET state = ?1, "
+                       "attempts = attempts + (?1 = 'sending'), "
+                       "last_error = ?2, next_attempt = ?3, "
+                       "body = CASE WHEN ?1 IN ('sent', 'aborted') THEN NULL ELSE body END "
+                       "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [STMT_EXISTS] = "SELECT 1 FROM messages WHERE id = ?1",
+    [STMT_RECOVER] = "UPDATE messages SET state = 'queued' WHERE state = 'sending'",
+    [STMT_PENDING] = "SELECT id FROM messages "
+                     "WHERE transport = ?1 AND state IN ('queued', 'deferred') "
+                     "AND (state != 'queued' OR (?4 AND (hold = 0 OR ?2))) "
+                     "AND (state != 'deferred' OR ?3 = 0 OR next_attempt <= ?3) "
+                     "ORDER BY id",
+    /* No direction test: the schema's CHECK makes these states outbound. */
+    [STMT_COUNT_WAITING] = "SELECT count(*) FROM messages "
+                           "WHERE transport = ?1 "
+                           "AND state IN ('queued', 'deferred', 'sending')",
+    [STMT_NEXT_RETRY] = "SELECT coalesce(min(next_attempt), 0) FROM messages "
+                        "WHERE transport = ?1 AND state = 'deferred'",
+};
+
+struct store {
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_STMT_MAX];
+};
+
+/* ---- SQLite plumbing ---- */
+
+static int errno_from_sqlite(int rc)
+{
+        switch (rc & 0xff) { /* the primary code of an extended one */
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        default:
+                return -EIO;
+        }
+}
+
+/* A cached statement is reset when the variable holding it goes out of scope:
+ * a statement left mid-way keeps its read snapshot (and any lock) open. */
+static void stmt_resetp(sqlite3_stmt **st)
+{
+        if (*st) {
+                sqlite3_reset(*st);
+                sqlite3_clear_bindings(*st);
+        }
+}
+#define _cleanup_reset_ _cleanup_(stmt_resetp)
+
+static void sqlite_closep(sqlite3 **db)
+{
+        sqlite3_close(*db);
+}
+
+/* Runs a statement that returns no rows we want. */
+static int step_done(sqlite3_stmt *st)
+{
+        int rc;
+
+        do
+                rc = sqlite3_step(st);
+        while (rc == SQLITE_ROW);
+        return errno_from_sqlite(rc);
+}
+
+/* Runs a statement whose first row's first column is an integer: 1 and the
+ * value if there is a row, 0 if there is none. */
+static int step_int64(sqlite3_stmt *st, int64_t *ret)
+{
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return 0;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        *ret = sqlite3_column_int64(st, 0);
+        return 1;
+}
+
+static int bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+        /* SQLITE_STATIC: every statement is reset before its caller returns. */
+        return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* SQLite integers are signed; a time or size beyond INT64_MAX would come back
+ * negative, so refuse it on the way in. */
+static bool fits_int64(uint64_t v)
+{
+        return v <= (uint64_t) INT64_MAX;
+}
+
+static int tx_begin(struct store *s)
+{
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_BEGIN];
+        return step_done(st);
+}
+
+static int tx_commit(struct store *s)
+{
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_COMMIT];
+        return step_done(st);
+}
+
+/* Holds a store while it has a transaction open; on scope exit without
+ * TAKE_PTR(), rolls back whatever is still open (a failed COMMIT may leave the
+ * transaction open, or SQLite may already have rolled it back itself). */
+static void tx_rollbackp(struct store **s)
+{
+        if (!*s || sqlite3_get_autocommit((*s)->db))
+                return;
+        _cleanup_reset_ sqlite3_stmt *st = (*s)->stmt[STMT_ROLLBACK];
+        (void) step_done(st);
+}
+#define _cleanup_rollback_ _cleanup_(tx_rollbackp)
+
+/* ---- opening ---- */
+
+static int db_exec(sqlite3 *db, const char *sql)
+{
+        return errno_from_sqlite(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static int db_query_int64(sqlite3 *db, const char *sql, int64_t *ret)
+{
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t v = 0;
+        int r = step_int64(st, &v);
+        sqlite3_finalize(st);
+        if (r < 0)
+                return r;
+        *ret = v;
+        return 0;
+}
+
+static int enable_wal(sqlite3 *db)
+{
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = sqlite3_step(st);
+        /* The pragma answers with the mode now in force, which is not WAL on a
+         * file system that cannot share memory for the WAL index. */
+        bool wal = rc == SQLITE_ROW &&
+                   sqlite3_stricmp((const char *) sqlite3_column_text(st, 0), "wal") == 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        return wal ? 0 : -EOPNOTSUPP;
+}
+
+static int read_schema_version(sqlite3 *db, int64_t *ret)
+{
+        int64_t version = 0;
+        int r = db_query_int64(db, "PRAGMA user_version", &version);
+        if (r < 0)
+                return r;
+        if (version < 0 || version > STORE_SCHEMA_VERSION)
+                return -EPROTO; /* written by a newer mailspoold; do not touch it */
+        *ret = version;
+        return 0;
+}
+
+/* Brings the schema to STORE_SCHEMA_VERSION in one transaction, so a crash
+ * leaves either the old schema or the new one. */
+static int migrate(sqlite3 *db)
+{
+        int r = db_exec(db, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+
+        /* Read again under the write lock: another process may have migrated
+         * the file since the first look. */
+        int64_t version = 0;
+        r = read_schema_version(db, &version);
+        for (int64_t v = version; r >= 0 && v < STORE_SCHEMA_VERSION; v++)
+                r = db_exec(db, migrations[v]);
+        if (r >= 0 && version < STORE_SCHEMA_VERSION) {
+                char sql[64];
+                snprintf(sql, sizeof(sql), "PRAGMA user_version = %" PRId64, STORE_SCHEMA_VERSION);
+                r = db_exec(db, sql);
+        }
+        if (r >= 0)
+                r = db_exec(db, "COMMIT");
+        if (r < 0 && !sqlite3_get_autocommit(db))
+                (void) db_exec(db, "ROLLBACK");
+        return r;
+}
+
+static int prepare_statements(struct store *s)
+{
+        for (size_t i = 0; i < _STMT_MAX; i++) {
+                /* PERSISTENT: these live as long as the store. */
+                int rc = sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &s->stmt[i], NULL);
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+        }
+        return 0;
+}
+
+int store_open(const char *path, struct store **ret)
+{
+        if (!path || !ret)
+                return -EINVAL;
+
+        /* Create the file ourselves so that it is private mail from the first
+         * byte; SQLite gives the -wal and -shm files the same mode. */
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0)
+                return -errno;
+
+        _cleanup_(sqlite_closep) sqlite3 *db = NULL;
+        int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MSEC);
+
+        /* Refuse a newer schema before changing anything in the file. */
+        int64_t version = 0;
+        int r = read_schema_version(db, &version);
+        if (r < 0)
+                return r;
+        r = enable_wal(db);
+        if (r < 0)
+                return r;
+        /* FULL: in WAL mode, NORMAL may lose the last commits on power loss,
+         * and we promise that a returned 0 is durable. */
+        r = db_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+        if (r < 0)
+                return r;
+        /* Only take the write lock when there is something to migrate. */
+        if (version < STORE_SCHEMA_VERSION) {
+                r = migrate(db);
+                if (r < 0)
+                        return r;
+        }
+
+        _cleanup_store_ struct store *s = calloc(1, sizeof(struct store));
+        if (!s)
+                return -ENOMEM;
+        s->db = TAKE_PTR(db);
+        r = prepare_statements(s);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+struct store *store_close(struct store *s)
+{
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                sqlite3_finalize(s->stmt[i]);
+        /* Closing the last connection checkpoints the WAL into the file. */
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+}
+
+/* ---- writing ---- */
+
+int store_recover(struct store *s, unsigned *ret_requeued)
+{
+        if (!s)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_RECOVER];
+        int r = step_done(st); /* one statement: its own transaction */
+        if (r < 0)
+                return r;
+        if (ret_requeued)
+                *ret_requeued = (unsigned) sqlite3_changes(s->db);
+        return 0;
+}
+
+struct new_message {
+        enum msg_direction direction;
+        enum msg_state state;
+        const struct msg_record *m;
+        uint64_t size;
+        const char *source_key; /* NULL for none */
+        const void *body;       /* NULL for none (inbound keeps it in the Maildir) */
+};
+
+static int insert_message(struct store *s, const struct new_message *n, uint64_t *ret_id)
+{
+        const struct msg_record *m = n->m;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_INSERT_MESSAGE];
+
+        /* rc ?: next — stop at the first bind that fails (SQLITE_OK is 0). */
+        int rc = bind_text(st, 1, msg_direction_to_string(n->direction));
+        rc = rc ?: bind_text(st, 2, msg_state_to_string(n->state));
+        rc = rc ?: bind_text(st, 3, m->transport);
+        rc = rc ?: bind_text(st, 4, strempty(m->sender));
+        rc = rc ?: bind_text(st, 5, strempty(m->subject));
+        rc = rc ?: bind_text(st, 6, strempty(m->message_id));
+        rc = rc ?: sqlite3_bind_int64(st, 7, (int64_t) n->size);
+        rc = rc ?: sqlite3_bind_int64(st, 8, (int64_t) m->submitted_usec);
+        rc = rc ?: sqlite3_bind_int64(st, 9, m->owner);
+        rc = rc ?: sqlite3_bind_int(st, 10, n->direction == MSG_OUTBOUND && m->hold);
+        rc = rc ?: bind_text(st, 11, n->direction == MSG_INBOUND ? strempty(m->path) : "");
+        if (n->source_key)
+                rc = rc ?: bind_text(st, 12, n->source_key);
+        /* A NULL pointer would bind SQL NULL, which means "body dropped";
+         * an empty message is a zero-length blob. */
+        if (n->body)
+                rc = rc
+                         ?: (n->size > 0
+                                 ? sqlite3_bind_blob64(st, 13, n->body, n->size, SQLITE_STATIC)
+                                 : sqlite3_bind_zeroblob(st, 13, 0));
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE && n->source_key)
+                return -EEXIST; /* source_key is the one UNIQUE column we set */
+        if (rc != SQLITE_DONE)
+                return errno_from_sqlite(rc);
+        *ret_id = (uint64_t) sqlite3_last_insert_rowid(s->db);
+        return 0;
+}
+
+static int insert_recipients(struct store *s, uint64_t id, char *const *recipients)
+{
+        sqlite3_stmt *st = s->stmt[STMT_INSERT_RECIPIENT];
+        int64_t position = 0;
+
+        STRV_FOREACH (a, (char **) recipients) {
+                _cleanup_reset_ sqlite3_stmt *row = st;
+                int rc = sqlite3_bind_int64(row, 1, (int64_t) id);
+                rc = rc ?: sqlite3_bind_int64(row, 2, position++);
+                rc = rc ?: bind_text(row, 3, *a);
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+                int r = step_done(row);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* The message row and its recipients in one transaction. */
+static int add_message(struct store *s, const struct new_message *n, uint64_t *ret_id)
+{
+        const struct msg_record *m = n->m;
+
+        if (!m->transport || !fits_int64(n->size) || !fits_int64(m->submitted_usec))
+                return -EINVAL;
+        STRV_FOREACH (a, m->recipients)
+                if (!**a)
+                        return -EINVAL;
+
+        _cleanup_rollback_ struct store *tx = NULL;
+        int r = tx_begin(s);
+        if (r < 0)
+                return r;
+        tx = s;
+
+        uint64_t id = 0;
+        r = insert_message(s, n, &id);
+        if (r < 0)
+                return r;
+        r = insert_recipients(s, id, m->recipients);
+        if (r < 0)
+                return r;
+        r = tx_commit(s);
+        if (r < 0)
+                return r;
+        TAKE_PTR(tx);
+
+        if (ret_id)
+                *ret_id = id;
+        return 0;
+}
+
+int store_add_outbound(struct store *s, const struct msg_record *m, const void *body,
+                       size_t body_size, uint64_t *ret_id)
+{
+        if (!s || !m || (!body && body_size > 0))
+                return -EINVAL;
+        struct new_message n = {
+            .direction = MSG_OUTBOUND,
+            .state = MSG_QUEUED,
+            .m = m,
+            .size = body_size,
+            .body = body ?: "",
+        };
+        return add_message(s, &n, ret_id);
+}
+
+int store_add_inbound(struct store *s, const struct msg_record *m, const char *source_key,
+                      uint64_t *ret_id)
+{
+        if (!s || !m)
+                return -EINVAL;
+        struct new_message n = {
+            .direction = MSG_INBOUND,
+            .state = MSG_RECEIVED,
+            .m = m,
+            .size = m->size,
+            /* An empty key names no source, and must not collide with
+             * another empty key. */
+            .source_key = source_key && *source_key ? source_key : NULL,
+        };
+        return add_message(s, &n, ret_id);
+}
+
+int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
+                    uint64_t next_attempt_usec)
+{
+        if (!s || (unsigned) to >= _MSG_STATE_MAX || !fits_int64(id) ||
+            !fits_int64(next_attempt_usec))
+                return -EINVAL;
+
+        int r;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_SET_STATE];
+                int rc = bind_text(st, 1, msg_state_to_string(to));
+                rc = rc ?: bind_text(st, 2, strempty(error));
+                rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t) next_attempt_usec);
+                rc = rc ?: sqlite3_bind_int64(st, 4, (int64_t) id);
+                /* The states `to` may be entered from, derived from the one
+                 * table of the state machine. */
+                int slot = SET_STATE_FROM_PARAM;
+                for (enum msg_state from = 0; rc == SQLITE_OK && from < _MSG_STATE_MAX; from++)
+                        if (msg_state_transition_allowed(from, to))
+                                rc = bind_text(st, slot++, msg_state_to_string(from));
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+
+                r = step_done(st);
+                if (r < 0)
+                        return r;
+                if (sqlite3_changes(s->db) > 0)
+                        return 0;
+        }
+
+        /* Nothing changed: tell a missing message from a forbidden move.
+         * Rows are never deleted, so this answer cannot go stale. */
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_EXISTS];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t one = 0;
+        r = step_int64(st, &one);
+        if (r < 0)
+                return r;
+        return r > 0 ? -EBUSY : -ENOENT;
+}
+
+/* ---- reading ---- */
+
+static int column_strdup(sqlite3_stmt *st, int col, char **ret)
+{
+        const char *v = (const char *) sqlite3_column_text(st, col);
+        if (!v && sqlite3_errcode(sqlite3_db_handle(st)) == SQLITE_NOMEM)
+                return -ENOMEM;
+        *ret = strdup(strempty(v));
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Fills r from the message columns of the current row. */
+static int record_from_row(sqlite3_stmt *st, struct msg_record *r)
+{
+        int d = msg_direction_from_string((const char *) sqlite3_column_text(st, COL_DIRECTION));
+        int state = msg_state_from_string((const char *) sqlite3_column_text(st, COL_STATE));
+        if (d < 0 || state < 0)
+                return -EBADMSG; /* the CHECK constraints should have made this impossible */
+
+        r->id = (uint64_t) sqlite3_column_int64(st, COL_ID);
+        r->direction = d;
+        r->state = state;
+        r->size = (uint64_t) sqlite3_column_int64(st, COL_SIZE);
+        r->submitted_usec = (uint64_t) sqlite3_column_int64(st, COL_SUBMITTED);
+        r->attempts = (uint32_t) sqlite3_column_int64(st, COL_ATTEMPTS);
+        r->next_attempt_usec = (uint64_t) sqlite3_column_int64(st, COL_NEXT_ATTEMPT);
+        r->owner = (uint32_t) sqlite3_column_int64(st, COL_OWNER);
+        r->hold = sqlite3_column_int(st, COL_HOLD) != 0;
+
+        /* An empty vector rather than NULL: "no recipients" is a real answer. */
+        r->recipients = calloc(1, sizeof(char *));
+        if (!r->recipients)
+                return -ENOMEM;
+
+        int k = column_strdup(st, COL_TRANSPORT, &r->transport);
+        k = k ?: column_strdup(st, COL_SENDER, &r->sender);
+        k = k ?: column_strdup(st, COL_SUBJECT, &r->subject);
+        k = k ?: column_strdup(st, COL_MESSAGE_ID, &r->message_id);
+        k = k ?: column_strdup(st, COL_LAST_ERROR, &r->last_error);
+        k = k ?: column_strdup(st, COL_PATH, &r->path);
+        return k;
+}
+
+struct record_array {
+        struct msg_record *items;
+        size_t n, allocated;
+};
+
+static void record_array_done(struct record_array *a)
+{
+        msg_record_array_free(a->items, a->n);
+}
+
+static struct msg_record *record_array_append(struct record_array *a)
+{
+        if (a->n == a->allocated) {
+                size_t want = a->allocated ? a->allocated * 2 : 16;
+                struct msg_record *items = reallocarray(a->items, want, sizeof(*items));
+                if (!items)
+                        return NULL;
+                a->items = items;
+                a->allocated = want;
+        }
+        struct msg_record *r = &a->items[a->n++];
+        *r = (struct msg_record){};
+        return r;
+}
+
+/* Reads the rows of a SELECT_RECORDS statement, ordered by message id then
+ * recipient position, folding each message's rows into one record. */
+static int read_records(sqlite3_stmt *st, struct record_array *ret)
+{
+        _cleanup_(record_array_done) struct record_array a = {};
+        int rc;
+
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                uint64_t id = (uint64_t) sqlite3_column_int64(st, COL_ID);
+                struct msg_record *r = a.n > 0 ? &a.items[a.n - 1] : NULL;
+                if (!r || r->id != id) {
+                        r = record_array_append(&a);
+                        if (!r)
+                                return -ENOMEM;
+                        int k = record_from_row(st, r);
+                        if (k < 0)
+                                return k;
+                }
+                if (sqlite3_column_type(st, COL_ADDRESS) != SQLITE_NULL) {
+                        char *address = NULL;
+                        int k = column_strdup(st, COL_ADDRESS, &address);
+                        if (k < 0)
+                                return k;
+                        k = strv_push(&r->recipients, address);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        if (rc != SQLITE_DONE)
+                return errno_from_sqlite(rc);
+
+        *ret = a;
+        a = (struct record_array){};
+        return 0;
+}
+
+int store_get(struct store *s, uint64_t id, struct msg_record *ret)
+{
+        if (!s || !ret || !fits_int64(id))
+                return -EINVAL;
+
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_GET];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+
+        _cleanup_(record_array_done) struct record_array a = {};
+        int r = read_records(st, &a);
+        if (r < 0)
+                return r;
+        if (a.n == 0)
+                return -ENOENT;
+        *ret = a.items[0];
+        a.n = 0; /* the record's fields now belong to *ret */
+        return 0;
+}
+
+int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_size)
+{
+        if (!s || !ret_data || !ret_size || !fits_int64(id))
+                return -EINVAL;
+
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_GET_BODY];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+                return -ENODATA; /* sent or aborted, or inbound: kept in the Maildir */
+
+        const void *blob = sqlite3_column_blob(st, 0);
+        size_t size = (size_t) sqlite3_column_bytes(st, 0);
+        if (!blob && size > 0)
+                return -ENOMEM;
+        /* At least one byte, so that an empty body is not mistaken for NULL. */
+        void *copy = malloc(size > 0 ? size : 1);
+        if (!copy)
+                return -ENOMEM;
+        if (size > 0)
+                memcpy(copy, blob, size);
+        *ret_data = copy;
+        *ret_size = size;
+        return 0;
+}
+
+int store_has_source_key(struct store *s, const char *source_key)
+{
+        if (!s || !source_key)
+                return -EINVAL;
+        if (!*source_key)
+                return 0; /* never recorded: see store_add_inbound() */
+
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_HAS_SOURCE_KEY];
+        int rc = bind_text(st, 1, source_key);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t one = 0;
+        return step_int64(st, &one);
+}
+
+int store_list(struct store *s, const struct store_filter *f, struct msg_record **ret,
+               size_t *ret_n)
+{
+        if (!s || !ret || !ret_n)
+                return -EINVAL;
+        struct store_filter all = STORE_FILTER_ALL;
+        if (!f)
+                f = &all;
+        if (f->state < -1 || f->state >= _MSG_STATE_MAX || f->direction < -1 ||
+            f->direction >= _MSG_DIRECTION_MAX || f->owner < -1 || f->owner > UINT32_MAX)
+                return -EINVAL;
+
+        /* Parameters left unbound are NULL, which the statement reads as "any". */
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_LIST];
+        int rc = SQLITE_OK;
+        if (f->state >= 0)
+                rc = rc ?: bind_text(st, 1, msg_state_to_string(f->state));
+        if (f->direction >= 0)
+                rc = rc ?: bind_text(st, 2, msg_direction_to_string(f->direction));
+        if (f->transport)
+                rc = rc ?: bind_text(st, 3, f->transport);
+        if (f->owner >= 0)
+                rc = rc ?: sqlite3_bind_int64(st, 4, f->owner);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+
+        struct record_array a = {};
+        int r = read_records(st, &a);
+        if (r < 0)
+                return r;
+        *ret = a.items;
+        *ret_n = a.n;
+        return 0;
+}
+
+int store_list_pending(struct store *s, const char *transport, bool include_queued,
+                       bool include_held, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        if (!s || !transport || !ret_ids || !ret_n || !fits_int64(now_usec))
+                return -EINVAL;
+
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_PENDING];
+        int rc = bind_text(st, 1, transport);
+        rc = rc ?: sqlite3_bind_int(st, 2, include_held);
+        rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t) now_usec);
+        rc = rc ?: sqlite3_bind_int(st, 4, include_queued);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0, allocated = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                if (n == allocated) {
+                        size_t want = allocated ? allocated * 2 : 16;
+                        uint64_t *grown = reallocarray(ids, want, sizeof(*ids));
+                        if (!grown)
+                                return -ENOMEM;
+                        ids = grown;
+                        allocated = want;
+                }
+                ids[n++] = (uint64_t) sqlite3_column_int64(st, 0);
+        }
+        if (rc != SQLITE_DONE)
+                return errno_from_sqlite(rc);
+
+        *ret_ids = TAKE_PTR(ids);
+        *ret_n = n;
+        return 0;
+}
+
+/* Runs one of the per-transport aggregate statements. */
+static int transport_aggregate(struct store *s, enum store_stmt which, const char *transport,
+                               int64_t *ret)
+{
+        if (!s || !transport || !ret)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
+        int rc = bind_text(st, 1, transport);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t v = 0;
+        int r = step_int64(st, &v);
+        if (r < 0)
+                return r;
+        *ret = v; /* an aggregate always gives a row */
+        return 0;
+}
+
+int store_count_outbound_waiting(struct store *s, const char *transport, uint32_t *ret)
+{
+        if (!ret)
+                return -EINVAL;
+        int64_t n = 0;
+        int r = transport_aggregate(s, STMT_COUNT_WAITING, transport, &n);
+        if (r < 0)
+                return r;
+        *ret = n > UINT32_MAX ? UINT32_MAX : (uint32_t) n;
+        return 0;
+}
+
+int store_next_retry(struct store *s, const char *transport, uint64_t *ret_usec)
+{
+        if (!ret_usec)
+                return -EINVAL;
+        int64_t t = 0;
+        int r = transport_aggregate(s, STMT_NEXT_RETRY, transport, &t);
+        if (r < 0)
+                return r;
+        *ret_usec = (uint64_t) t;
+        return 0;
+}

@@ -22,10 +22,10 @@ enum msg_state {
         _MSG_STATE_MAX,
 };
 
-const char *msg_state_to_string(enum msg_state s);       /* "queued", ... as api.md */
-int msg_state_from_string(const char *s);                 /* enum value, or -EINVAL */
+const char *msg_state_to_string(enum msg_state s);         /* "queued", ... as api.md */
+int msg_state_from_string(const char *s);                  /* enum value, or -EINVAL */
 const char *msg_direction_to_string(enum msg_direction d); /* "outbound", "inbound" */
-int msg_direction_from_string(const char *s);             /* enum value, or -EINVAL */
+int msg_direction_from_string(const char *s);              /* enum value, or -EINVAL */
 /* The state machine of an outbound message:
  *   queued   -> sending, aborted
  *   deferred -> sending, aborted
@@ -37,12 +37,12 @@ struct msg_record {
         uint64_t id;
         enum msg_direction direction;
         enum msg_state state;
-        char *transport; /* transport id, e.g. "work" */
-        char *sender;    /* envelope sender */
+        char *transport;   /* transport id, e.g. "work" */
+        char *sender;      /* envelope sender */
         char **recipients; /* envelope recipients, NULL-terminated */
         char *subject;
         char *message_id;
-        uint64_t size; /* bytes of the stored message */
+        uint64_t size;           /* bytes of the stored message */
         uint64_t submitted_usec; /* CLOCK_REALTIME */
         uint32_t attempts;
         uint64_t next_attempt_usec; /* 0 if none */
@@ -79,13 +79,16 @@ int store_add_outbound(struct store *s, const struct msg_record *m, const void *
 /* Records an inbound message in state "received" (fields used: transport,
  * sender, recipients, subject, message_id, owner, size, submitted_usec, path).
  * source_key names where it came from (a pickup file, a server UID) so that
- * the same source is never recorded twice: -EEXIST if it already is. */
+ * the same source is never recorded twice: -EEXIST if it already is. A NULL or
+ * empty source_key names no source and is not checked. */
 int store_add_inbound(struct store *s, const struct msg_record *m, const char *source_key,
                       uint64_t *ret_id);
 /* 1 if source_key is recorded, 0 if not. */
 int store_has_source_key(struct store *s, const char *source_key);
 
 int store_get(struct store *s, uint64_t id, struct msg_record *ret); /* -ENOENT */
+/* -ENOENT if no such message; -ENODATA if it has no stored body (dropped when
+ * it was sent or aborted; inbound bodies live in the Maildir file). */
 int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_size);
 
 /* Moves message id to state `to`, if msg_state_transition_allowed() from its
@@ -97,10 +100,10 @@ int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char 
                     uint64_t next_attempt_usec);
 
 struct store_filter {
-        int state;         /* enum msg_state, or -1 for any */
-        int direction;     /* enum msg_direction, or -1 for any */
+        int state;             /* enum msg_state, or -1 for any */
+        int direction;         /* enum msg_direction, or -1 for any */
         const char *transport; /* NULL for any */
-        int64_t owner;     /* uid, or -1 for any */
+        int64_t owner;         /* uid, or -1 for any */
 };
 #define STORE_FILTER_ALL ((struct store_filter){-1, -1, NULL, -1})
 /* Matching messages in id order; *ret is an array of *ret_n records. */
@@ -108,10 +111,11 @@ int store_list(struct store *s, const struct store_filter *f, struct msg_record 
                size_t *ret_n);
 
 /* Ids of outbound messages of transport waiting to go, in id order: "queued"
- * (held ones only if include_held) and "deferred" whose next attempt is due at
- * now_usec (any deferred one if now_usec is 0). */
-int store_list_pending(struct store *s, const char *transport, bool include_held,
-                       uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+ * ones if include_queued (held ones only if include_held too) and "deferred"
+ * ones whose next attempt is due at now_usec (any deferred one if now_usec is
+ * 0). */
+int store_list_pending(struct store *s, const char *transport, bool include_queued,
+                       bool include_held, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
 /* Outbound messages of transport in queued, deferred or sending. */
 int store_count_outbound_waiting(struct store *s, const char *transport, uint32_t *ret);
 /* Earliest next_attempt_usec of the transport's deferred messages, 0 if none. */

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <sys/stat.h>
 #include <time.h>
 
 size_t strv_length(char *const *l)
@@ -12,8 +13,8 @@ size_t strv_length(char *const *l)
 
 char **strv_free(char **l)
 {
-        STRV_FOREACH(s, l)
-        free(*s);
+        STRV_FOREACH (s, l)
+                free(*s);
         free(l);
         return NULL;
 }
@@ -95,4 +96,42 @@ uint64_t now_realtime_usec(void)
 uint64_t now_monotonic_usec(void)
 {
         return clock_usec(CLOCK_MONOTONIC);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+int read_file_contents(int fd, size_t size, char **ret)
+{
+        _cleanup_free_ char *buf = malloc(size ? size : 1);
+        if (!buf)
+                return -ENOMEM;
+        size_t got = 0;
+        while (got < size) {
+                ssize_t n = pread(fd, buf + got, size - got, (off_t) got);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -EIO; /* it shrank while we read it */
+                got += (size_t) n;
+        }
+        *ret = TAKE_PTR(buf);
+        return 0;
 }

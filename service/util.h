@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define USEC_PER_SEC UINT64_C(1000000)
-#define USEC_PER_MSEC UINT64_C(1000)
+#define _cleanup_(f)                    __attribute__((cleanup(f)))
+#define container_of(ptr, type, member) ((type *) ((char *) (ptr) -offsetof(type, member)))
+#define ELEMENTSOF(a)                   (sizeof(a) / sizeof((a)[0]))
+#define USEC_PER_SEC                    UINT64_C(1000000)
+#define USEC_PER_MSEC                   UINT64_C(1000)
 
 static inline void freep(void *p)
 {
@@ -65,7 +67,7 @@ static inline const char *strempty(const char *s)
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 size_t strv_length(char *const *l);
 char **strv_free(char **l);
-int strv_push(char ***l, char *s);      /* takes s; on -ENOMEM frees s */
+int strv_push(char ***l, char *s);         /* takes s; on -ENOMEM frees s */
 int strv_extend(char ***l, const char *s); /* copies s */
 bool strv_contains(char *const *l, const char *s);
 char **strv_copy(char *const *l);
@@ -79,3 +81,10 @@ static inline void strv_freep(char ***l)
 
 uint64_t now_realtime_usec(void);
 uint64_t now_monotonic_usec(void);
+
+/* mkdir -p with the given mode for every directory it creates. */
+int mkdir_p(const char *path, mode_t mode);
+
+/* Reads the first size bytes of a regular file into a new buffer (never
+ * NULL, even for size 0); -EIO if the file is shorter than size. */
+int read_file_contents(int fd, size_t size, char **ret);

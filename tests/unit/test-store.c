@@ -1,6 +1,992 @@
+/* Unit tests of the message store (service/store.c), each on a fresh database
+ * in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
-int main(void){return 0;}
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "store.h"
+
+struct fixture {
+        char dir[32]; /* "/tmp/test-store-XXXXXX" */
+        char path[PATH_MAX];
+        struct store *store;
+};
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof(*f));
+        assert_non_null(f);
+        snprintf(f->dir, sizeof(f->dir), "/tmp/test-store-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+        assert_int_equal(store_open(f->path, &f->store), 0);
+        assert_non_null(f->store);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+        store_close(f->store);
+        /* The database, its -wal and -shm, and whatever a test put there. */
+        DIR *d = opendir(f->dir);
+        assert_non_null(d);
+        for (struct dirent *e; (e = readdir(d));)
+                if (!streq(e->d_name, ".") && !streq(e->d_name, ".."))
+                        assert_int_equal(unlinkat(dirfd(d), e->d_name, 0), 0);
+        closedir(d);
+        assert_int_equal(rmdir(f->dir), 0);
+        free(f);
+        return 0;
+}
+
+static void reopen(struct fixture *f)
+{
+        f->store = store_close(f->store);
+        assert_int_equal(store_open(f->path, &f->store), 0);
+}
+
+/* A second, plain SQLite connection to the same file, to look behind the
+ * store's back or to tamper with it. */
+static sqlite3 *raw_open(const char *path)
+{
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+        return db;
+}
+
+static int64_t raw_int(sqlite3 *db, const char *sql)
+{
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        int64_t v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+static uint64_t add_outbound_full(struct store *s, const char *transport, uint32_t owner, bool hold,
+                                  const char *body)
+{
+        /* Two, out of alphabetical order, so that listing them shows whether
+         * their order is kept. */
+        char *recipients[] = {"b@example.org", "a@example.org", NULL};
+        struct msg_record m = {
+            .transport = (char *) transport,
+            .sender = "a@example.org",
+            .recipients = recipients,
+            .subject = "hello",
+            .message_id = "<1@example.org>",
+            .owner = owner,
+            .hold = hold,
+            .submitted_usec = 1000,
+        };
+        uint64_t id = 0;
+        assert_int_equal(store_add_outbound(s, &m, body, strlen(body), &id), 0);
+        assert_true(id > 0);
+        return id;
+}
+
+static uint64_t add_outbound(struct store *s, const char *transport)
+{
+        return add_outbound_full(s, transport, 1000, false, "body");
+}
+
+static uint64_t add_inbound(struct store *s, const char *transport, const char *source_key)
+{
+        char *recipients[] = {"me@example.org", NULL};
+        struct msg_record m = {
+            .transport = (char *) transport,
+            .sender = "them@example.org",
+            .recipients = recipients,
+            .subject = "incoming",
+            .message_id = "<in@example.org>",
+            .owner = 1000,
+            .size = 1234,
+            .submitted_usec = 2000,
+            .path = "/var/mail/cur/1",
+        };
+        uint64_t id = 0;
+        assert_int_equal(store_add_inbound(s, &m, source_key, &id), 0);
+        return id;
+}
+
+static enum msg_state state_of(struct store *s, uint64_t id)
+{
+        struct msg_record r = {};
+        assert_int_equal(store_get(s, id, &r), 0);
+        enum msg_state st = r.state;
+        msg_record_clear(&r);
+        return st;
+}
+
+static void assert_ids(const uint64_t *got, size_t n, const uint64_t *want, size_t want_n)
+{
+        assert_int_equal(n, want_n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(got[i], want[i]);
+}
+
+/* ---- states ---- */
+
+static void test_state_strings(void **state)
+{
+        static const char *const names[] = {"queued", "sending", "sent",    "deferred",
+                                            "failed", "aborted", "received"};
+        assert_int_equal(ELEMENTSOF(names), _MSG_STATE_MAX);
+        for (int i = 0; i < _MSG_STATE_MAX; i++) {
+                assert_string_equal(msg_state_to_string(i), names[i]);
+                assert_int_equal(msg_state_from_string(names[i]), i);
+        }
+        assert_null(msg_state_to_string(_MSG_STATE_MAX));
+        assert_int_equal(msg_state_from_string("Queued"), -EINVAL);
+        assert_int_equal(msg_state_from_string(""), -EINVAL);
+        assert_int_equal(msg_state_from_string(NULL), -EINVAL);
+
+        assert_string_equal(msg_direction_to_string(MSG_OUTBOUND), "outbound");
+        assert_string_equal(msg_direction_to_string(MSG_INBOUND), "inbound");
+        assert_int_equal(msg_direction_from_string("outbound"), MSG_OUTBOUND);
+        assert_int_equal(msg_direction_from_string("inbound"), MSG_INBOUND);
+        assert_int_equal(msg_direction_from_string("sideways"), -EINVAL);
+        assert_null(msg_direction_to_string(_MSG_DIRECTION_MAX));
+}
+
+static void test_transition_table(void **state)
+{
+        /* allowed[from][to], written out from the comment in store.h. */
+        static const bool allowed[_MSG_STATE_MAX][_MSG_STATE_MAX] = {
+            [MSG_QUEUED] = {[MSG_SENDING] = true, [MSG_ABORTED] = true},
+            [MSG_DEFERRED] = {[MSG_SENDING] = true, [MSG_ABORTED] = true},
+            [MSG_SENDING] = {[MSG_SENT] = true,
+                             [MSG_DEFERRED] = true,
+                             [MSG_FAILED] = true,
+                             [MSG_QUEUED] = true},
+        };
+        for (int from = 0; from < _MSG_STATE_MAX; from++)
+                for (int to = 0; to < _MSG_STATE_MAX; to++) {
+                        if (msg_state_transition_allowed(from, to) != allowed[from][to])
+                                fail_msg("%s -> %s: expected %s", msg_state_to_string(from),
+                                         msg_state_to_string(to),
+                                         allowed[from][to] ? "allowed" : "forbidden");
+                }
+        assert_false(msg_state_transition_allowed(MSG_QUEUED, _MSG_STATE_MAX));
+        assert_false(msg_state_transition_allowed(_MSG_STATE_MAX, MSG_QUEUED));
+}
+
+/* ---- adding and reading ---- */
+
+static void test_add_get_roundtrip(void **state)
+{
+        struct fixture *f = *state;
+        /* Not sorted, so that an ORDER BY address would show. */
+        char *recipients[] = {"zed@example.org", "amy@example.org", "mid@example.org", NULL};
+        static const char body[] = "Subject: x\r\n\r\nbinary\0bytes\xff\x00end";
+        struct msg_record m = {
+            .transport = "work",
+            .sender = "me@example.org",
+            .recipients = recipients,
+            .subject = "Grüße",
+            .message_id = "<abc@example.org>",
+            .owner = 4242,
+            .hold = true,
+            .submitted_usec = UINT64_C(1700000000123456),
+            /* Ignored by store_add_outbound: */
+            .size = 1,
+            .attempts = 9,
+            .path = "/ignored",
+        };
+        uint64_t id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, body, sizeof(body), &id), 0);
+        assert_true(id > 0);
+
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.id, id);
+        assert_int_equal(r.direction, MSG_OUTBOUND);
+        assert_int_equal(r.state, MSG_QUEUED);
+        assert_string_equal(r.transport, "work");
+        assert_string_equal(r.sender, "me@example.org");
+        assert_int_equal(strv_length(r.recipients), 3);
+        assert_string_equal(r.recipients[0], "zed@example.org");
+        assert_string_equal(r.recipients[1], "amy@example.org");
+        assert_string_equal(r.recipients[2], "mid@example.org");
+        assert_string_equal(r.subject, "Grüße");
+        assert_string_equal(r.message_id, "<abc@example.org>");
+        assert_int_equal(r.size, sizeof(body));
+        assert_int_equal(r.submitted_usec, UINT64_C(1700000000123456));
+        assert_int_equal(r.attempts, 0);
+        assert_int_equal(r.next_attempt_usec, 0);
+        assert_string_equal(r.last_error, "");
+        assert_int_equal(r.owner, 4242);
+        assert_true(r.hold);
+        assert_string_equal(r.path, "");
+        msg_record_clear(&r);
+        assert_null(r.transport); /* cleared means reset, not just freed */
+
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get_body(f->store, id, &data, &size), 0);
+        assert_int_equal(size, sizeof(body));
+        assert_memory_equal(data, body, sizeof(body)); /* past the NUL bytes */
+        free(data);
+
+        /* A second message gets another id, and does not share recipients. */
+        uint64_t id2 = add_outbound(f->store, "work");
+        assert_true(id2 > id);
+        assert_int_equal(store_get(f->store, id2, &r), 0);
+        assert_int_equal(strv_length(r.recipients), 2);
+        assert_false(r.hold);
+        msg_record_clear(&r);
+}
+
+static void test_add_empty(void **state)
+{
+        struct fixture *f = *state;
+        struct msg_record m = {.transport = "work"}; /* no recipients, no strings */
+        uint64_t id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, NULL, 0, &id), 0);
+
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_non_null(r.recipients); /* an empty vector, not NULL */
+        assert_null(r.recipients[0]);
+        assert_string_equal(r.sender, "");
+        assert_string_equal(r.subject, "");
+        assert_int_equal(r.size, 0);
+        msg_record_clear(&r);
+
+        /* An empty body is still a body: not the "dropped" answer. */
+        void *data = NULL;
+        size_t size = 1;
+        assert_int_equal(store_get_body(f->store, id, &data, &size), 0);
+        assert_int_equal(size, 0);
+        free(data);
+}
+
+static void test_add_invalid(void **state)
+{
+        struct fixture *f = *state;
+        struct msg_record m = {.transport = NULL};
+        uint64_t id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &id), -EINVAL);
+        m.transport = "work";
+        assert_int_equal(store_add_outbound(f->store, &m, NULL, 5, &id), -EINVAL);
+        char *recipients[] = {"a@example.org", "", NULL};
+        m.recipients = recipients;
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &id), -EINVAL);
+
+        /* Nothing of the refused messages was stored. */
+        struct msg_record *list = NULL;
+        size_t n = 99;
+        assert_int_equal(store_list(f->store, NULL, &list, &n), 0);
+        assert_int_equal(n, 0);
+        msg_record_array_free(list, n);
+}
+
+static void test_get_missing(void **state)
+{
+        struct fixture *f = *state;
+        struct msg_record r = {};
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get(f->store, 1, &r), -ENOENT);
+        assert_int_equal(store_get_body(f->store, 1, &data, &size), -ENOENT);
+        uint64_t id = add_outbound(f->store, "work");
+        assert_int_equal(store_get(f->store, id + 1, &r), -ENOENT);
+        assert_null(r.transport);
+}
+
+/* ---- state changes ---- */
+
+static void test_set_state_errors(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(store_set_state(f->store, 77, MSG_SENDING, NULL, 0), -ENOENT);
+
+        uint64_t id = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, id + 1, MSG_SENDING, NULL, 0), -ENOENT);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENT, NULL, 0), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_DEFERRED, "x", 5), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_QUEUED, NULL, 0), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_RECEIVED, NULL, 0), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, _MSG_STATE_MAX, NULL, 0), -EINVAL);
+
+        /* A refused move changes nothing. */
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_QUEUED);
+        assert_string_equal(r.last_error, "");
+        assert_int_equal(r.next_attempt_usec, 0);
+        msg_record_clear(&r);
+
+        /* Final states stay final. */
+        assert_int_equal(store_set_state(f->store, id, MSG_ABORTED, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_QUEUED, NULL, 0), -EBUSY);
+        assert_int_equal(state_of(f->store, id), MSG_ABORTED);
+
+        /* An inbound message has no way out of "received". */
+        uint64_t in = add_inbound(f->store, "inbox", "uid:1");
+        for (int to = 0; to < _MSG_STATE_MAX; to++)
+                assert_int_equal(store_set_state(f->store, in, to, NULL, 0), -EBUSY);
+        assert_int_equal(state_of(f->store, in), MSG_RECEIVED);
+}
+
+static void test_attempts_and_retry_fields(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t id = add_outbound(f->store, "work");
+        struct msg_record r = {};
+
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_SENDING);
+        assert_int_equal(r.attempts, 1);
+        msg_record_clear(&r);
+
+        assert_int_equal(store_set_state(f->store, id, MSG_DEFERRED, "451 try later", 5000000), 0);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_DEFERRED);
+        assert_int_equal(r.attempts, 1); /* only entering "sending" counts */
+        assert_string_equal(r.last_error, "451 try later");
+        assert_int_equal(r.next_attempt_usec, 5000000);
+        msg_record_clear(&r);
+
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_QUEUED, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_FAILED, "550 no such user", 0), 0);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_FAILED);
+        assert_int_equal(r.attempts, 3);
+        assert_string_equal(r.last_error, "550 no such user");
+        assert_int_equal(r.next_attempt_usec, 0);
+        msg_record_clear(&r);
+
+        /* A failed message keeps its body for the non-delivery report. */
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get_body(f->store, id, &data, &size), 0);
+        assert_int_equal(size, 4);
+        assert_memory_equal(data, "body", 4);
+        free(data);
+
+        /* Refused moves do not count attempts either. */
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), -EBUSY);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.attempts, 3);
+        msg_record_clear(&r);
+}
+
+static void test_body_dropped_when_done(void **state)
+{
+        struct fixture *f = *state;
+        void *data = NULL;
+        size_t size = 0;
+
+        uint64_t sent = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), 0); /* still there */
+        free(data);
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENT, "error is replaced", 0), 0);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
+
+        uint64_t aborted = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, aborted, MSG_ABORTED, NULL, 0), 0);
+        assert_int_equal(store_get_body(f->store, aborted, &data, &size), -ENODATA);
+
+        /* The record survives, size included: it is what was sent. */
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, sent, &r), 0);
+        assert_int_equal(r.state, MSG_SENT);
+        assert_int_equal(r.size, 4);
+        assert_string_equal(r.last_error, "error is replaced");
+        msg_record_clear(&r);
+
+        /* Dropping one body leaves the others alone. */
+        uint64_t other = add_outbound(f->store, "work");
+        assert_int_equal(store_get_body(f->store, other, &data, &size), 0);
+        free(data);
+}
+
+static void test_recover(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t a = add_outbound(f->store, "work");
+        uint64_t b = add_outbound(f->store, "work");
+        uint64_t c = add_outbound(f->store, "home");
+        uint64_t d = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, a, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, c, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, d, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, d, MSG_DEFERRED, "x", 9), 0);
+
+        /* A crash: the daemon comes back with a and c caught mid-delivery. */
+        reopen(f);
+        unsigned requeued = 0;
+        assert_int_equal(store_recover(f->store, &requeued), 0);
+        assert_int_equal(requeued, 2);
+        assert_int_equal(state_of(f->store, a), MSG_QUEUED);
+        assert_int_equal(state_of(f->store, b), MSG_QUEUED);
+        assert_int_equal(state_of(f->store, c), MSG_QUEUED);
+        assert_int_equal(state_of(f->store, d), MSG_DEFERRED);
+
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, a, &r), 0);
+        assert_int_equal(r.attempts, 1); /* the interrupted attempt still counts */
+        msg_record_clear(&r);
+
+        assert_int_equal(store_recover(f->store, &requeued), 0);
+        assert_int_equal(requeued, 0);
+}
+
+/* ---- queries ---- */
+
+static void test_list_filters(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t w1 = add_outbound_full(f->store, "work", 1000, false, "one");
+        uint64_t h1 = add_outbound_full(f->store, "home", 1001, false, "two");
+        uint64_t in = add_inbound(f->store, "work", "uid:7");
+        uint64_t w2 = add_outbound_full(f->store, "work", 1001, true, "three");
+        assert_int_equal(store_set_state(f->store, w2, MSG_ABORTED, NULL, 0), 0);
+
+        struct msg_record *list = NULL;
+        size_t n = 0;
+        assert_int_equal(store_list(f->store, NULL, &list, &n), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(list[0].id, w1);
+        assert_int_equal(list[1].id, h1);
+        assert_int_equal(list[2].id, in);
+        assert_int_equal(list[3].id, w2);
+        /* Each record has its own recipients, not its neighbour's. */
+        assert_int_equal(strv_length(list[2].recipients), 1);
+        assert_string_equal(list[2].recipients[0], "me@example.org");
+        assert_int_equal(strv_length(list[3].recipients), 2);
+        assert_string_equal(list[3].recipients[0], "b@example.org");
+        assert_string_equal(list[3].recipients[1], "a@example.org");
+        msg_record_array_free(list, n);
+
+        struct store_filter filter = STORE_FILTER_ALL;
+        filter.transport = "work";
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 3);
+        assert_int_equal(list[0].id, w1);
+        assert_int_equal(list[1].id, in);
+        assert_int_equal(list[2].id, w2);
+        msg_record_array_free(list, n);
+
+        filter.direction = MSG_OUTBOUND;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(list[0].id, w1);
+        assert_int_equal(list[1].id, w2);
+        msg_record_array_free(list, n);
+
+        filter.state = MSG_QUEUED;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(list[0].id, w1);
+        assert_int_equal(list[0].state, MSG_QUEUED);
+        msg_record_array_free(list, n);
+
+        filter = STORE_FILTER_ALL;
+        filter.owner = 1001;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(list[0].id, h1);
+        assert_int_equal(list[1].id, w2);
+        msg_record_array_free(list, n);
+
+        filter = STORE_FILTER_ALL;
+        filter.direction = MSG_INBOUND;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(list[0].id, in);
+        assert_int_equal(list[0].direction, MSG_INBOUND);
+        msg_record_array_free(list, n);
+
+        filter = STORE_FILTER_ALL;
+        filter.state = MSG_SENT;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, 0);
+        msg_record_array_free(list, n);
+
+        filter = STORE_FILTER_ALL;
+        filter.state = _MSG_STATE_MAX;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), -EINVAL);
+        filter = STORE_FILTER_ALL;
+        filter.owner = -2;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), -EINVAL);
+}
+
+static void test_list_many(void **state)
+{
+        struct fixture *f = *state;
+        /* More than one growth step of the result array. */
+        uint64_t ids[40];
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                ids[i] = add_outbound(f->store, i % 2 ? "odd" : "even");
+
+        struct store_filter filter = STORE_FILTER_ALL;
+        filter.transport = "odd";
+        struct msg_record *list = NULL;
+        size_t n = 0;
+        assert_int_equal(store_list(f->store, &filter, &list, &n), 0);
+        assert_int_equal(n, ELEMENTSOF(ids) / 2);
+        for (size_t i = 0; i < n; i++) {
+                assert_int_equal(list[i].id, ids[2 * i + 1]);
+                assert_string_equal(list[i].transport, "odd");
+        }
+        msg_record_array_free(list, n);
+}
+
+static void test_list_pending(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t queued = add_outbound(f->store, "work");
+        uint64_t held = add_outbound_full(f->store, "work", 1000, true, "held");
+        uint64_t due = add_outbound(f->store, "work");
+        uint64_t later = add_outbound(f->store, "work");
+        uint64_t sending = add_outbound(f->store, "work");
+        uint64_t failed = add_outbound(f->store, "work");
+        uint64_t elsewhere = add_outbound(f->store, "home");
+        add_inbound(f->store, "work", "uid:1");
+
+        assert_int_equal(store_set_state(f->store, due, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, due, MSG_DEFERRED, "x", 100), 0);
+        assert_int_equal(store_set_state(f->store, later, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, later, MSG_DEFERRED, "x", 300), 0);
+        assert_int_equal(store_set_state(f->store, sending, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, failed, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, failed, MSG_FAILED, "x", 0), 0);
+
+        uint64_t *ids = NULL;
+        size_t n = 0;
+
+        /* At 200: due is due, later is not, held stays. */
+        assert_int_equal(store_list_pending(f->store, "work", true, false, 200, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){queued, due}, 2);
+        free(ids);
+
+        assert_int_equal(store_list_pending(f->store, "work", true, true, 200, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){queued, held, due}, 3);
+        free(ids);
+
+        /* Exactly at the retry time counts as due. */
+        assert_int_equal(store_list_pending(f->store, "work", true, false, 300, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){queued, due, later}, 3);
+        free(ids);
+
+        /* 0: every deferred one, whatever its time. */
+        assert_int_equal(store_list_pending(f->store, "work", true, true, 0, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){queued, held, due, later}, 4);
+        free(ids);
+
+        /* Without queued ones: only the deferred that are due (a retry
+         * timer firing while the queue waits for a flush). */
+        assert_int_equal(store_list_pending(f->store, "work", false, true, 200, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){due}, 1);
+        free(ids);
+        assert_int_equal(store_list_pending(f->store, "work", false, false, 0, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){due, later}, 2);
+        free(ids);
+
+        assert_int_equal(store_list_pending(f->store, "home", true, false, 0, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){elsewhere}, 1);
+        free(ids);
+
+        assert_int_equal(store_list_pending(f->store, "nowhere", true, true, 0, &ids, &n), 0);
+        assert_int_equal(n, 0);
+        free(ids);
+}
+
+static void test_count_and_next_retry(void **state)
+{
+        struct fixture *f = *state;
+        uint32_t count = 99;
+        uint64_t next = 99;
+        assert_int_equal(store_count_outbound_waiting(f->store, "work", &count), 0);
+        assert_int_equal(count, 0);
+        assert_int_equal(store_next_retry(f->store, "work", &next), 0);
+        assert_int_equal(next, 0);
+
+        uint64_t ids[6];
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                ids[i] = add_outbound(f->store, "work");
+        add_outbound(f->store, "home");
+        add_inbound(f->store, "work", "uid:1");
+        /* ids[0] queued, [1] sending, [2] deferred@700, [3] deferred@500,
+         * [4] sent, [5] aborted */
+        assert_int_equal(store_set_state(f->store, ids[1], MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, ids[2], MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, ids[2], MSG_DEFERRED, "x", 700), 0);
+        assert_int_equal(store_set_state(f->store, ids[3], MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, ids[3], MSG_DEFERRED, "x", 500), 0);
+        assert_int_equal(store_set_state(f->store, ids[4], MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, ids[4], MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, ids[5], MSG_ABORTED, NULL, 0), 0);
+
+        assert_int_equal(store_count_outbound_waiting(f->store, "work", &count), 0);
+        assert_int_equal(count, 4);
+        assert_int_equal(store_count_outbound_waiting(f->store, "home", &count), 0);
+        assert_int_equal(count, 1);
+        assert_int_equal(store_next_retry(f->store, "work", &next), 0);
+        assert_int_equal(next, 500);
+        assert_int_equal(store_next_retry(f->store, "home", &next), 0);
+        assert_int_equal(next, 0);
+
+        /* Once the earliest one goes, the next one is the answer. */
+        assert_int_equal(store_set_state(f->store, ids[3], MSG_ABORTED, NULL, 0), 0);
+        assert_int_equal(store_next_retry(f->store, "work", &next), 0);
+        assert_int_equal(next, 700);
+        assert_int_equal(store_count_outbound_waiting(f->store, "work", &count), 0);
+        assert_int_equal(count, 3);
+}
+
+/* ---- inbound ---- */
+
+static void test_inbound(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(store_has_source_key(f->store, "pickup:a"), 0);
+        uint64_t id = add_inbound(f->store, "inbox", "pickup:a");
+        assert_int_equal(store_has_source_key(f->store, "pickup:a"), 1);
+        assert_int_equal(store_has_source_key(f->store, "pickup:b"), 0);
+
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.direction, MSG_INBOUND);
+        assert_int_equal(r.state, MSG_RECEIVED);
+        assert_int_equal(r.size, 1234);
+        assert_int_equal(r.submitted_usec, 2000);
+        assert_string_equal(r.path, "/var/mail/cur/1");
+        assert_string_equal(r.recipients[0], "me@example.org");
+        msg_record_clear(&r);
+
+        /* The body lives in the Maildir, not here. */
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get_body(f->store, id, &data, &size), -ENODATA);
+
+        /* The same source again: refused, and nothing was added. */
+        struct msg_record dup = {.transport = "inbox", .subject = "again", .path = "/x"};
+        uint64_t dup_id = 0;
+        assert_int_equal(store_add_inbound(f->store, &dup, "pickup:a", &dup_id), -EEXIST);
+        assert_int_equal(dup_id, 0);
+        struct msg_record *list = NULL;
+        size_t n = 0;
+        assert_int_equal(store_list(f->store, NULL, &list, &n), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(list[0].subject, "incoming");
+        msg_record_array_free(list, n);
+
+        /* No key: no deduplication, and the store is still usable after the
+         * refused insert (no transaction left open). */
+        uint64_t k1 = add_inbound(f->store, "inbox", NULL);
+        uint64_t k2 = add_inbound(f->store, "inbox", NULL);
+        assert_true(k2 > k1 && k1 > id);
+        uint64_t b = add_inbound(f->store, "inbox", "pickup:b");
+        assert_true(b > k2);
+        assert_int_equal(store_has_source_key(f->store, "pickup:b"), 1);
+}
+
+/* ---- durability and the file ---- */
+
+static void test_reopen_keeps_everything(void **state)
+{
+        struct fixture *f = *state;
+        char *recipients[] = {"x@example.org", "y@example.org", NULL};
+        struct msg_record m = {
+            .transport = "work",
+            .sender = "s@example.org",
+            .recipients = recipients,
+            .subject = "persist",
+            .message_id = "<p@example.org>",
+            .owner = 7,
+            .hold = true,
+            .submitted_usec = 123456789,
+        };
+        uint64_t id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "persisted body", 14, &id), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_DEFERRED, "421 busy", 999), 0);
+        uint64_t sent = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENT, NULL, 0), 0);
+        uint64_t in = add_inbound(f->store, "inbox", "uid:42");
+
+        reopen(f);
+
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_DEFERRED);
+        assert_string_equal(r.transport, "work");
+        assert_string_equal(r.sender, "s@example.org");
+        assert_int_equal(strv_length(r.recipients), 2);
+        assert_string_equal(r.recipients[0], "x@example.org");
+        assert_string_equal(r.recipients[1], "y@example.org");
+        assert_string_equal(r.subject, "persist");
+        assert_string_equal(r.message_id, "<p@example.org>");
+        assert_int_equal(r.owner, 7);
+        assert_true(r.hold);
+        assert_int_equal(r.submitted_usec, 123456789);
+        assert_int_equal(r.attempts, 1);
+        assert_int_equal(r.next_attempt_usec, 999);
+        assert_string_equal(r.last_error, "421 busy");
+        assert_int_equal(r.size, 14);
+        msg_record_clear(&r);
+
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get_body(f->store, id, &data, &size), 0);
+        assert_int_equal(size, 14);
+        assert_memory_equal(data, "persisted body", 14);
+        free(data);
+        assert_int_equal(state_of(f->store, sent), MSG_SENT);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
+        assert_int_equal(store_has_source_key(f->store, "uid:42"), 1);
+        assert_int_equal(state_of(f->store, in), MSG_RECEIVED);
+
+        uint64_t next = add_outbound(f->store, "work");
+        assert_true(next > in);
+
+        /* The rows really are in the file, seen by another connection. */
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 4);
+
+        /* An id names a bus object path: it is never handed out again, even
+         * when the newest message is gone from the table. */
+        assert_int_equal(sqlite3_exec(db,
+                                      "PRAGMA foreign_keys = ON; DELETE FROM messages "
+                                      "WHERE id = (SELECT max(id) FROM messages)",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        uint64_t after_delete = add_outbound(f->store, "work");
+        assert_true(after_delete > next);
+}
+
+static void test_file_setup(void **state)
+{
+        struct fixture *f = *state;
+        struct stat st;
+        assert_int_equal(stat(f->path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
+
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        sqlite3_stmt *q = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+        assert_string_equal((const char *) sqlite3_column_text(q, 0), "wal");
+        sqlite3_finalize(q);
+
+        /* The queue queries need an index that starts with (transport, state). */
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema AS i, "
+                                     "pragma_index_info(i.name) AS a, "
+                                     "pragma_index_info(i.name) AS b "
+                                     "WHERE i.type = 'index' AND i.tbl_name = 'messages' "
+                                     "AND a.seqno = 0 AND a.name = 'transport' "
+                                     "AND b.seqno = 1 AND b.name = 'state'"),
+                         1);
+
+        /* The schema itself refuses states that do not exist, and a received
+         * outbound message. */
+        static const char *const bad[] = {
+            "INSERT INTO messages (direction, state, transport, sender, subject, "
+            "message_id, size, submitted, owner) "
+            "VALUES ('outbound', 'lost', 'w', '', '', '', 0, 0, 0)",
+            "INSERT INTO messages (direction, state, transport, sender, subject, "
+            "message_id, size, submitted, owner) "
+            "VALUES ('outbound', 'received', 'w', '', '', '', 0, 0, 0)",
+            "INSERT INTO recipients (message, position, address) VALUES (999, 0, 'a')",
+        };
+        assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(sqlite3_exec(db, bad[i], NULL, NULL, NULL), SQLITE_CONSTRAINT);
+        sqlite3_close(db);
+}
+
+static void test_newer_schema(void **state)
+{
+        struct fixture *f = *state;
+        add_outbound(f->store, "work");
+        f->store = store_close(f->store);
+
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+
+        struct store *s = NULL;
+        assert_int_equal(store_open(f->path, &s), -EPROTO);
+        assert_null(s);
+
+        /* Refused means untouched: the newer daemon still finds its version. */
+        db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
+        sqlite3_close(db);
+}
+
+static void test_not_a_database(void **state)
+{
+        struct fixture *f = *state;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+        FILE *g = fopen(path, "we");
+        assert_non_null(g);
+        for (int i = 0; i < 512; i++)
+                fputs("this is not an SQLite file. ", g);
+        fclose(g);
+
+        struct store *s = NULL;
+        assert_int_equal(store_open(path, &s), -EBADMSG);
+        assert_null(s);
+}
+
+static void test_open_missing_directory(void **state)
+{
+        struct fixture *f = *state;
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/no/such/dir.db", f->dir);
+        struct store *s = NULL;
+        assert_int_equal(store_open(path, &s), -ENOENT);
+        assert_null(s);
+}
+
+/* Connections opened while one of these is registered with
+ * sqlite3_auto_extension() start with the pragma applied: the way to reach
+ * the store's own connection from outside. We run as root, so a read-only
+ * file mode would not stop the store from writing. */
+static int make_query_only(sqlite3 *db, char **error, const sqlite3_api_routines *api)
+{
+        return sqlite3_exec(db, "PRAGMA query_only = ON", NULL, NULL, error);
+}
+
+static int limit_pages(sqlite3 *db, char **error, const sqlite3_api_routines *api)
+{
+        /* SQLite never sets this below the current size; 40 pages leave room
+         * for small messages but not for a large one. */
+        return sqlite3_exec(db, "PRAGMA max_page_count = 40", NULL, NULL, error);
+}
+
+static void reopen_with(struct fixture *f,
+                        int (*init)(sqlite3 *, char **, const sqlite3_api_routines *))
+{
+        f->store = store_close(f->store);
+        assert_int_equal(sqlite3_auto_extension((void (*)(void)) init), SQLITE_OK);
+        int r = store_open(f->path, &f->store);
+        sqlite3_reset_auto_extension();
+        assert_int_equal(r, 0);
+}
+
+static void test_read_only(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t id = add_outbound(f->store, "work");
+        reopen_with(f, make_query_only);
+
+        struct msg_record m = {.transport = "work"};
+        uint64_t new_id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &new_id), -EROFS);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), -EROFS);
+        assert_int_equal(store_add_inbound(f->store, &m, "k", &new_id), -EROFS);
+
+        /* Reading still works, and shows nothing changed. */
+        assert_int_equal(state_of(f->store, id), MSG_QUEUED);
+        uint32_t count = 0;
+        assert_int_equal(store_count_outbound_waiting(f->store, "work", &count), 0);
+        assert_int_equal(count, 1);
+}
+
+static void test_disk_full(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t id = add_outbound(f->store, "work");
+        reopen_with(f, limit_pages);
+
+        size_t big_size = 1024 * 1024;
+        _cleanup_free_ char *big = malloc(big_size);
+        assert_non_null(big);
+        memset(big, 'x', big_size);
+        char *recipients[] = {"r@example.org", NULL};
+        struct msg_record m = {.transport = "work", .recipients = recipients};
+        uint64_t big_id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, big, big_size, &big_id), -ENOSPC);
+
+        /* The failed submit was rolled back whole, and left no transaction
+         * open: the next changes go through. */
+        uint32_t count = 0;
+        assert_int_equal(store_count_outbound_waiting(f->store, "work", &count), 0);
+        assert_int_equal(count, 1);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        uint64_t small = add_outbound(f->store, "work");
+        assert_true(small > id);
+
+        reopen(f);
+        assert_int_equal(state_of(f->store, id), MSG_SENDING);
+        assert_int_equal(state_of(f->store, small), MSG_QUEUED);
+}
+
+static void test_busy(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t id = add_outbound(f->store, "work");
+
+        /* Someone else holds the write lock longer than the busy timeout. */
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        struct msg_record m = {.transport = "work"};
+        uint64_t new_id = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &new_id), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), -EBUSY);
+        /* Readers are not blocked by a writer in WAL mode. */
+        assert_int_equal(state_of(f->store, id), MSG_QUEUED);
+        assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &new_id), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_state_strings),
+            cmocka_unit_test(test_transition_table),
+            T(test_add_get_roundtrip),
+            T(test_add_empty),
+            T(test_add_invalid),
+            T(test_get_missing),
+            T(test_set_state_errors),
+            T(test_attempts_and_retry_fields),
+            T(test_body_dropped_when_done),
+            T(test_recover),
+            T(test_list_filters),
+            T(test_list_many),
+            T(test_list_pending),
+            T(test_count_and_next_retry),
+            T(test_inbound),
+            T(test_reopen_keeps_everything),
+            T(test_file_setup),
+            T(test_newer_schema),
+            T(test_not_a_database),
+            T(test_open_missing_directory),
+            T(test_read_only),
+            T(test_disk_full),
+            T(test_busy),
+        };
+#undef T
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

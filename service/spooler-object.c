@@ -1,0 +1,345 @@
+/* The spooler object: the Status interface (shared vtable) and the
+ * org.mailspool.Spool1.Spooler interface, apart from Submit (submit.c). */
+#include "bus-error.h"
+#include "flush.h"
+#include "mapi.h"
+#include "status-table.h"
+#include "submit.h"
+#include "transport.h"
+
+static void spooler_row(struct daemon *d, struct status_row *row)
+{
+        *row = (struct status_row){
+            .entry_id = SPOOLER_PATH,
+            .row_id = 0,
+            .object_type = MAPI_STATUS,
+            .resource_type = MAPI_SPOOLER,
+            .display_name = "Mail spooler",
+            .provider_display = "Spooler",
+            .resource_methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES,
+            .resource_flags = 0,
+            .status_code = d->status_code,
+            .status_string = strempty(d->status_string),
+            .identity_display = "",
+        };
+}
+
+static void transport_row(struct transport *t, struct status_row *row)
+{
+        *row = (struct status_row){
+            .entry_id = t->path,
+            .row_id = t->row_id,
+            .object_type = MAPI_STATUS,
+            .resource_type = MAPI_TRANSPORT_PROVIDER,
+            .display_name = t->config->display_name,
+            .provider_display = t->ops->provider_display,
+            .resource_methods = transport_resource_methods(t),
+            .resource_flags = transport_resource_flags(t),
+            .status_code = t->status_code,
+            .status_string = t->status_string,
+            .identity_display = strempty(t->config->identity),
+        };
+}
+
+static int read_columns(sd_bus_message *m, bool selected[_COL_MAX], sd_bus_error *error)
+{
+        _cleanup_strv_free_ char **columns = NULL;
+        int r = sd_bus_message_read_strv(m, &columns);
+        if (r < 0)
+                return r;
+        for (int c = 0; c < _COL_MAX; c++)
+                selected[c] = strv_length(columns) == 0;
+        STRV_FOREACH (name, columns) {
+                int c = status_column_from_name(*name);
+                if (c < 0)
+                        return bus_error_mapi(error, MAPI_E_BAD_COLUMN,
+                                              "the status table has no column \"%s\"", *name);
+                selected[c] = true;
+        }
+        return 0;
+}
+
+static int read_restriction(sd_bus_message *m, struct restriction_term **ret, size_t *ret_n,
+                            sd_bus_error *error)
+{
+        struct restriction_term *terms = NULL;
+        size_t n = 0;
+        int r = sd_bus_message_enter_container(m, 'a', "(ssv)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *column, *op, *contents;
+                char type;
+                r = sd_bus_message_enter_container(m, 'r', "ssv");
+                if (r <= 0)
+                        break;
+                r = sd_bus_message_read(m, "ss", &column, &op);
+                if (r >= 0)
+                        r = sd_bus_message_peek_type(m, &type, &contents);
+                if (r >= 0)
+                        r = sd_bus_message_enter_container(m, 'v', contents);
+                if (r < 0)
+                        break;
+
+                uint32_t u = 0;
+                const char *s = NULL;
+                const void *value = NULL;
+                char vtype = contents[0];
+                if (streq(contents, "u")) {
+                        r = sd_bus_message_read_basic(m, 'u', &u);
+                        value = &u;
+                } else if (streq(contents, "s") || streq(contents, "o")) {
+                        r = sd_bus_message_read_basic(m, vtype, &s);
+                        value = s;
+                } else {
+                        r = sd_bus_message_skip(m, contents);
+                        vtype = contents[1] == '\0' ? contents[0] : '?';
+                }
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        break;
+
+                struct restriction_term *more = realloc(terms, sizeof(*terms) * (n + 1));
+                if (!more) {
+                        r = -ENOMEM;
+                        break;
+                }
+                terms = more;
+                enum mapi_error code;
+                _cleanup_free_ char *text = NULL;
+                r = restriction_term_make(column, op, vtype, value, &terms[n], &code, &text);
+                if (r < 0) {
+                        r = bus_error_mapi(error, code, "%s", text ? text : "bad restriction");
+                        break;
+                }
+                n++;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0) {
+                restriction_terms_free(terms, n);
+                return r;
+        }
+        *ret = terms;
+        *ret_n = n;
+        return 0;
+}
+
+static int append_row(sd_bus_message *reply, const struct status_row *row,
+                      const bool selected[_COL_MAX])
+{
+        int r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        for (int c = 0; r >= 0 && c < _COL_MAX; c++) {
+                if (!selected[c])
+                        continue;
+                uint32_t u;
+                const char *s;
+                status_row_get(row, c, &u, &s);
+                char type[2] = {status_column_type(c), 0};
+                if (type[0] == 'u')
+                        r = sd_bus_message_append(reply, "{sv}", status_column_name(c), type, u);
+                else
+                        r = sd_bus_message_append(reply, "{sv}", status_column_name(c), type, s);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* IMAPISession::GetStatusTable, SetColumns and HrQueryAllRows with a
+ * property restriction, in one call. */
+static int method_query_status_table(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        bool selected[_COL_MAX];
+        struct restriction_term *terms = NULL;
+        size_t n_terms = 0;
+
+        int r = read_columns(m, selected, error);
+        if (r < 0)
+                return r;
+        r = read_restriction(m, &terms, &n_terms, error);
+        if (r < 0)
+                return r;
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "a{sv}");
+        for (size_t i = 0; r >= 0 && i <= d->n_transports; i++) {
+                struct status_row row;
+                if (i == 0)
+                        spooler_row(d, &row);
+                else
+                        transport_row(d->transports[i - 1], &row);
+                if (restriction_match(&row, terms, n_terms))
+                        r = append_row(reply, &row, selected);
+        }
+        restriction_terms_free(terms, n_terms);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int read_list_filter(struct daemon *d, sd_bus_message *m, struct store_filter *f,
+                            sd_bus_error *error)
+{
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *value;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                const char *want = streq(key, "Transport") ? "o" : "s";
+                if (!streq(key, "State") && !streq(key, "Transport") && !streq(key, "Direction"))
+                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                              "unknown filter key \"%s\" (State, Transport and "
+                                              "Direction are known)",
+                                              key);
+                r = sd_bus_message_enter_container(m, 'v', want);
+                if (r < 0)
+                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                              "filter key \"%s\" takes a value of type %s", key,
+                                              want);
+                r = sd_bus_message_read_basic(m, want[0], &value);
+                if (r < 0)
+                        return r;
+                if (streq(key, "State")) {
+                        f->state = msg_state_from_string(value);
+                        if (f->state < 0)
+                                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                                      "unknown message state \"%s\"", value);
+                } else if (streq(key, "Direction")) {
+                        f->direction = msg_direction_from_string(value);
+                        if (f->direction < 0)
+                                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                                      "Direction is \"outbound\" or \"inbound\", "
+                                                      "not \"%s\"",
+                                                      value);
+                } else {
+                        struct transport *t = daemon_find_transport_by_path(d, value);
+                        if (!t)
+                                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
+                                                      value);
+                        f->transport = t->config->id;
+                }
+                r = sd_bus_message_exit_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        struct store_filter f = STORE_FILTER_ALL;
+
+        int r = read_list_filter(d, m, &f, error);
+        if (r < 0)
+                return r;
+        if (!bus_caller_is_privileged(d, m)) {
+                uid_t uid;
+                r = bus_caller_uid(m, &uid);
+                if (r < 0)
+                        return r;
+                f.owner = uid;
+        }
+
+        struct msg_record *msgs = NULL;
+        size_t n = 0;
+        r = store_list(d->store, &f, &msgs, &n);
+        if (r < 0)
+                return bus_error_store(error, r, "cannot list messages");
+
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(osssuut)");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                r = message_path_for_id(msgs[i].id, &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(
+                            reply, "(osssuut)", path, msg_state_to_string(msgs[i].state),
+                            msgs[i].transport, msgs[i].subject,
+                            (uint32_t) (msgs[i].size > UINT32_MAX ? UINT32_MAX : msgs[i].size),
+                            msgs[i].attempts, msgs[i].submitted_usec);
+        }
+        msg_record_array_free(msgs, n);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_cancel_flush(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        const char *target;
+        int r = sd_bus_message_read(m, "o", &target);
+        if (r < 0)
+                return r;
+        return flush_cancel_call(userdata, m, target, error);
+}
+
+static int get_transport_order(sd_bus *bus, const char *path, const char *iface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        int r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < d->n_transports; i++)
+                r = sd_bus_message_append(reply, "o", d->transports[i]->path);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int get_version(sd_bus *bus, const char *path, const char *iface, const char *property,
+                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "s", MAILSPOOL_VERSION);
+}
+
+static const sd_bus_vtable spooler_vtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_PROPERTY("TransportOrder", "ao", get_transport_order, 0,
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Version", "s", get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_METHOD_WITH_NAMES(
+        "QueryStatusTable", "asa(ssv)", SD_BUS_PARAM(columns) SD_BUS_PARAM(restriction), "aa{sv}",
+        SD_BUS_PARAM(rows), method_query_status_table, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Submit", "ha{sv}", SD_BUS_PARAM(message) SD_BUS_PARAM(options), "o",
+                             SD_BUS_PARAM(message), method_submit, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("SubmitData", "aya{sv}", SD_BUS_PARAM(message) SD_BUS_PARAM(options),
+                             "o", SD_BUS_PARAM(message), method_submit_data,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("ListMessages", "a{sv}", SD_BUS_PARAM(filter), "a(osssuut)",
+                             SD_BUS_PARAM(messages), method_list_messages,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("CancelFlush", "o", SD_BUS_PARAM(target), "", "", method_cancel_flush,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_VTABLE_END,
+};
+
+int spooler_object_register(struct daemon *d)
+{
+        int r = sd_bus_add_object_vtable(d->bus, &d->spooler_slots[0], SPOOLER_PATH, IFACE_STATUS,
+                                         status_vtable, &d->spooler_status);
+        if (r < 0)
+                return r;
+        return sd_bus_add_object_vtable(d->bus, &d->spooler_slots[1], SPOOLER_PATH, IFACE_SPOOLER,
+                                        spooler_vtable, d);
+}

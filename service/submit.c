@@ -1,0 +1,317 @@
+/* Submit and SubmitData: parse the options and the message, route it to a
+ * transport, store it in one transaction, and only then reply. A message
+ * handed over as a pipe is read without blocking the loop. */
+#include "submit.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
+#include "bus-error.h"
+#include "log.h"
+#include "mail-parse.h"
+#include "transport.h"
+
+struct submit_options {
+        char *transport; /* object path, NULL if not given */
+        char *sender;
+        char **recipients;
+        bool hold;
+};
+
+static void submit_options_clear(struct submit_options *o)
+{
+        free(o->transport);
+        free(o->sender);
+        strv_free(o->recipients);
+        *o = (struct submit_options){};
+}
+
+static int read_option_value(sd_bus_message *m, const char *key, const char *type, void *ret,
+                             sd_bus_error *error)
+{
+        int r = sd_bus_message_enter_container(m, 'v', type);
+        if (r < 0)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "option \"%s\" takes a value of type %s", key, type);
+        if (streq(type, "as"))
+                r = sd_bus_message_read_strv(m, (char ***) ret);
+        else
+                r = sd_bus_message_read_basic(m, type[0], ret);
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+static int read_options(sd_bus_message *m, struct submit_options *o, sd_bus_error *error)
+{
+        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char *key, *s;
+                int b;
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (streq(key, "Transport")) {
+                        r = read_option_value(m, key, "o", &s, error);
+                        if (r >= 0 && !(o->transport = strdup(s)))
+                                r = -ENOMEM;
+                } else if (streq(key, "Sender")) {
+                        r = read_option_value(m, key, "s", &s, error);
+                        if (r >= 0 && !(o->sender = strdup(s)))
+                                r = -ENOMEM;
+                } else if (streq(key, "Recipients")) {
+                        strv_free(o->recipients);
+                        o->recipients = NULL;
+                        r = read_option_value(m, key, "as", &o->recipients, error);
+                } else if (streq(key, "Hold")) {
+                        r = read_option_value(m, key, "b", &b, error);
+                        o->hold = b;
+                } else
+                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                           "unknown option \"%s\" (Transport, Sender, Recipients "
+                                           "and Hold are known)",
+                                           key);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(m);
+}
+
+/* Everything after the bytes are in: check, parse, route, store, reply. */
+static int submit_store(struct daemon *d, sd_bus_message *m, const struct submit_options *o,
+                        const void *data, size_t size, sd_bus_error *error)
+{
+        if (size > d->config.max_message_size)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "the message is %zu bytes; this spooler takes at most "
+                                      "%" PRIu64 " (MaxMessageSize); nothing was stored",
+                                      size, d->config.max_message_size);
+
+        struct parsed_mail mail = {};
+        _cleanup_free_ char *why = NULL;
+        int r = mail_parse(data, size, o->sender, o->recipients, &mail, &why);
+        if (r == -EINVAL)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER, "%s; nothing was stored",
+                                      why ? why : "malformed message");
+        if (r < 0)
+                return r;
+
+        struct transport *t;
+        if (o->transport) {
+                t = daemon_find_transport_by_path(d, o->transport);
+                if (!t)
+                        r = bus_error_mapi(error, MAPI_E_NOT_FOUND,
+                                           "no transport at %s; nothing was stored", o->transport);
+                else if (!transport_kind_is_outbound(t->config->kind))
+                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                           "transport \"%s\" (%s) does not send mail; nothing "
+                                           "was stored",
+                                           t->config->id,
+                                           transport_kind_to_string(t->config->kind));
+        } else {
+                t = daemon_route(d, mail.from);
+                if (!t)
+                        r = bus_error_mapi(error, MAPI_E_NOT_FOUND,
+                                           "no outbound transport is configured; nothing was "
+                                           "stored");
+        }
+        if (r < 0) {
+                parsed_mail_clear(&mail);
+                return r;
+        }
+
+        uid_t uid = getuid();
+        (void) bus_caller_uid(m, &uid);
+        struct msg_record rec = {
+            .direction = MSG_OUTBOUND,
+            .transport = (char *) t->config->id,
+            .sender = mail.sender,
+            .recipients = mail.recipients,
+            .subject = mail.subject,
+            .message_id = mail.message_id,
+            .owner = uid,
+            .hold = o->hold,
+            .submitted_usec = now_realtime_usec(),
+        };
+        uint64_t id;
+        r = store_add_outbound(d->store, &rec, mail.data, mail.size, &id);
+        parsed_mail_clear(&mail);
+        if (r < 0)
+                return bus_error_store(error, r, "cannot store the message");
+
+        _cleanup_free_ char *path = NULL;
+        r = message_path_for_id(id, &path);
+        if (r < 0)
+                return r;
+        log_debug("message %" PRIu64 " stored for transport \"%s\" (%zu bytes)", id, t->config->id,
+                  size);
+        r = sd_bus_reply_method_return(m, "o", path);
+        transport_message_added(t, o->hold);
+        return r;
+}
+
+int method_submit_data(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(submit_options_clear) struct submit_options o = {};
+        const void *data;
+        size_t size;
+
+        int r = sd_bus_message_read_array(m, 'y', &data, &size);
+        if (r < 0)
+                return r;
+        r = read_options(m, &o, error);
+        if (r < 0)
+                return r;
+        return submit_store(userdata, m, &o, data, size, error);
+}
+
+/* A message arriving through a pipe or socket, read as it comes. */
+struct submit_reader {
+        struct daemon *d;
+        sd_bus_message *call;
+        struct submit_options options;
+        int fd;
+        sd_event_source *source;
+        char *data;
+        size_t size, allocated;
+};
+
+static void submit_reader_free(struct submit_reader *s)
+{
+        sd_event_source_disable_unref(s->source);
+        sd_bus_message_unref(s->call);
+        submit_options_clear(&s->options);
+        if (s->fd >= 0)
+                close(s->fd);
+        free(s->data);
+        free(s);
+}
+
+static void submit_reader_finish(struct submit_reader *s, int r, sd_bus_error *error)
+{
+        if (r < 0) {
+                if (sd_bus_error_is_set(error))
+                        sd_bus_reply_method_error(s->call, error);
+                else
+                        sd_bus_reply_method_errno(s->call, r, NULL);
+        }
+        submit_reader_free(s);
+}
+
+static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        struct submit_reader *s = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t max = s->d->config.max_message_size;
+
+        for (;;) {
+                if (s->size + 65536 > s->allocated) {
+                        size_t want = s->allocated ? s->allocated * 2 : 131072;
+                        char *more = realloc(s->data, want);
+                        if (!more) {
+                                submit_reader_finish(s, -ENOMEM, &error);
+                                return 0;
+                        }
+                        s->data = more;
+                        s->allocated = want;
+                }
+                ssize_t n = read(s->fd, s->data + s->size, s->allocated - s->size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return 0;
+                if (n < 0) {
+                        int r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
+                                               "cannot read the message: %s; nothing was stored",
+                                               strerror(errno));
+                        submit_reader_finish(s, r, &error);
+                        return 0;
+                }
+                if (n == 0)
+                        break;
+                s->size += (size_t) n;
+                if (s->size > max) {
+                        int r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
+                                               "the message is larger than %" PRIu64
+                                               " bytes (MaxMessageSize); nothing was stored",
+                                               max);
+                        submit_reader_finish(s, r, &error);
+                        return 0;
+                }
+        }
+        int r = submit_store(s->d, s->call, &s->options, s->data, s->size, &error);
+        submit_reader_finish(s, r, &error);
+        return 0;
+}
+
+int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+        struct daemon *d = userdata;
+        _cleanup_(submit_options_clear) struct submit_options o = {};
+        int fd;
+
+        int r = sd_bus_message_read(m, "h", &fd);
+        if (r < 0)
+                return r;
+        r = read_options(m, &o, error);
+        if (r < 0)
+                return r;
+
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "cannot examine the message descriptor: %s", strerror(errno));
+        if (S_ISDIR(st.st_mode))
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "the message descriptor is a directory");
+        if (S_ISREG(st.st_mode)) {
+                if ((uint64_t) st.st_size > d->config.max_message_size)
+                        return submit_store(d, m, &o, NULL, (size_t) st.st_size, error);
+                _cleanup_free_ char *data = NULL;
+                r = read_file_contents(fd, (size_t) st.st_size, &data);
+                if (r < 0)
+                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                              "cannot read the message: %s", strerror(-r));
+                return submit_store(d, m, &o, data, (size_t) st.st_size, error);
+        }
+
+        /* A device (say /dev/zero) could be read forever or not be pollable
+         * at all; only files, pipes and sockets carry a message. */
+        if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "the message descriptor must be a regular file, a pipe "
+                                      "or a socket; nothing was stored");
+
+        /* A pipe or socket: the writer may still be writing. Our own
+         * descriptor, non-blocking, watched by the loop. */
+        struct submit_reader *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->d = d;
+        s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (s->fd < 0 || fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
+                r = -errno;
+                submit_reader_free(s);
+                return r;
+        }
+        s->call = sd_bus_message_ref(m);
+        s->options = o;
+        o = (struct submit_options){};
+        r = sd_event_add_io(d->event, &s->source, s->fd, EPOLLIN, submit_reader_io, s);
+        if (r < 0) {
+                s->call = sd_bus_message_unref(s->call);
+                submit_reader_free(s);
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "cannot watch the message descriptor: %s; nothing was "
+                                      "stored",
+                                      strerror(-r));
+        }
+        return 1;
+}

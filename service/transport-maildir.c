@@ -1,0 +1,344 @@
+/* The maildir kind: outbound mail is delivered into a local Maildir (one
+ * copy per message), and files dropped into the Pickup directory become
+ * inbound messages. It does not flush itself: the spooler flushes it. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "mail-parse.h"
+#include "transport.h"
+
+struct maildir_driver {
+        char *hostname; /* for Maildir file names, without '/' and ':' */
+        /* The running pickup. */
+        sd_event_source *pickup_source;
+        char **pickup_files;
+        size_t pickup_next;
+        bool pickup_cancelled;
+};
+
+static struct maildir_driver *driver(struct transport *t)
+{
+        return t->driver;
+}
+
+static int maildir_init(struct transport *t)
+{
+        const struct transport_config *c = t->config;
+        static const char *const subdirs[] = {"tmp", "new", "cur"};
+
+        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", c->maildir, subdirs[i]) < 0)
+                        return -ENOMEM;
+                int r = mkdir_p(p, 0700);
+                if (r < 0) {
+                        log_error("transport \"%s\": cannot create %s: %s", c->id, p, strerror(-r));
+                        return r;
+                }
+        }
+        if (c->pickup) {
+                int r = mkdir_p(c->pickup, 0700);
+                if (r < 0) {
+                        log_error("transport \"%s\": cannot create %s: %s", c->id, c->pickup,
+                                  strerror(-r));
+                        return r;
+                }
+        }
+
+        char host[256] = "localhost";
+        (void) gethostname(host, sizeof(host) - 1);
+        for (char *s = host; *s; s++)
+                if (*s == '/' || *s == ':')
+                        *s = '_';
+        driver(t)->hostname = strdup(host);
+        return driver(t)->hostname ? 0 : -ENOMEM;
+}
+
+static void maildir_done(struct transport *t)
+{
+        struct maildir_driver *m = driver(t);
+        sd_event_source_disable_unref(m->pickup_source);
+        strv_free(m->pickup_files);
+        free(m->hostname);
+}
+
+static unsigned maildir_max_in_transit(struct transport *t)
+{
+        return 1;
+}
+
+static int fsync_dir(const char *dir)
+{
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Writes data as Maildir/new/<name> the Maildir way: into tmp/, fsync,
+ * rename into new/, fsync new/. The same name twice replaces the file, which
+ * keeps a message delivered again after a crash to one copy. */
+static int maildir_write(const char *maildir, const char *name, const void *data, size_t size,
+                         char **ret_path)
+{
+        _cleanup_free_ char *tmp = NULL, *dst = NULL, *newdir = NULL;
+        if (asprintf(&tmp, "%s/tmp/%s", maildir, name) < 0 ||
+            asprintf(&dst, "%s/new/%s", maildir, name) < 0 ||
+            asprintf(&newdir, "%s/new", maildir) < 0)
+                return -ENOMEM;
+
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        const char *p = data;
+        size_t left = size;
+        while (left > 0) {
+                ssize_t n = write(fd, p, left);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        int r = -errno;
+                        unlink(tmp);
+                        return r;
+                }
+                p += n;
+                left -= (size_t) n;
+        }
+        if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
+                int r = -errno;
+                unlink(tmp);
+                return r;
+        }
+        int r = fsync_dir(newdir);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(dst);
+        return 0;
+}
+
+static int maildir_deliver(struct transport *t, uint64_t id)
+{
+        struct daemon *d = t->daemon;
+        struct msg_record m = {};
+        _cleanup_free_ void *body = NULL;
+        size_t size = 0;
+        _cleanup_free_ char *name = NULL, *error = NULL;
+
+        int r = store_get(d->store, id, &m);
+        if (r >= 0)
+                r = store_get_body(d->store, id, &body, &size);
+        if (r >= 0 && asprintf(&name, "%" PRIu64 ".M%" PRIu64 "Q%" PRIu64 ".%s",
+                               m.submitted_usec / USEC_PER_SEC, m.submitted_usec % USEC_PER_SEC, id,
+                               driver(t)->hostname) < 0)
+                r = -ENOMEM;
+        msg_record_clear(&m);
+        if (r >= 0)
+                r = maildir_write(t->config->maildir, name, body, size, NULL);
+
+        if (r < 0) {
+                if (asprintf(&error, "cannot write into %s: %s", t->config->maildir, strerror(-r)) <
+                    0)
+                        error = NULL;
+                transport_delivery_done(t, id, DELIVERY_DEFERRED, error);
+        } else
+                transport_delivery_done(t, id, DELIVERY_SENT, NULL);
+        return 0;
+}
+
+/* Moves a pickup file we will not take aside, so that it is not tried again
+ * and nothing is deleted. */
+static void pickup_reject(struct transport *t, const char *name, const char *why)
+{
+        _cleanup_free_ char *from = NULL, *to = NULL;
+        if (asprintf(&from, "%s/%s", t->config->pickup, name) < 0 ||
+            asprintf(&to, "%s/.rejected.%s", t->config->pickup, name) < 0)
+                return;
+        log_warning("transport \"%s\": %s not taken (%s); moved to %s", t->config->id, from, why,
+                    to);
+        (void) rename(from, to);
+}
+
+/* One pickup file: into the Maildir, then into the store, then away from
+ * Pickup. A crash between any two steps repeats the step, never the mail:
+ * the Maildir name and the store's source key come from the file itself. */
+static int pickup_one(struct transport *t, const char *name)
+{
+        struct daemon *d = t->daemon;
+        _cleanup_free_ char *path = NULL, *key = NULL, *file_name = NULL, *data = NULL;
+        _cleanup_free_ char *delivered = NULL, *why = NULL;
+
+        if (asprintf(&path, "%s/%s", t->config->pickup, name) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return 0;
+        if (asprintf(&key, "pickup:%s:%ju:%jd:%jd.%09ld", t->config->id, (uintmax_t) st.st_ino,
+                     (intmax_t) st.st_size, (intmax_t) st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0 ||
+            asprintf(&file_name, "%jd.I%juM%ldS%jd.%s", (intmax_t) st.st_mtim.tv_sec,
+                     (uintmax_t) st.st_ino, st.st_mtim.tv_nsec, (intmax_t) st.st_size,
+                     driver(t)->hostname) < 0)
+                return -ENOMEM;
+
+        int r = store_has_source_key(d->store, key);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                if ((uint64_t) st.st_size > d->config.max_message_size) {
+                        pickup_reject(t, name, "larger than MaxMessageSize");
+                        return 0;
+                }
+                r = read_file_contents(fd, (size_t) st.st_size, &data);
+                if (r < 0)
+                        return r;
+                struct parsed_mail mail = {};
+                r = mail_parse_inbound(data, (size_t) st.st_size, &mail, &why);
+                if (r == -EINVAL) {
+                        pickup_reject(t, name, why ? why : "not a mail message");
+                        return 0;
+                }
+                if (r < 0)
+                        return r;
+                r = maildir_write(t->config->maildir, file_name, data, (size_t) st.st_size,
+                                  &delivered);
+                if (r >= 0) {
+                        struct msg_record rec = {
+                            .direction = MSG_INBOUND,
+                            .transport = (char *) t->config->id,
+                            .sender = mail.sender,
+                            .recipients = mail.recipients,
+                            .subject = mail.subject,
+                            .message_id = mail.message_id,
+                            .owner = getuid(),
+                            .size = (uint64_t) st.st_size,
+                            .submitted_usec = now_realtime_usec(),
+                            .path = delivered,
+                        };
+                        uint64_t id;
+                        r = store_add_inbound(d->store, &rec, key, &id);
+                        if (r >= 0) {
+                                log_info("transport \"%s\": message %" PRIu64 " received into %s",
+                                         t->config->id, id, delivered);
+                                transport_message_received(t, id);
+                        } else if (r == -EEXIST)
+                                r = 0;
+                }
+                parsed_mail_clear(&mail);
+                if (r < 0)
+                        return r;
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return fsync_dir(t->config->pickup);
+}
+
+static void pickup_finish(struct transport *t, int r)
+{
+        struct maildir_driver *m = driver(t);
+        m->pickup_source = sd_event_source_disable_unref(m->pickup_source);
+        m->pickup_files = strv_free(m->pickup_files);
+        m->pickup_next = 0;
+        if (r < 0) {
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "cannot take mail from %s: %s", t->config->pickup,
+                             strerror(-r)) < 0)
+                        text = NULL;
+                transport_download_done(t, MAPI_E_DISK_ERROR, text ? text : "pickup failed");
+        } else
+                transport_download_done(t, 0, NULL);
+}
+
+/* One file per loop iteration, so that bus calls are served in between. */
+static int pickup_step(sd_event_source *s, void *userdata)
+{
+        struct transport *t = userdata;
+        struct maildir_driver *m = driver(t);
+
+        if (m->pickup_cancelled || !m->pickup_files[m->pickup_next]) {
+                pickup_finish(t, 0);
+                return 0;
+        }
+        const char *name = m->pickup_files[m->pickup_next++];
+        int r = pickup_one(t, name);
+        if (r < 0)
+                pickup_finish(t, r);
+        return 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static int maildir_download(struct transport *t)
+{
+        struct maildir_driver *m = driver(t);
+        if (!t->config->pickup)
+                return -EOPNOTSUPP;
+
+        _cleanup_strv_free_ char **files = calloc(1, sizeof(char *));
+        if (!files)
+                return -ENOMEM;
+        DIR *dir = opendir(t->config->pickup);
+        if (!dir)
+                return -errno;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(dir)))
+                if (de->d_name[0] != '.' && (r = strv_extend(&files, de->d_name)) < 0)
+                        break;
+        closedir(dir);
+        if (r < 0)
+                return r;
+        qsort(files, strv_length(files), sizeof(char *), compare_names);
+
+        r = sd_event_add_defer(t->daemon->event, &m->pickup_source, pickup_step, t);
+        if (r < 0)
+                return r;
+        sd_event_source_set_enabled(m->pickup_source, SD_EVENT_ON);
+        m->pickup_files = TAKE_PTR(files);
+        m->pickup_next = 0;
+        m->pickup_cancelled = false;
+        return 0;
+}
+
+static void maildir_download_cancel(struct transport *t)
+{
+        driver(t)->pickup_cancelled = true;
+}
+
+static int maildir_validate(struct transport *t, enum mapi_error *ret_code, char **ret_error)
+{
+        const char *dirs[] = {t->config->maildir, t->config->pickup};
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                if (!dirs[i])
+                        continue;
+                if (access(dirs[i], W_OK | X_OK) < 0) {
+                        *ret_code = MAPI_E_CALL_FAILED;
+                        if (asprintf(ret_error, "%s is not usable: %s", dirs[i], strerror(errno)) <
+                            0)
+                                *ret_error = NULL;
+                        return -errno;
+                }
+        }
+        return 0;
+}
+
+const struct transport_ops maildir_transport_ops = {
+    .provider_display = "Maildir",
+    .driver_size = sizeof(struct maildir_driver),
+    .init = maildir_init,
+    .done = maildir_done,
+    .max_in_transit = maildir_max_in_transit,
+    .deliver = maildir_deliver,
+    .download = maildir_download,
+    .download_cancel = maildir_download_cancel,
+    .validate = maildir_validate,
+};

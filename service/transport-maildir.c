@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
-#include "mail-parse.h"
+#include "maildir.h"
 #include "transport.h"
 
 struct maildir_driver {
@@ -26,20 +26,14 @@ static struct maildir_driver *driver(struct transport *t)
 static int maildir_init(struct transport *t)
 {
         const struct transport_config *c = t->config;
-        static const char *const subdirs[] = {"tmp", "new", "cur"};
-
-        for (size_t i = 0; i < ELEMENTSOF(subdirs); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", c->maildir, subdirs[i]) < 0)
-                        return -ENOMEM;
-                int r = mkdir_p(p, 0700);
-                if (r < 0) {
-                        log_error("transport \"%s\": cannot create %s: %s", c->id, p, strerror(-r));
-                        return r;
-                }
+        int r = maildir_create(c->maildir);
+        if (r < 0) {
+                log_error("transport \"%s\": cannot create %s: %s", c->id, c->maildir,
+                          strerror(-r));
+                return r;
         }
         if (c->pickup) {
-                int r = mkdir_p(c->pickup, 0700);
+                r = mkdir_p(c->pickup, 0700);
                 if (r < 0) {
                         log_error("transport \"%s\": cannot create %s: %s", c->id, c->pickup,
                                   strerror(-r));
@@ -47,13 +41,7 @@ static int maildir_init(struct transport *t)
                 }
         }
 
-        char host[256] = "localhost";
-        (void) gethostname(host, sizeof(host) - 1);
-        for (char *s = host; *s; s++)
-                if (*s == '/' || *s == ':')
-                        *s = '_';
-        driver(t)->hostname = strdup(host);
-        return driver(t)->hostname ? 0 : -ENOMEM;
+        return maildir_hostname(&driver(t)->hostname);
 }
 
 static void maildir_done(struct transport *t)
@@ -67,56 +55,6 @@ static void maildir_done(struct transport *t)
 static unsigned maildir_max_in_transit(struct transport *t)
 {
         return 1;
-}
-
-static int fsync_dir(const char *dir)
-{
-        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Writes data as Maildir/new/<name> the Maildir way: into tmp/, fsync,
- * rename into new/, fsync new/. The same name twice replaces the file, which
- * keeps a message delivered again after a crash to one copy. */
-static int maildir_write(const char *maildir, const char *name, const void *data, size_t size,
-                         char **ret_path)
-{
-        _cleanup_free_ char *tmp = NULL, *dst = NULL, *newdir = NULL;
-        if (asprintf(&tmp, "%s/tmp/%s", maildir, name) < 0 ||
-            asprintf(&dst, "%s/new/%s", maildir, name) < 0 ||
-            asprintf(&newdir, "%s/new", maildir) < 0)
-                return -ENOMEM;
-
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        const char *p = data;
-        size_t left = size;
-        while (left > 0) {
-                ssize_t n = write(fd, p, left);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-                        unlink(tmp);
-                        return r;
-                }
-                p += n;
-                left -= (size_t) n;
-        }
-        if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
-                int r = -errno;
-                unlink(tmp);
-                return r;
-        }
-        int r = fsync_dir(newdir);
-        if (r < 0)
-                return r;
-        if (ret_path)
-                *ret_path = TAKE_PTR(dst);
-        return 0;
 }
 
 static int maildir_deliver(struct transport *t, uint64_t id)
@@ -168,7 +106,7 @@ static int pickup_one(struct transport *t, const char *name)
 {
         struct daemon *d = t->daemon;
         _cleanup_free_ char *path = NULL, *key = NULL, *file_name = NULL, *data = NULL;
-        _cleanup_free_ char *delivered = NULL, *why = NULL;
+        _cleanup_free_ char *why = NULL;
 
         if (asprintf(&path, "%s/%s", t->config->pickup, name) < 0)
                 return -ENOMEM;
@@ -198,40 +136,13 @@ static int pickup_one(struct transport *t, const char *name)
                 r = read_file_contents(fd, (size_t) st.st_size, &data);
                 if (r < 0)
                         return r;
-                struct parsed_mail mail = {};
-                r = mail_parse_inbound(data, (size_t) st.st_size, &mail, &why);
+                r = transport_store_inbound(t, data, (size_t) st.st_size, key, file_name, getuid(),
+                                            NULL, &why);
                 if (r == -EINVAL) {
                         pickup_reject(t, name, why ? why : "not a mail message");
                         return 0;
                 }
-                if (r < 0)
-                        return r;
-                r = maildir_write(t->config->maildir, file_name, data, (size_t) st.st_size,
-                                  &delivered);
-                if (r >= 0) {
-                        struct msg_record rec = {
-                            .direction = MSG_INBOUND,
-                            .transport = (char *) t->config->id,
-                            .sender = mail.sender,
-                            .recipients = mail.recipients,
-                            .subject = mail.subject,
-                            .message_id = mail.message_id,
-                            .owner = getuid(),
-                            .size = (uint64_t) st.st_size,
-                            .submitted_usec = now_realtime_usec(),
-                            .path = delivered,
-                        };
-                        uint64_t id;
-                        r = store_add_inbound(d->store, &rec, key, &id);
-                        if (r >= 0) {
-                                log_info("transport \"%s\": message %" PRIu64 " received into %s",
-                                         t->config->id, id, delivered);
-                                transport_message_received(t, id);
-                        } else if (r == -EEXIST)
-                                r = 0;
-                }
-                parsed_mail_clear(&mail);
-                if (r < 0)
+                if (r < 0 && r != -EEXIST)
                         return r;
         }
         if (unlink(path) < 0 && errno != ENOENT)

@@ -9,6 +9,8 @@
 #include "bus-error.h"
 #include "flush.h"
 #include "log.h"
+#include "mail-parse.h"
+#include "maildir.h"
 #include "mapi.h"
 
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
@@ -529,6 +531,48 @@ void transport_message_received(struct transport *t, uint64_t id)
         struct flush *f = t->flush[FLUSH_DIR_DOWNLOAD];
         if (f)
                 flush_message_received(f, t);
+}
+
+int transport_store_inbound(struct transport *t, const void *data, size_t size,
+                            const char *source_key, const char *file_name, uid_t owner,
+                            uint64_t *ret_id, char **ret_why)
+{
+        struct daemon *d = t->daemon;
+
+        if (source_key) {
+                int r = store_has_source_key(d->store, source_key);
+                if (r != 0)
+                        return r < 0 ? r : -EEXIST;
+        }
+        _cleanup_(parsed_mail_clear) struct parsed_mail mail = {};
+        int r = mail_parse_inbound(data, size, &mail, ret_why);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *path = NULL;
+        r = maildir_write(t->config->maildir, file_name, data, size, &path);
+        if (r < 0)
+                return r;
+        struct msg_record rec = {
+            .direction = MSG_INBOUND,
+            .transport = (char *) t->config->id,
+            .sender = mail.sender,
+            .recipients = mail.recipients,
+            .subject = mail.subject,
+            .message_id = mail.message_id,
+            .owner = owner,
+            .size = size,
+            .submitted_usec = now_realtime_usec(),
+            .path = path,
+        };
+        uint64_t id;
+        r = store_add_inbound(d->store, &rec, source_key, &id);
+        if (r < 0)
+                return r;
+        log_info("transport \"%s\": message %" PRIu64 " received into %s", t->config->id, id, path);
+        transport_message_received(t, id);
+        if (ret_id)
+                *ret_id = id;
+        return 0;
 }
 
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error)

@@ -110,6 +110,14 @@ int transport_download_start(struct transport *t);
 /* Called by the driver: a downloaded message is stored (id), or the download
  * ended (error NULL on success, else the code and a sentence). */
 void transport_message_received(struct transport *t, uint64_t id);
+/* Keeps a message that came in (downloaded, picked up, or a report we wrote):
+ * into the transport's Maildir as file_name, then into the store under
+ * source_key (may be NULL), then announced with transport_message_received().
+ * -EEXIST if source_key is already recorded (nothing done); -EINVAL with a
+ * sentence in *ret_why if data is not a mail message. */
+int transport_store_inbound(struct transport *t, const void *data, size_t size,
+                            const char *source_key, const char *file_name, uid_t owner,
+                            uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
 
 int transport_object_register(struct transport *t);

@@ -1,0 +1,28 @@
+/* libcurl's multi interface on our sd_event loop: curl tells us which
+ * sockets to watch and when to wake it; we tell curl what happened. No call
+ * here blocks, so network transfers share the loop with bus calls. */
+#pragma once
+
+#include <curl/curl.h>
+#include <systemd/sd-event.h>
+
+struct curl_event;
+
+/* Called once per transfer, from the loop, after the transfer has left the
+ * multi handle. The callee owns easy again (it may clean it up or re-add it). */
+typedef void (*curl_event_done_t)(CURL *easy, CURLcode result, void *userdata);
+
+int curl_event_new(sd_event *event, struct curl_event **ret);
+/* Aborts every running transfer without calling its done callback; the
+ * easy handles are removed from the multi handle but not cleaned up (their
+ * owners do that). */
+struct curl_event *curl_event_free(struct curl_event *c);
+
+/* Caps parallel connections (CURLMOPT_MAX_TOTAL_CONNECTIONS); 0 = no cap. */
+void curl_event_set_max_connections(struct curl_event *c, unsigned max);
+
+/* Starts a transfer. Uses CURLOPT_PRIVATE of easy: do not set it yourself. */
+int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata);
+/* Stops a transfer without calling done. Safe for a transfer not (or no
+ * longer) running. */
+void curl_event_remove(struct curl_event *c, CURL *easy);

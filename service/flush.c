@@ -46,6 +46,7 @@ struct flush {
          * the call fails as a whole with this code. */
         bool part_unreachable;
         enum mapi_error unreachable_code;
+        char *unreachable_text;
 };
 
 static const char *const direction_words[_FLUSH_DIR_MAX] = {
@@ -63,6 +64,7 @@ static struct flush *flush_free(struct flush *f)
         free(f->target);
         free(f->parts);
         strv_free(f->skipped);
+        free(f->unreachable_text);
         for (size_t i = 0; i < f->n_errors; i++) {
                 free(f->errors[i].path);
                 free(f->errors[i].name);
@@ -199,7 +201,8 @@ static void flush_finish(struct flush *f)
                         sd_bus_reply_method_error(f->call, &e);
                 } else if (f->n_parts == 1 && f->part_unreachable) {
                         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        bus_error_mapi(&e, f->unreachable_code, "%s", f->errors[0].message);
+                        bus_error_mapi(&e, f->unreachable_code, "%s",
+                                       strempty(f->unreachable_text));
                         sd_bus_reply_method_error(f->call, &e);
                 } else if (reply_summary(f->call, f) < 0)
                         log_warning("cannot reply to FlushQueues");
@@ -290,9 +293,13 @@ void flush_part_done(struct flush *f, struct transport *t, enum flush_direction 
                 transport_upload_round_stop(t);
         if (error) {
                 (void) flush_add_error(f, t->path, code, error);
-                if (code == MAPI_E_NETWORK_ERROR || code == MAPI_E_LOGON_FAILED) {
+                /* Unreachable only if nothing of this part got through. */
+                bool none_sent = dir != FLUSH_DIR_UPLOAD || t->round.n_sent == 0;
+                if ((code == MAPI_E_NETWORK_ERROR || code == MAPI_E_LOGON_FAILED) && none_sent) {
                         f->part_unreachable = true;
                         f->unreachable_code = code;
+                        free(f->unreachable_text);
+                        f->unreachable_text = strdup(error);
                 }
         }
         transport_update_status(t);

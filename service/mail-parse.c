@@ -31,7 +31,7 @@ static void gfreep(void *p)
 
 /* The daemon has one thread, so a plain flag is enough. We never call
  * g_mime_shutdown(): GMime stays in use for the life of the process. */
-static void gmime_init_once(void)
+void gmime_init_once(void)
 {
         static bool initialized = false;
         if (!initialized) {

@@ -16,6 +16,9 @@ struct parsed_mail {
 };
 void parsed_mail_clear(struct parsed_mail *m);
 
+/* GMime wants one g_mime_init() per process before any use. */
+void gmime_init_once(void);
+
 /* Parses data (size bytes). envelope_sender and envelope_recipients, if not NULL
  * (and, for recipients, not empty), override what the headers say. On bad input
  * returns -EINVAL and a sentence for the user in *ret_error, e.g.

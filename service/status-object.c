@@ -107,7 +107,7 @@ static int spooler_validate(struct daemon *d, uint32_t flags, sd_bus_error *erro
                 if (flags & (FORCE_XP_CONNECT | FORCE_XP_DISCONNECT)) {
                         int r = transport_validate(d->transports[i],
                                                    flags & (FORCE_XP_CONNECT | FORCE_XP_DISCONNECT),
-                                                   NULL);
+                                                   NULL, NULL);
                         if (r < 0)
                                 log_warning("transport \"%s\" did not validate",
                                             d->transports[i]->config->id);
@@ -135,9 +135,9 @@ static int method_validate_state(sd_bus_message *m, void *userdata, sd_bus_error
                                       "only root or the admin group may connect, disconnect or "
                                       "reconfigure transports");
 
-        r = o->t ? transport_validate(o->t, flags, error) : spooler_validate(o->d, flags, error);
-        if (r < 0)
-                return r;
+        r = o->t ? transport_validate(o->t, flags, m, error) : spooler_validate(o->d, flags, error);
+        if (r != 0)
+                return r; /* an error, or the transport replies when its check ends */
         return sd_bus_reply_method_return(m, NULL);
 }
 

@@ -26,14 +26,8 @@ static struct maildir_driver *driver(struct transport *t)
 static int maildir_init(struct transport *t)
 {
         const struct transport_config *c = t->config;
-        int r = maildir_create(c->maildir);
-        if (r < 0) {
-                log_error("transport \"%s\": cannot create %s: %s", c->id, c->maildir,
-                          strerror(-r));
-                return r;
-        }
         if (c->pickup) {
-                r = mkdir_p(c->pickup, 0700);
+                int r = mkdir_p(c->pickup, 0700);
                 if (r < 0) {
                         log_error("transport \"%s\": cannot create %s: %s", c->id, c->pickup,
                                   strerror(-r));
@@ -225,20 +219,21 @@ static void maildir_download_cancel(struct transport *t)
         driver(t)->pickup_cancelled = true;
 }
 
-static int maildir_validate(struct transport *t, enum mapi_error *ret_code, char **ret_error)
+static int maildir_validate(struct transport *t)
 {
         const char *dirs[] = {t->config->maildir, t->config->pickup};
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 if (!dirs[i])
                         continue;
                 if (access(dirs[i], W_OK | X_OK) < 0) {
-                        *ret_code = MAPI_E_CALL_FAILED;
-                        if (asprintf(ret_error, "%s is not usable: %s", dirs[i], strerror(errno)) <
-                            0)
-                                *ret_error = NULL;
-                        return -errno;
+                        _cleanup_free_ char *text = NULL;
+                        if (asprintf(&text, "%s is not usable: %s", dirs[i], strerror(errno)) < 0)
+                                return -ENOMEM;
+                        transport_validate_done(t, MAPI_E_CALL_FAILED, text);
+                        return 0;
                 }
         }
+        transport_validate_done(t, 0, NULL);
         return 0;
 }
 

@@ -11,21 +11,29 @@
 #include "log.h"
 #include "mail-parse.h"
 #include "maildir.h"
+#include "ndr.h"
 #include "mapi.h"
 
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
 #define RETRY_FIRST_USEC (60 * USEC_PER_SEC)
 #define RETRY_MAX_USEC   (3600 * USEC_PER_SEC)
+/* A message still deferred this long after submission fails (Postfix's
+ * maximal_queue_lifetime default). */
+#define USEC_PER_DAY            (24 * 3600 * USEC_PER_SEC)
+#define MAX_QUEUE_LIFETIME_USEC (5 * USEC_PER_DAY)
 
 static int pump_cb(sd_event_source *s, void *userdata);
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata);
+static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata);
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind)
 {
         switch (kind) {
         case TRANSPORT_MAILDIR:
                 return &maildir_transport_ops;
+        case TRANSPORT_SMTP:
+                return &smtp_transport_ops;
         default:
                 return NULL;
         }
@@ -93,7 +101,19 @@ int transport_new(struct daemon *d, const struct transport_config *c, uint32_t r
         if (r < 0)
                 goto fail;
         sd_event_source_set_enabled(t->poll_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(d->event, &t->hold_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC,
+                              hold_cb, t);
+        if (r < 0)
+                goto fail;
+        sd_event_source_set_enabled(t->hold_timer, SD_EVENT_OFF);
 
+        /* Every kind may receive: downloads, pickups, reports of failed mail. */
+        r = maildir_create(c->maildir);
+        if (r < 0) {
+                log_error("transport \"%s\": cannot create %s: %s", c->id, c->maildir,
+                          strerror(-r));
+                goto fail;
+        }
         if (ops->init) {
                 r = ops->init(t);
                 if (r < 0)
@@ -132,6 +152,9 @@ struct transport *transport_free(struct transport *t)
         sd_event_source_disable_unref(t->pump_source);
         sd_event_source_disable_unref(t->retry_timer);
         sd_event_source_disable_unref(t->poll_timer);
+        sd_event_source_disable_unref(t->hold_timer);
+        transport_validate_done(t, MAPI_E_CALL_FAILED, "the transport was removed");
+        free(t->round.error);
         free(t->round.ids);
         free(t->round.resolved);
         free(t->pending);
@@ -315,7 +338,7 @@ static void round_check_finished(struct transport *t)
 {
         struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
         if (f && transport_upload_round_finished(t))
-                flush_part_done(f, t, FLUSH_DIR_UPLOAD, 0, NULL);
+                flush_part_done(f, t, FLUSH_DIR_UPLOAD, t->round.error_code, t->round.error);
 }
 
 /* The next message to try: first the running flush round, then what waits
@@ -333,6 +356,9 @@ static bool next_candidate(struct transport *t, bool *refilled, uint64_t *ret)
                         }
                 }
 
+        /* Own work waits while the server is known to be unreachable. */
+        if (t->holding)
+                return false;
         for (;;) {
                 if (t->pending_next < t->n_pending) {
                         *ret = t->pending[t->pending_next++];
@@ -400,6 +426,14 @@ static int pump_cb(sd_event_source *s, void *userdata)
         return 0;
 }
 
+static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct transport *t = userdata;
+        t->holding = false;
+        transport_kick(t);
+        return 0;
+}
+
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct transport *t = userdata;
@@ -424,6 +458,71 @@ static uint64_t retry_delay_usec(uint32_t attempts)
         return delay < RETRY_MAX_USEC ? delay : RETRY_MAX_USEC;
 }
 
+/* The owner of a message that failed for good finds a report in this
+ * transport's Maildir and the inbound store. */
+static void transport_report_failure(struct transport *t, uint64_t id, const char *error)
+{
+        struct daemon *d = t->daemon;
+        _cleanup_(msg_record_clear) struct msg_record m = {};
+        _cleanup_free_ void *body = NULL;
+        _cleanup_free_ char *host = NULL, *report = NULL, *key = NULL, *name = NULL;
+        size_t size = 0, report_size = 0;
+
+        int r = store_get(d->store, id, &m);
+        if (r >= 0)
+                r = store_get_body(d->store, id, &body, &size);
+        if (r >= 0)
+                r = maildir_hostname(&host);
+        if (r >= 0) {
+                struct ndr_input in = {
+                    .reporting_host = host,
+                    .sender = m.sender,
+                    .recipients = m.recipients,
+                    .diagnostic = strempty(error),
+                    .submitted_usec = m.submitted_usec,
+                    .original = body,
+                    .original_size = size,
+                };
+                r = ndr_build(&in, &report, &report_size);
+        }
+        if (r >= 0 && (asprintf(&key, "ndr:%" PRIu64, id) < 0 ||
+                       asprintf(&name, "%" PRIu64 ".R%" PRIu64 ".%s",
+                                now_realtime_usec() / USEC_PER_SEC, id, host) < 0))
+                r = -ENOMEM;
+        if (r >= 0)
+                r = transport_store_inbound(t, report, report_size, key, name, m.owner, NULL, NULL);
+        if (r < 0 && r != -EEXIST)
+                log_error("transport \"%s\": cannot write the non-delivery report of message "
+                          "%" PRIu64 ": %s",
+                          t->config->id, id, strerror(-r));
+}
+
+void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error)
+{
+        struct upload_round *r = &t->round;
+        struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
+
+        t->failed = true;
+        transport_set_last_error(t, error);
+        if (f && !r->error) {
+                r->error_code = code;
+                r->error = strdup(strempty(error));
+        }
+        /* Messages of the round not tried yet would meet the same closed
+         * door: they stay queued for a later attempt. */
+        for (size_t i = r->next; f && i < r->n; i++)
+                if (!r->resolved[i]) {
+                        r->resolved[i] = true;
+                        r->n_resolved++;
+                        flush_message_outcome(f, t, DELIVERY_DEFERRED);
+                }
+        r->next = r->n;
+        t->holding = true;
+        sd_event_source_set_time(t->hold_timer, now_monotonic_usec() + RETRY_FIRST_USEC);
+        sd_event_source_set_enabled(t->hold_timer, SD_EVENT_ONESHOT);
+        transport_update_status(t);
+}
+
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
                              const char *error)
 {
@@ -433,14 +532,29 @@ void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_out
                                                            : MSG_FAILED;
         uint64_t next_attempt = 0;
 
+        _cleanup_free_ char *gave_up = NULL;
         if (outcome == DELIVERY_DEFERRED) {
-                struct msg_record m = {};
+                _cleanup_(msg_record_clear) struct msg_record m = {};
                 uint32_t attempts = 1;
+                uint64_t now = now_realtime_usec();
                 if (store_get(d->store, id, &m) >= 0)
                         attempts = m.attempts;
-                msg_record_clear(&m);
-                next_attempt = now_realtime_usec() + retry_delay_usec(attempts);
+                if (m.submitted_usec > 0 && now > m.submitted_usec + MAX_QUEUE_LIFETIME_USEC) {
+                        /* Too old to keep trying: the sender learns it failed. */
+                        if (asprintf(&gave_up, "not delivered within %u days: %s",
+                                     (unsigned) (MAX_QUEUE_LIFETIME_USEC / USEC_PER_DAY),
+                                     strempty(error)) < 0)
+                                gave_up = NULL;
+                        outcome = DELIVERY_FAILED;
+                        to = MSG_FAILED;
+                        error = gave_up ? gave_up : error;
+                } else
+                        next_attempt = now + retry_delay_usec(attempts);
         }
+        if (outcome == DELIVERY_FAILED)
+                /* Before the state change: a crash in between sends the
+                 * message again, and the report's source key keeps it one. */
+                transport_report_failure(t, id, error);
 
         int r = store_set_state(d->store, id, to, error, next_attempt);
         if (r < 0)
@@ -456,8 +570,10 @@ void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_out
                 t->in_transit--;
         if (outcome != DELIVERY_DEFERRED && t->queued_outbound > 0)
                 transport_set_queued(t, t->queued_outbound - 1);
-        if (outcome == DELIVERY_SENT)
+        if (outcome == DELIVERY_SENT) {
                 t->failed = false;
+                t->holding = false;
+        }
         if (error)
                 transport_set_last_error(t, error);
         message_emit_changed(d, id);
@@ -465,8 +581,11 @@ void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_out
                 transport_refresh_next_retry(t);
 
         struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
-        if (round_resolve(t, id))
+        if (round_resolve(t, id)) {
+                if (outcome == DELIVERY_SENT)
+                        t->round.n_sent++;
                 flush_message_outcome(f, t, outcome);
+        }
 
         transport_update_status(t);
         transport_kick(t);
@@ -489,6 +608,7 @@ int transport_upload_round_start(struct transport *t)
                 return -ENOMEM;
         free(r->ids);
         free(r->resolved);
+        free(r->error);
         *r = (struct upload_round){.ids = TAKE_PTR(ids), .resolved = resolved, .n = n};
         transport_kick(t);
         return 0;
@@ -588,7 +708,7 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
                 flush_part_done(f, t, FLUSH_DIR_DOWNLOAD, code, error);
 }
 
-int transport_validate(struct transport *t, uint32_t flags, sd_bus_error *error)
+int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, sd_bus_error *error)
 {
         if (flags & VALIDATE_HEADER_CACHE_FLAGS)
                 return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
@@ -600,19 +720,57 @@ int transport_validate(struct transport *t, uint32_t flags, sd_bus_error *error)
         }
         if (flags & FORCE_XP_CONNECT) {
                 t->offline = false;
+                t->holding = false;
                 transport_kick(t);
         }
-        if (t->ops->validate) {
-                enum mapi_error code = MAPI_E_CALL_FAILED;
-                _cleanup_free_ char *text = NULL;
-                int r = t->ops->validate(t, &code, &text);
-                t->failed = r < 0;
-                transport_set_last_error(t, text);
+        if (!t->ops->validate) {
                 transport_update_status(t);
-                if (r < 0)
-                        return bus_error_mapi(error, code, "transport \"%s\": %s", t->config->id,
-                                              strempty(text));
+                return 0;
         }
-        transport_update_status(t);
-        return 0;
+        if (m) {
+                sd_bus_message **calls =
+                    reallocarray(t->validate_calls, t->n_validate_calls + 1, sizeof(*calls));
+                if (!calls)
+                        return -ENOMEM;
+                t->validate_calls = calls;
+                calls[t->n_validate_calls++] = sd_bus_message_ref(m);
+        }
+        /* One check at a time; callers arriving meanwhile share its result. */
+        if (!t->validating) {
+                t->validating = true;
+                transport_update_status(t);
+                int r = t->ops->validate(t);
+                if (r < 0)
+                        transport_validate_done(t, MAPI_E_CALL_FAILED, strerror(-r));
+        }
+        return m ? 1 : 0;
+}
+
+void transport_validate_done(struct transport *t, enum mapi_error code, const char *error)
+{
+        sd_bus_message **calls = TAKE_PTR(t->validate_calls);
+        size_t n = t->n_validate_calls;
+        bool was_validating = t->validating;
+
+        t->n_validate_calls = 0;
+        t->validating = false;
+        if (was_validating) {
+                t->failed = error != NULL;
+                if (!error)
+                        t->holding = false;
+                transport_set_last_error(t, error);
+                transport_update_status(t);
+                if (!error)
+                        transport_kick(t);
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (error) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        bus_error_mapi(&e, code, "transport \"%s\": %s", t->config->id, error);
+                        sd_bus_reply_method_error(calls[i], &e);
+                } else
+                        sd_bus_reply_method_return(calls[i], NULL);
+                sd_bus_message_unref(calls[i]);
+        }
+        free(calls);
 }

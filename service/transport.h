@@ -33,8 +33,10 @@ struct transport_ops {
         int (*download)(struct transport *t);
         /* Stops a running download as soon as the message at hand is stored. */
         void (*download_cancel)(struct transport *t);
-        /* Re-checks the transport (ValidateState). */
-        int (*validate)(struct transport *t, enum mapi_error *ret_code, char **ret_error);
+        /* Re-checks the transport for ValidateState (connect, log on, quit).
+         * The driver calls transport_validate_done() exactly once, possibly
+         * before returning; a negative return means the check did not start. */
+        int (*validate)(struct transport *t);
 };
 
 /* An upload flush's snapshot of this transport's queue: the messages that
@@ -45,6 +47,9 @@ struct upload_round {
         size_t n;
         size_t next; /* the next one to claim */
         size_t n_resolved;
+        size_t n_sent;
+        enum mapi_error error_code; /* the transport could not be reached... */
+        char *error;                /* ...and why; NULL if it could */
 };
 
 struct transport {
@@ -77,18 +82,33 @@ struct transport {
         struct upload_round round;
         bool downloading;
 
+        /* ValidateState calls waiting for the running check. */
+        bool validating;
+        sd_bus_message **validate_calls;
+        size_t n_validate_calls;
+        /* After the server could not be reached, mail waits for a retry or
+         * a flush instead of trying it message by message. */
+        sd_event_source *hold_timer;
+        bool holding;
+
         sd_bus_slot *slots[2];
 };
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind);
 extern const struct transport_ops maildir_transport_ops;
+extern const struct transport_ops smtp_transport_ops;
 
 int transport_new(struct daemon *d, const struct transport_config *c, uint32_t row_id,
                   struct transport **ret);
 struct transport *transport_free(struct transport *t);
 
 /* Status object. */
-int transport_validate(struct transport *t, uint32_t flags, sd_bus_error *error);
+/* ValidateState(flags). With a call m, returns 1 when the reply comes later
+ * (from transport_validate_done()); 0 when the caller replies now. */
+int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, sd_bus_error *error);
+/* Called by the driver when its check ends: error NULL if it passed, else
+ * the code (MAPI_E_NETWORK_ERROR, MAPI_E_LOGON_FAILED, ...) and a sentence. */
+void transport_validate_done(struct transport *t, enum mapi_error code, const char *error);
 uint32_t transport_resource_methods(const struct transport *t);
 uint32_t transport_resource_flags(const struct transport *t);
 /* Recomputes StatusCode/StatusString and emits PropertiesChanged if they moved. */
@@ -99,6 +119,12 @@ void transport_set_last_error(struct transport *t, const char *text);
 void transport_kick(struct transport *t); /* look for work on a later iteration */
 void transport_message_added(struct transport *t, bool hold); /* a new outbound message */
 void transport_message_aborted(struct transport *t);
+/* Called by a driver before transport_delivery_done() when the server could
+ * not be reached or refused our logon (code MAPI_E_NETWORK_ERROR or
+ * MAPI_E_LOGON_FAILED): the transport shows STATUS_FAILURE, the running flush
+ * round stops trying further messages (they count as deferred) and its
+ * flush ends with this error. */
+void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error);
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
                              const char *error);
 

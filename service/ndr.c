@@ -1,0 +1,155 @@
+/* Building non-delivery reports with GMime (see ndr.h). */
+#include "ndr.h"
+
+#include <ctype.h>
+#include <gmime/gmime.h>
+
+#include "mail-parse.h"
+
+static void gobject_unrefp(void *p)
+{
+        if (*(void **) p)
+                g_object_unref(*(void **) p);
+}
+#define _cleanup_gobject_ _cleanup_(gobject_unrefp)
+
+static void g_date_time_unref_safe(GDateTime **p)
+{
+        if (*p)
+                g_date_time_unref(*p);
+}
+
+static void gfreep(void *p)
+{
+        g_free(*(void **) p);
+}
+#define _cleanup_gfree_ _cleanup_(gfreep)
+
+const char *ndr_status_code(const char *text, char *buf, size_t size)
+{
+        /* class "." subject "." detail, each part digits, class 2, 4 or 5. */
+        for (const char *p = text; p && *p; p++) {
+                if ((p != text && !isspace((unsigned char) p[-1])) || !strchr("245", *p) ||
+                    p[1] != '.')
+                        continue;
+                const char *q = p + 2;
+                size_t subject = strspn(q, "0123456789");
+                if (subject == 0 || subject > 3 || q[subject] != '.')
+                        continue;
+                q += subject + 1;
+                size_t detail = strspn(q, "0123456789");
+                if (detail == 0 || detail > 3 || (q[detail] && !isspace((unsigned char) q[detail])))
+                        continue;
+                snprintf(buf, size, "%.*s", (int) (q + detail - p), p);
+                return buf;
+        }
+        snprintf(buf, size, "5.0.0");
+        return buf;
+}
+
+/* The original's header section, which the report quotes. */
+static size_t header_length(const char *data, size_t size)
+{
+        for (size_t i = 0; i + 1 < size; i++) {
+                if (data[i] == '\n' && data[i + 1] == '\n')
+                        return i + 1;
+                if (data[i] == '\n' && data[i + 1] == '\r' && i + 2 < size && data[i + 2] == '\n')
+                        return i + 1;
+        }
+        return size;
+}
+
+static GMimePart *part_with_content(const char *type, const char *subtype, const char *data,
+                                    size_t size)
+{
+        GMimePart *part = g_mime_part_new_with_type(type, subtype);
+        _cleanup_gobject_ GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, size);
+        _cleanup_gobject_ GMimeDataWrapper *wrapper =
+            g_mime_data_wrapper_new_with_stream(stream, GMIME_CONTENT_ENCODING_DEFAULT);
+        g_mime_part_set_content(part, wrapper);
+        return part;
+}
+
+static char *delivery_status(const struct ndr_input *in, const char *status)
+{
+        _cleanup_(g_date_time_unref_safe) GDateTime *arrival =
+            g_date_time_new_from_unix_utc((gint64) (in->submitted_usec / USEC_PER_SEC));
+        _cleanup_gfree_ char *date = g_mime_utils_header_format_date(arrival);
+        GString *s = g_string_new(NULL);
+
+        g_string_append_printf(s, "Reporting-MTA: dns; %s\r\n", in->reporting_host);
+        if (date)
+                g_string_append_printf(s, "Arrival-Date: %s\r\n", date);
+        for (char *const *r = in->recipients; r && *r; r++)
+                g_string_append_printf(s,
+                                       "\r\nFinal-Recipient: rfc822; %s\r\n"
+                                       "Action: failed\r\n"
+                                       "Status: %s\r\n"
+                                       "Diagnostic-Code: smtp; %s\r\n",
+                                       *r, status, in->diagnostic);
+        return g_string_free(s, FALSE);
+}
+
+static char *explanation(const struct ndr_input *in)
+{
+        GString *s = g_string_new("This is the mail spooler on ");
+        g_string_append_printf(s,
+                               "%s.\n\nYour message could not be delivered to the following "
+                               "recipients and will not be tried again:\n\n",
+                               in->reporting_host);
+        for (char *const *r = in->recipients; r && *r; r++)
+                g_string_append_printf(s, "  %s\n", *r);
+        g_string_append_printf(s, "\nReason: %s\n\nThe header of your message follows.\n",
+                               in->diagnostic);
+        return g_string_free(s, FALSE);
+}
+
+int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
+{
+        char status[32];
+        gmime_init_once();
+        ndr_status_code(in->diagnostic, status, sizeof(status));
+
+        _cleanup_gobject_ GMimeMessage *msg = g_mime_message_new(TRUE);
+        _cleanup_free_ char *daemon_address = NULL;
+        if (asprintf(&daemon_address, "MAILER-DAEMON@%s", in->reporting_host) < 0)
+                return -ENOMEM;
+        g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, "Mail Delivery System",
+                                   daemon_address);
+        if (in->sender && in->sender[0])
+                g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, in->sender);
+        g_mime_message_set_subject(msg, "Undelivered Mail Returned to Sender", "utf-8");
+        _cleanup_(g_date_time_unref_safe) GDateTime *now = g_date_time_new_now_utc();
+        g_mime_message_set_date(msg, now);
+        _cleanup_gfree_ char *message_id = g_mime_utils_generate_message_id(in->reporting_host);
+        g_mime_message_set_message_id(msg, message_id);
+
+        _cleanup_gobject_ GMimeMultipart *report = g_mime_multipart_new_with_subtype("report");
+        g_mime_object_set_content_type_parameter(GMIME_OBJECT(report), "report-type",
+                                                 "delivery-status");
+
+        _cleanup_gfree_ char *text = explanation(in);
+        _cleanup_gobject_ GMimeTextPart *human = g_mime_text_part_new_with_subtype("plain");
+        g_mime_text_part_set_text(human, text);
+        g_mime_multipart_add(report, GMIME_OBJECT(human));
+
+        _cleanup_gfree_ char *fields = delivery_status(in, status);
+        _cleanup_gobject_ GMimePart *machine =
+            part_with_content("message", "delivery-status", fields, strlen(fields));
+        g_mime_multipart_add(report, GMIME_OBJECT(machine));
+
+        _cleanup_gobject_ GMimePart *headers = part_with_content(
+            "text", "rfc822-headers", in->original, header_length(in->original, in->original_size));
+        g_mime_multipart_add(report, GMIME_OBJECT(headers));
+
+        g_mime_message_set_mime_part(msg, GMIME_OBJECT(report));
+        _cleanup_gfree_ char *out = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+        if (!out)
+                return -ENOMEM;
+        /* Our callers free() what they get. */
+        *ret_size = strlen(out);
+        *ret = strdup(out);
+        if (!*ret)
+                return -ENOMEM;
+        return 0;
+}

@@ -1,0 +1,383 @@
+/* The smtp kind: each message is one libcurl SMTP transfer on the daemon's
+ * loop (service/curl-event.c), up to MaxConnections at once; libcurl keeps
+ * the connections open between messages. What a server's reply means for
+ * the message (sent, retry later, give up) is decided here; retries, flush
+ * rounds and reports live in service/transport.c. */
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "curl-event.h"
+#include "log.h"
+#include "smtp-reply.h"
+#include "transport.h"
+
+/* RFC 5321 4.5.3.2 asks clients to wait minutes for a reply; we wait long
+ * enough for a loaded server and short enough that a dead one is noticed. */
+#define SMTP_CONNECT_TIMEOUT_SEC  30L
+#define SMTP_RESPONSE_TIMEOUT_SEC 300L
+
+struct smtp_delivery {
+        struct transport *t;
+        uint64_t id;
+        CURL *easy;
+        struct curl_slist *recipients;
+        char *data; /* the message with CRLF line ends */
+        size_t size, offset;
+        struct smtp_reply reply; /* the server's last reply */
+        char curl_error[CURL_ERROR_SIZE];
+        struct smtp_delivery *prev, *next;
+};
+
+struct smtp_driver {
+        struct curl_event *curl;
+        char *host_port; /* "host:port", for sentences a person reads */
+        struct smtp_delivery *deliveries;
+};
+
+static struct smtp_driver *driver(struct transport *t)
+{
+        return t->driver;
+}
+
+static void delivery_free(struct smtp_delivery *x)
+{
+        if (!x)
+                return;
+        struct smtp_driver *s = driver(x->t);
+        if (x->prev)
+                x->prev->next = x->next;
+        else if (s->deliveries == x)
+                s->deliveries = x->next;
+        if (x->next)
+                x->next->prev = x->prev;
+        if (x->easy) {
+                curl_event_remove(s->curl, x->easy);
+                curl_easy_cleanup(x->easy);
+        }
+        curl_slist_free_all(x->recipients);
+        free(x->data);
+        free(x);
+}
+
+static int server_host_port(const char *url, char **ret)
+{
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL;
+        int r = -EINVAL;
+
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+                r = asprintf(ret, "%s:%s", host, port) < 0 ? -ENOMEM : 0;
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return r;
+}
+
+static int smtp_init(struct transport *t)
+{
+        struct smtp_driver *s = driver(t);
+        int r = server_host_port(t->config->server, &s->host_port);
+        if (r < 0) {
+                log_error("transport \"%s\": cannot read the server URL %s", t->config->id,
+                          t->config->server);
+                return r;
+        }
+        r = curl_event_new(t->daemon->event, &s->curl);
+        if (r < 0)
+                return r;
+        curl_event_set_max_connections(s->curl, t->config->max_connections);
+        return 0;
+}
+
+static void smtp_done(struct transport *t)
+{
+        struct smtp_driver *s = driver(t);
+        /* Messages in transit stay "sending" in the store and go back to the
+         * queue at the next start. */
+        while (s->deliveries)
+                delivery_free(s->deliveries);
+        s->curl = curl_event_free(s->curl);
+        free(s->host_port);
+}
+
+static unsigned smtp_max_in_transit(struct transport *t)
+{
+        return t->config->max_connections > 0 ? t->config->max_connections : 1;
+}
+
+/* The password file holds the secret on its first line. Read at each use,
+ * so that ChangePassword takes effect for the next message. */
+static int read_password(const char *path, char **ret)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size > 4096)
+                return -EFBIG;
+        _cleanup_free_ char *data = NULL;
+        int r = read_file_contents(fd, (size_t) st.st_size, &data);
+        if (r < 0)
+                return r;
+        char *password = strndup(data, (size_t) st.st_size);
+        if (!password)
+                return -ENOMEM;
+        password[strcspn(password, "\r\n")] = '\0';
+        *ret = password;
+        return 0;
+}
+
+/* SMTP wants CRLF line ends; what was submitted may have bare LFs. */
+static int to_crlf(const char *in, size_t size, char **ret, size_t *ret_size)
+{
+        size_t lf = 0;
+        for (size_t i = 0; i < size; i++)
+                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+                        lf++;
+        char *out = malloc(size + lf + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        for (size_t i = 0; i < size; i++) {
+                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+                        out[o++] = '\r';
+                out[o++] = in[i];
+        }
+        *ret = out;
+        *ret_size = o;
+        return 0;
+}
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+        struct smtp_delivery *x = userdata;
+        size_t n = size * nitems;
+        if (n > x->size - x->offset)
+                n = x->size - x->offset;
+        memcpy(buf, x->data + x->offset, n);
+        x->offset += n;
+        return n;
+}
+
+/* libcurl shows us each line the server sent; we keep the last reply. */
+static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
+{
+        struct smtp_delivery *x = userdata;
+        if (type == CURLINFO_HEADER_IN)
+                smtp_reply_feed(&x->reply, data, size);
+        return 0;
+}
+
+/* What the transfer's end means: an outcome for the message and, when the
+ * server could not be reached or refused our logon, a failure of the whole
+ * transport. */
+static void classify(struct smtp_delivery *x, CURLcode result, enum delivery_outcome *ret_outcome,
+                     enum mapi_error *ret_transport_error, char **ret_text)
+{
+        const char *where = driver(x->t)->host_port;
+        long code = 0, os_errno = 0;
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
+        const char *detail = x->curl_error[0] ? x->curl_error : curl_easy_strerror(result);
+        int r;
+
+        *ret_transport_error = 0;
+        switch (result) {
+        case CURLE_OK:
+                *ret_outcome = DELIVERY_SENT;
+                *ret_text = NULL;
+                return;
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_OPERATION_TIMEDOUT:
+                if (code != 0)
+                        break; /* a timeout in mid-conversation: a lost connection */
+                *ret_outcome = DELIVERY_DEFERRED;
+                *ret_transport_error = MAPI_E_NETWORK_ERROR;
+                if (result == CURLE_COULDNT_RESOLVE_HOST)
+                        r = asprintf(ret_text, "Cannot resolve the server of %s", where);
+                else if (os_errno == ECONNREFUSED)
+                        r = asprintf(ret_text, "Connection refused by %s", where);
+                else if (result == CURLE_OPERATION_TIMEDOUT)
+                        r = asprintf(ret_text, "No answer from %s", where);
+                else
+                        r = asprintf(ret_text, "Cannot connect to %s: %s", where,
+                                     os_errno ? strerror((int) os_errno) : detail);
+                if (r < 0)
+                        *ret_text = NULL;
+                return;
+        case CURLE_LOGIN_DENIED:
+                *ret_outcome = DELIVERY_DEFERRED;
+                *ret_transport_error = MAPI_E_LOGON_FAILED;
+                if (asprintf(ret_text, "Logon refused by %s: %s", where,
+                             x->reply.text[0] ? x->reply.text : detail) < 0)
+                        *ret_text = NULL;
+                return;
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                *ret_outcome = DELIVERY_DEFERRED;
+                *ret_transport_error = MAPI_E_NETWORK_ERROR;
+                if (asprintf(ret_text, "No secure connection to %s: %s", where, detail) < 0)
+                        *ret_text = NULL;
+                return;
+        default:
+                break;
+        }
+
+        switch (smtp_reply_class(code)) {
+        case SMTP_REPLY_PERMANENT:
+                *ret_outcome = DELIVERY_FAILED;
+                r = asprintf(ret_text, "%s refused the message: %s", where,
+                             x->reply.text[0] ? x->reply.text : detail);
+                break;
+        case SMTP_REPLY_TRANSIENT:
+                *ret_outcome = DELIVERY_DEFERRED;
+                r = asprintf(ret_text, "%s deferred the message: %s", where,
+                             x->reply.text[0] ? x->reply.text : detail);
+                break;
+        default:
+                /* Dropped in mid-conversation, or a reply we could not read:
+                 * the message may not have arrived, so it is tried again. */
+                *ret_outcome = DELIVERY_DEFERRED;
+                r = asprintf(ret_text, "Connection to %s lost: %s", where, detail);
+                break;
+        }
+        if (r < 0)
+                *ret_text = NULL;
+}
+
+static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
+{
+        struct smtp_delivery *x = userdata;
+        struct transport *t = x->t;
+        uint64_t id = x->id;
+        enum delivery_outcome outcome;
+        enum mapi_error transport_error;
+        _cleanup_free_ char *text = NULL;
+
+        classify(x, result, &outcome, &transport_error, &text);
+        /* The transfer already left the multi handle. */
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+        delivery_free(x);
+
+        if (transport_error)
+                transport_connection_failed(t, transport_error, text);
+        transport_delivery_done(t, id, outcome, text);
+}
+
+static int delivery_setup(struct smtp_delivery *x, const struct msg_record *m)
+{
+        const struct transport_config *c = x->t->config;
+        CURL *e = x->easy;
+
+        for (char **r = m->recipients; r && *r; r++) {
+                _cleanup_free_ char *angle = NULL;
+                if (asprintf(&angle, "<%s>", *r) < 0)
+                        return -ENOMEM;
+                struct curl_slist *l = curl_slist_append(x->recipients, angle);
+                if (!l)
+                        return -ENOMEM;
+                x->recipients = l;
+        }
+        _cleanup_free_ char *from = NULL;
+        if (asprintf(&from, "<%s>", strempty(m->sender)) < 0)
+                return -ENOMEM;
+
+        CURLcode k = CURLE_OK;
+#define SET(opt, val)                                                                              \
+        do {                                                                                       \
+                if (k == CURLE_OK)                                                                 \
+                        k = curl_easy_setopt(e, opt, val);                                         \
+        } while (0)
+        SET(CURLOPT_URL, c->server);
+        SET(CURLOPT_MAIL_FROM, from);
+        SET(CURLOPT_MAIL_RCPT, x->recipients);
+        SET(CURLOPT_UPLOAD, 1L);
+        SET(CURLOPT_READFUNCTION, read_cb);
+        SET(CURLOPT_READDATA, x);
+        SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->size);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_CONNECTTIMEOUT, SMTP_CONNECT_TIMEOUT_SEC);
+        SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, SMTP_RESPONSE_TIMEOUT_SEC);
+        SET(CURLOPT_ERRORBUFFER, x->curl_error);
+        SET(CURLOPT_DEBUGFUNCTION, debug_cb);
+        SET(CURLOPT_DEBUGDATA, x);
+        SET(CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
+        SET(CURLOPT_USE_SSL, c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
+                             : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
+                                                              : (long) CURLUSESSL_NONE);
+        if (c->user)
+                SET(CURLOPT_USERNAME, c->user);
+#undef SET
+        if (k != CURLE_OK)
+                return k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+
+        if (c->password_file) {
+                _cleanup_free_ char *password = NULL;
+                int r = read_password(c->password_file, &password);
+                if (r < 0)
+                        return r;
+                k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
+                explicit_bzero(password, strlen(password));
+                if (k != CURLE_OK)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int smtp_deliver(struct transport *t, uint64_t id)
+{
+        struct smtp_driver *s = driver(t);
+        _cleanup_(msg_record_clear) struct msg_record m = {};
+        _cleanup_free_ void *body = NULL;
+        size_t size = 0;
+
+        int r = store_get(t->daemon->store, id, &m);
+        if (r >= 0)
+                r = store_get_body(t->daemon->store, id, &body, &size);
+        if (r < 0)
+                return r;
+
+        struct smtp_delivery *x = calloc(1, sizeof(*x));
+        if (!x)
+                return -ENOMEM;
+        x->t = t;
+        x->id = id;
+        x->next = s->deliveries;
+        if (x->next)
+                x->next->prev = x;
+        s->deliveries = x;
+
+        r = to_crlf(body, size, &x->data, &x->size);
+        if (r >= 0) {
+                x->easy = curl_easy_init();
+                if (!x->easy)
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = delivery_setup(x, &m);
+        if (r >= 0)
+                r = curl_event_add(s->curl, x->easy, delivery_done_cb, x);
+        if (r < 0) {
+                delivery_free(x);
+                return r;
+        }
+        return 0;
+}
+
+const struct transport_ops smtp_transport_ops = {
+    .provider_display = "SMTP",
+    .driver_size = sizeof(struct smtp_driver),
+    .init = smtp_init,
+    .done = smtp_done,
+    .max_in_transit = smtp_max_in_transit,
+    .deliver = smtp_deliver,
+};

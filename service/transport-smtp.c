@@ -273,9 +273,56 @@ static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
         transport_delivery_done(t, id, outcome, text);
 }
 
-static int delivery_setup(struct smtp_delivery *x, const struct msg_record *m)
+#define SET(e, k, opt, val)                                                                        \
+        do {                                                                                       \
+                if ((k) == CURLE_OK)                                                               \
+                        (k) = curl_easy_setopt((e), (opt), (val));                                 \
+        } while (0)
+
+static int curl_error_to_errno(CURLcode k)
+{
+        return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+}
+
+/* What every session with the server needs: where, how securely, as whom,
+ * how long to wait, and where its replies go. */
+static int session_setup(struct smtp_delivery *x)
 {
         const struct transport_config *c = x->t->config;
+        CURL *e = x->easy;
+        CURLcode k = CURLE_OK;
+
+        SET(e, k, CURLOPT_URL, c->server);
+        SET(e, k, CURLOPT_NOSIGNAL, 1L);
+        SET(e, k, CURLOPT_CONNECTTIMEOUT, SMTP_CONNECT_TIMEOUT_SEC);
+        SET(e, k, CURLOPT_SERVER_RESPONSE_TIMEOUT, SMTP_RESPONSE_TIMEOUT_SEC);
+        SET(e, k, CURLOPT_ERRORBUFFER, x->curl_error);
+        SET(e, k, CURLOPT_DEBUGFUNCTION, debug_cb);
+        SET(e, k, CURLOPT_DEBUGDATA, x);
+        SET(e, k, CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
+        SET(e, k, CURLOPT_USE_SSL,
+            c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
+            : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
+                                             : (long) CURLUSESSL_NONE);
+        if (c->user)
+                SET(e, k, CURLOPT_USERNAME, c->user);
+        if (k != CURLE_OK)
+                return curl_error_to_errno(k);
+
+        if (c->password_file) {
+                _cleanup_free_ char *password = NULL;
+                int r = read_password(c->password_file, &password);
+                if (r < 0)
+                        return r;
+                k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
+                explicit_bzero(password, strlen(password));
+        }
+        return curl_error_to_errno(k);
+}
+
+/* The envelope and the message of one delivery. */
+static int message_setup(struct smtp_delivery *x, const struct msg_record *m)
+{
         CURL *e = x->easy;
 
         for (char **r = m->recipients; r && *r; r++) {
@@ -292,50 +339,53 @@ static int delivery_setup(struct smtp_delivery *x, const struct msg_record *m)
                 return -ENOMEM;
 
         CURLcode k = CURLE_OK;
-#define SET(opt, val)                                                                              \
-        do {                                                                                       \
-                if (k == CURLE_OK)                                                                 \
-                        k = curl_easy_setopt(e, opt, val);                                         \
-        } while (0)
-        SET(CURLOPT_URL, c->server);
-        SET(CURLOPT_MAIL_FROM, from);
-        SET(CURLOPT_MAIL_RCPT, x->recipients);
-        SET(CURLOPT_UPLOAD, 1L);
-        SET(CURLOPT_READFUNCTION, read_cb);
-        SET(CURLOPT_READDATA, x);
-        SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->size);
-        SET(CURLOPT_NOSIGNAL, 1L);
-        SET(CURLOPT_CONNECTTIMEOUT, SMTP_CONNECT_TIMEOUT_SEC);
-        SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, SMTP_RESPONSE_TIMEOUT_SEC);
-        SET(CURLOPT_ERRORBUFFER, x->curl_error);
-        SET(CURLOPT_DEBUGFUNCTION, debug_cb);
-        SET(CURLOPT_DEBUGDATA, x);
-        SET(CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
-        SET(CURLOPT_USE_SSL, c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
-                             : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
-                                                              : (long) CURLUSESSL_NONE);
-        if (c->user)
-                SET(CURLOPT_USERNAME, c->user);
-#undef SET
-        if (k != CURLE_OK)
-                return k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+        SET(e, k, CURLOPT_MAIL_FROM, from);
+        SET(e, k, CURLOPT_MAIL_RCPT, x->recipients);
+        SET(e, k, CURLOPT_UPLOAD, 1L);
+        SET(e, k, CURLOPT_READFUNCTION, read_cb);
+        SET(e, k, CURLOPT_READDATA, x);
+        SET(e, k, CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->size);
+        return curl_error_to_errno(k);
+}
 
-        if (c->password_file) {
-                _cleanup_free_ char *password = NULL;
-                int r = read_password(c->password_file, &password);
-                if (r < 0)
-                        return r;
-                k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
-                explicit_bzero(password, strlen(password));
-                if (k != CURLE_OK)
-                        return -ENOMEM;
+static size_t discard_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+        return size * nmemb;
+}
+
+/* ValidateState: greeting, EHLO, STARTTLS and AUTH as for a message, then
+ * NOOP instead of a transaction, then QUIT. */
+static int check_setup(struct smtp_delivery *x)
+{
+        CURLcode k = CURLE_OK;
+        SET(x->easy, k, CURLOPT_CUSTOMREQUEST, "NOOP");
+        SET(x->easy, k, CURLOPT_WRITEFUNCTION, discard_cb);
+        return curl_error_to_errno(k);
+}
+#undef SET
+
+static struct smtp_delivery *delivery_new(struct transport *t, uint64_t id)
+{
+        struct smtp_driver *s = driver(t);
+        struct smtp_delivery *x = calloc(1, sizeof(*x));
+        if (!x)
+                return NULL;
+        x->t = t;
+        x->id = id;
+        x->next = s->deliveries;
+        if (x->next)
+                x->next->prev = x;
+        s->deliveries = x;
+        x->easy = curl_easy_init();
+        if (!x->easy) {
+                delivery_free(x);
+                return NULL;
         }
-        return 0;
+        return x;
 }
 
 static int smtp_deliver(struct transport *t, uint64_t id)
 {
-        struct smtp_driver *s = driver(t);
         _cleanup_(msg_record_clear) struct msg_record m = {};
         _cleanup_free_ void *body = NULL;
         size_t size = 0;
@@ -346,31 +396,54 @@ static int smtp_deliver(struct transport *t, uint64_t id)
         if (r < 0)
                 return r;
 
-        struct smtp_delivery *x = calloc(1, sizeof(*x));
+        struct smtp_delivery *x = delivery_new(t, id);
         if (!x)
                 return -ENOMEM;
-        x->t = t;
-        x->id = id;
-        x->next = s->deliveries;
-        if (x->next)
-                x->next->prev = x;
-        s->deliveries = x;
-
         r = to_crlf(body, size, &x->data, &x->size);
-        if (r >= 0) {
-                x->easy = curl_easy_init();
-                if (!x->easy)
-                        r = -ENOMEM;
-        }
         if (r >= 0)
-                r = delivery_setup(x, &m);
+                r = session_setup(x);
         if (r >= 0)
-                r = curl_event_add(s->curl, x->easy, delivery_done_cb, x);
-        if (r < 0) {
+                r = message_setup(x, &m);
+        if (r >= 0)
+                r = curl_event_add(driver(t)->curl, x->easy, delivery_done_cb, x);
+        if (r < 0)
                 delivery_free(x);
-                return r;
-        }
-        return 0;
+        return r;
+}
+
+static void check_done_cb(CURL *easy, CURLcode result, void *userdata)
+{
+        struct smtp_delivery *x = userdata;
+        struct transport *t = x->t;
+        enum delivery_outcome outcome;
+        enum mapi_error code;
+        _cleanup_free_ char *text = NULL;
+
+        classify(x, result, &outcome, &code, &text);
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+        delivery_free(x);
+
+        if (outcome == DELIVERY_SENT)
+                transport_validate_done(t, 0, NULL);
+        else
+                transport_validate_done(t, code ? code : MAPI_E_NETWORK_ERROR,
+                                        text ? text : "the server check failed");
+}
+
+static int smtp_validate(struct transport *t)
+{
+        struct smtp_delivery *x = delivery_new(t, 0);
+        if (!x)
+                return -ENOMEM;
+        int r = session_setup(x);
+        if (r >= 0)
+                r = check_setup(x);
+        if (r >= 0)
+                r = curl_event_add(driver(t)->curl, x->easy, check_done_cb, x);
+        if (r < 0)
+                delivery_free(x);
+        return r;
 }
 
 const struct transport_ops smtp_transport_ops = {
@@ -380,4 +453,5 @@ const struct transport_ops smtp_transport_ops = {
     .done = smtp_done,
     .max_in_transit = smtp_max_in_transit,
     .deliver = smtp_deliver,
+    .validate = smtp_validate,
 };

@@ -70,7 +70,14 @@ static GMimePart *part_with_content(const char *type, const char *subtype, const
         return part;
 }
 
-static char *delivery_status(const struct ndr_input *in, const char *status)
+static const char *recipient_diagnostic(const struct ndr_input *in, size_t i)
+{
+        return in->diagnostics && in->diagnostics[i] && in->diagnostics[i][0]
+                   ? in->diagnostics[i]
+                   : strempty(in->diagnostic);
+}
+
+static char *delivery_status(const struct ndr_input *in)
 {
         _cleanup_(g_date_time_unref_safe) GDateTime *arrival =
             g_date_time_new_from_unix_utc((gint64) (in->submitted_usec / USEC_PER_SEC));
@@ -80,13 +87,17 @@ static char *delivery_status(const struct ndr_input *in, const char *status)
         g_string_append_printf(s, "Reporting-MTA: dns; %s\r\n", in->reporting_host);
         if (date)
                 g_string_append_printf(s, "Arrival-Date: %s\r\n", date);
-        for (char *const *r = in->recipients; r && *r; r++)
+        for (size_t i = 0; in->recipients && in->recipients[i]; i++) {
+                char status[32];
+                const char *why = recipient_diagnostic(in, i);
                 g_string_append_printf(s,
                                        "\r\nFinal-Recipient: rfc822; %s\r\n"
                                        "Action: failed\r\n"
                                        "Status: %s\r\n"
                                        "Diagnostic-Code: smtp; %s\r\n",
-                                       *r, status, in->diagnostic);
+                                       in->recipients[i],
+                                       ndr_status_code(why, status, sizeof(status)), why);
+        }
         return g_string_free(s, FALSE);
 }
 
@@ -97,18 +108,16 @@ static char *explanation(const struct ndr_input *in)
                                "%s.\n\nYour message could not be delivered to the following "
                                "recipients and will not be tried again:\n\n",
                                in->reporting_host);
-        for (char *const *r = in->recipients; r && *r; r++)
-                g_string_append_printf(s, "  %s\n", *r);
-        g_string_append_printf(s, "\nReason: %s\n\nThe header of your message follows.\n",
-                               in->diagnostic);
+        for (size_t i = 0; in->recipients && in->recipients[i]; i++)
+                g_string_append_printf(s, "  %s: %s\n", in->recipients[i],
+                                       recipient_diagnostic(in, i));
+        g_string_append(s, "\nThe header of your message follows.\n");
         return g_string_free(s, FALSE);
 }
 
 int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
 {
-        char status[32];
         gmime_init_once();
-        ndr_status_code(in->diagnostic, status, sizeof(status));
 
         _cleanup_gobject_ GMimeMessage *msg = g_mime_message_new(TRUE);
         _cleanup_free_ char *daemon_address = NULL;
@@ -133,7 +142,7 @@ int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
         g_mime_text_part_set_text(human, text);
         g_mime_multipart_add(report, GMIME_OBJECT(human));
 
-        _cleanup_gfree_ char *fields = delivery_status(in, status);
+        _cleanup_gfree_ char *fields = delivery_status(in);
         _cleanup_gobject_ GMimePart *machine =
             part_with_content("message", "delivery-status", fields, strlen(fields));
         g_mime_multipart_add(report, GMIME_OBJECT(machine));

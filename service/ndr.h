@@ -10,6 +10,7 @@ struct ndr_input {
         const char *sender;         /* the failed message's envelope sender; "" for none */
         char *const *recipients;    /* the recipients that did not get it */
         const char *diagnostic;     /* what the server said, or why we gave up */
+        char *const *diagnostics;   /* per recipient, parallel to recipients; NULL: diagnostic */
         uint64_t submitted_usec;    /* when the failed message was submitted */
         const void *original;       /* the failed message, whose header is quoted */
         size_t original_size;

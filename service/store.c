@@ -158,6 +158,7 @@ enum store_stmt {
         STMT_PENDING,
         STMT_COUNT_WAITING,
         STMT_NEXT_RETRY,
+        STMT_DELETE_RECIPIENTS,
         _STMT_MAX,
 };
 
@@ -204,6 +205,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
     [STMT_HAS_SOURCE_KEY] = "SELECT 1 FROM messages WHERE source_key = ?1",
+    [STMT_DELETE_RECIPIENTS] = "DELETE FROM recipients WHERE message = ?1",
     [STMT_GET] = SELECT_RECORDS "WHERE m.id = ?1 ORDER BY r.position",
     [STMT_LIST] = SELECT_RECORDS "WHERE (?1 IS NULL OR m.state = ?1) "
                                  "AND (?2 IS NULL OR m.direction = ?2) "
@@ -680,6 +682,43 @@ int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char 
         if (r < 0)
                 return r;
         return r > 0 ? -EBUSY : -ENOENT;
+}
+
+int store_defer_recipients(struct store *s, uint64_t id, char *const *recipients, const char *error,
+                           uint64_t next_attempt_usec)
+{
+        if (!s || !fits_int64(id) || strv_length(recipients) == 0)
+                return -EINVAL;
+        STRV_FOREACH (a, (char **) recipients)
+                if (!**a)
+                        return -EINVAL;
+
+        _cleanup_rollback_ struct store *tx = NULL;
+        int r = tx_begin(s);
+        if (r < 0)
+                return r;
+        tx = s;
+        /* The state first: it refuses a message that is not in "sending". */
+        r = store_set_state(s, id, MSG_DEFERRED, error, next_attempt_usec);
+        if (r < 0)
+                return r;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_DELETE_RECIPIENTS];
+                int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+                r = step_done(st);
+                if (r < 0)
+                        return r;
+        }
+        r = insert_recipients(s, id, recipients);
+        if (r < 0)
+                return r;
+        r = tx_commit(s);
+        if (r < 0)
+                return r;
+        TAKE_PTR(tx);
+        return 0;
 }
 
 /* ---- reading ---- */

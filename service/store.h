@@ -99,6 +99,12 @@ int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_si
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec);
 
+/* A delivery that reached some recipients: message id (in "sending") goes to
+ * "deferred" as store_set_state() would, and from now on has only the given
+ * recipients (the ones still to try), in one transaction. */
+int store_defer_recipients(struct store *s, uint64_t id, char *const *recipients, const char *error,
+                           uint64_t next_attempt_usec);
+
 struct store_filter {
         int state;             /* enum msg_state, or -1 for any */
         int direction;         /* enum msg_direction, or -1 for any */

@@ -24,6 +24,11 @@ struct smtp_delivery {
         char *data; /* the message with CRLF line ends */
         size_t size, offset;
         struct smtp_reply reply; /* the server's last reply */
+        /* Each recipient's reply to RCPT TO, in the order they were sent. */
+        struct smtp_reply *rcpt;
+        char **rcpt_address;
+        size_t n_rcpt, rcpt_sent;
+        bool rcpt_awaiting; /* the last command sent was RCPT TO */
         char curl_error[CURL_ERROR_SIZE];
         struct smtp_delivery *prev, *next;
 };
@@ -55,6 +60,8 @@ static void delivery_free(struct smtp_delivery *x)
                 curl_easy_cleanup(x->easy);
         }
         curl_slist_free_all(x->recipients);
+        free(x->rcpt);
+        strv_free(x->rcpt_address);
         free(x->data);
         free(x);
 }
@@ -167,8 +174,22 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata)
 static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
 {
         struct smtp_delivery *x = userdata;
-        if (type == CURLINFO_HEADER_IN)
+        if (type == CURLINFO_HEADER_OUT) {
+                /* libcurl sends one RCPT TO per recipient, in list order,
+                 * each waiting for its reply. */
+                x->rcpt_awaiting =
+                    size >= 8 && strncasecmp(data, "RCPT TO:", 8) == 0 && x->rcpt_sent < x->n_rcpt;
+                if (x->rcpt_awaiting)
+                        x->rcpt_sent++;
+        } else if (type == CURLINFO_HEADER_IN) {
                 smtp_reply_feed(&x->reply, data, size);
+                /* "250-" continues a reply; "250 " or a bare "250" ends it. */
+                bool last_line = size < 4 || data[3] == ' ' || data[3] == '\r' || data[3] == '\n';
+                if (x->rcpt_awaiting && last_line) {
+                        smtp_reply_feed(&x->rcpt[x->rcpt_sent - 1], data, size);
+                        x->rcpt_awaiting = false;
+                }
+        }
         return 0;
 }
 
@@ -253,6 +274,63 @@ static void classify(struct smtp_delivery *x, CURLcode result, enum delivery_out
                 *ret_text = NULL;
 }
 
+/* True if the server answered every RCPT TO and refused at least one. */
+static bool some_recipient_refused(const struct smtp_delivery *x)
+{
+        if (x->n_rcpt == 0 || x->rcpt_sent < x->n_rcpt)
+                return false;
+        for (size_t i = 0; i < x->n_rcpt; i++)
+                if (x->rcpt[i].code == 0)
+                        return false;
+        for (size_t i = 0; i < x->n_rcpt; i++)
+                if (smtp_reply_class(x->rcpt[i].code) != SMTP_REPLY_POSITIVE)
+                        return true;
+        return false;
+}
+
+/* Recipients the server took share the message's fate; the others have
+ * their own reply. */
+static void done_per_recipient(struct smtp_delivery *x, enum delivery_outcome message_outcome,
+                               const char *text)
+{
+        _cleanup_free_ struct recipient_outcome *r = calloc(x->n_rcpt, sizeof(*r));
+        _cleanup_free_ char *summary = NULL;
+        struct transport *t = x->t;
+        uint64_t id = x->id;
+        size_t refused = 0;
+
+        if (!r) {
+                transport_delivery_done(t, id, DELIVERY_DEFERRED, "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < x->n_rcpt; i++) {
+                r[i].address = x->rcpt_address[i];
+                r[i].reply = x->rcpt[i].text;
+                switch (smtp_reply_class(x->rcpt[i].code)) {
+                case SMTP_REPLY_POSITIVE:
+                        r[i].outcome = message_outcome;
+                        break;
+                case SMTP_REPLY_PERMANENT:
+                        r[i].outcome = DELIVERY_FAILED;
+                        refused++;
+                        break;
+                default:
+                        r[i].outcome = DELIVERY_DEFERRED;
+                        refused++;
+                        break;
+                }
+        }
+        const char *first = "";
+        for (size_t i = 0; i < x->n_rcpt && !first[0]; i++)
+                if (smtp_reply_class(x->rcpt[i].code) != SMTP_REPLY_POSITIVE)
+                        first = x->rcpt[i].text;
+        if (asprintf(&summary, "%s refused %zu of %zu recipients: %s", driver(t)->host_port,
+                     refused, x->n_rcpt, first) < 0)
+                summary = NULL;
+        transport_delivery_done_per_recipient(t, id, r, x->n_rcpt,
+                                              message_outcome == DELIVERY_SENT ? summary : text);
+}
+
 static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
 {
         struct smtp_delivery *x = userdata;
@@ -266,11 +344,18 @@ static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
         /* The transfer already left the multi handle. */
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
-        delivery_free(x);
 
-        if (transport_error)
+        if (transport_error) {
+                delivery_free(x);
                 transport_connection_failed(t, transport_error, text);
-        transport_delivery_done(t, id, outcome, text);
+                transport_delivery_done(t, id, outcome, text);
+        } else if (some_recipient_refused(x)) {
+                done_per_recipient(x, outcome, text);
+                delivery_free(x);
+        } else {
+                delivery_free(x);
+                transport_delivery_done(t, id, outcome, text);
+        }
 }
 
 #define SET(e, k, opt, val)                                                                        \
@@ -325,6 +410,11 @@ static int message_setup(struct smtp_delivery *x, const struct msg_record *m)
 {
         CURL *e = x->easy;
 
+        x->n_rcpt = strv_length(m->recipients);
+        x->rcpt = calloc(x->n_rcpt ? x->n_rcpt : 1, sizeof(*x->rcpt));
+        x->rcpt_address = strv_copy(m->recipients);
+        if (!x->rcpt || !x->rcpt_address)
+                return -ENOMEM;
         for (char **r = m->recipients; r && *r; r++) {
                 _cleanup_free_ char *angle = NULL;
                 if (asprintf(&angle, "<%s>", *r) < 0)
@@ -341,6 +431,9 @@ static int message_setup(struct smtp_delivery *x, const struct msg_record *m)
         CURLcode k = CURLE_OK;
         SET(e, k, CURLOPT_MAIL_FROM, from);
         SET(e, k, CURLOPT_MAIL_RCPT, x->recipients);
+        /* Go on with the recipients the server takes; debug_cb notes the
+         * others, who are retried or reported one by one. */
+        SET(e, k, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
         SET(e, k, CURLOPT_UPLOAD, 1L);
         SET(e, k, CURLOPT_READFUNCTION, read_cb);
         SET(e, k, CURLOPT_READDATA, x);

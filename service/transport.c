@@ -460,7 +460,8 @@ static uint64_t retry_delay_usec(uint32_t attempts)
 
 /* The owner of a message that failed for good finds a report in this
  * transport's Maildir and the inbound store. */
-static void transport_report_failure(struct transport *t, uint64_t id, const char *error)
+static void transport_report_failure(struct transport *t, uint64_t id, const char *error,
+                                     char *const *recipients, char *const *diagnostics)
 {
         struct daemon *d = t->daemon;
         _cleanup_(msg_record_clear) struct msg_record m = {};
@@ -477,7 +478,8 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
                 struct ndr_input in = {
                     .reporting_host = host,
                     .sender = m.sender,
-                    .recipients = m.recipients,
+                    .recipients = recipients ? recipients : m.recipients,
+                    .diagnostics = diagnostics,
                     .diagnostic = strempty(error),
                     .submitted_usec = m.submitted_usec,
                     .original = body,
@@ -485,9 +487,12 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
                 };
                 r = ndr_build(&in, &report, &report_size);
         }
-        if (r >= 0 && (asprintf(&key, "ndr:%" PRIu64, id) < 0 ||
-                       asprintf(&name, "%" PRIu64 ".R%" PRIu64 ".%s",
-                                now_realtime_usec() / USEC_PER_SEC, id, host) < 0))
+        /* A refused recipient leaves the message for good, so the first one
+         * refused names this report among all of the message's reports. */
+        const char *first = recipients && recipients[0] ? recipients[0] : "";
+        if (r >= 0 && (asprintf(&key, "ndr:%" PRIu64 ":%s", id, first) < 0 ||
+                       asprintf(&name, "%" PRIu64 ".R%" PRIu64 "_%u.%s",
+                                now_realtime_usec() / USEC_PER_SEC, id, m.attempts, host) < 0))
                 r = -ENOMEM;
         if (r >= 0)
                 r = transport_store_inbound(t, report, report_size, key, name, m.owner, NULL, NULL);
@@ -523,14 +528,23 @@ void transport_connection_failed(struct transport *t, enum mapi_error code, cons
         transport_update_status(t);
 }
 
-void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
-                             const char *error)
+/* Ends a delivery. retry (DELIVERY_DEFERRED only; NULL = every recipient)
+ * narrows who is tried again; refused/refusals name recipients refused for
+ * good while others got the message, for the report. */
+static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outcome outcome,
+                            const char *error, char *const *retry, char *const *refused,
+                            char *const *refusals)
 {
         struct daemon *d = t->daemon;
         enum msg_state to = outcome == DELIVERY_SENT       ? MSG_SENT
                             : outcome == DELIVERY_DEFERRED ? MSG_DEFERRED
                                                            : MSG_FAILED;
         uint64_t next_attempt = 0;
+
+        /* Reports go before the state change: a crash in between sends the
+         * message again, and the report's source key keeps it one. */
+        if (refused)
+                transport_report_failure(t, id, error, refused, refusals);
 
         _cleanup_free_ char *gave_up = NULL;
         if (outcome == DELIVERY_DEFERRED) {
@@ -548,15 +562,15 @@ void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_out
                         outcome = DELIVERY_FAILED;
                         to = MSG_FAILED;
                         error = gave_up ? gave_up : error;
+                        transport_report_failure(t, id, error, retry, NULL);
                 } else
                         next_attempt = now + retry_delay_usec(attempts);
-        }
-        if (outcome == DELIVERY_FAILED)
-                /* Before the state change: a crash in between sends the
-                 * message again, and the report's source key keeps it one. */
-                transport_report_failure(t, id, error);
+        } else if (outcome == DELIVERY_FAILED && !refused)
+                transport_report_failure(t, id, error, NULL, NULL);
 
-        int r = store_set_state(d->store, id, to, error, next_attempt);
+        int r = outcome == DELIVERY_DEFERRED && retry
+                    ? store_defer_recipients(d->store, id, retry, error, next_attempt)
+                    : store_set_state(d->store, id, to, error, next_attempt);
         if (r < 0)
                 /* The message stays "sending" in the store and goes back to the
                  * queue at the next start: delivered at least once. */
@@ -591,6 +605,46 @@ void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_out
         transport_kick(t);
         round_check_finished(t);
         daemon_check_stop(d);
+}
+
+void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
+                             const char *error)
+{
+        delivery_finish(t, id, outcome, error, NULL, NULL, NULL);
+}
+
+void transport_delivery_done_per_recipient(struct transport *t, uint64_t id,
+                                           const struct recipient_outcome *rcpt, size_t n,
+                                           const char *error)
+{
+        _cleanup_free_ char **retry = calloc(n + 1, sizeof(char *));
+        _cleanup_free_ char **refused = calloc(n + 1, sizeof(char *));
+        _cleanup_free_ char **refusals = calloc(n + 1, sizeof(char *));
+        size_t n_retry = 0, n_refused = 0, n_sent = 0;
+
+        if (!retry || !refused || !refusals) {
+                /* Without memory to sort them out, try everyone again. */
+                delivery_finish(t, id, DELIVERY_DEFERRED, error, NULL, NULL, NULL);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                switch (rcpt[i].outcome) {
+                case DELIVERY_SENT:
+                        n_sent++;
+                        break;
+                case DELIVERY_DEFERRED:
+                        retry[n_retry++] = (char *) rcpt[i].address;
+                        break;
+                case DELIVERY_FAILED:
+                        refusals[n_refused] = (char *) strempty(rcpt[i].reply);
+                        refused[n_refused++] = (char *) rcpt[i].address;
+                        break;
+                }
+        enum delivery_outcome outcome = n_retry > 0  ? DELIVERY_DEFERRED
+                                        : n_sent > 0 ? DELIVERY_SENT
+                                                     : DELIVERY_FAILED;
+        delivery_finish(t, id, outcome, error, n_retry > 0 ? retry : NULL,
+                        n_refused > 0 ? refused : NULL, n_refused > 0 ? refusals : NULL);
 }
 
 int transport_upload_round_start(struct transport *t)

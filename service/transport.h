@@ -127,6 +127,18 @@ void transport_message_aborted(struct transport *t);
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error);
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
                              const char *error);
+/* For drivers that learn each recipient's fate (SMTP's RCPT replies): the
+ * message is deferred for those still to try (only they are tried again),
+ * reported to its sender for those refused for good, and sent when nobody is
+ * left to try and somebody got it. */
+struct recipient_outcome {
+        const char *address;
+        enum delivery_outcome outcome;
+        const char *reply; /* the server's words, for a refusal */
+};
+void transport_delivery_done_per_recipient(struct transport *t, uint64_t id,
+                                           const struct recipient_outcome *rcpt, size_t n,
+                                           const char *error);
 
 /* Flush parts, driven by flush.c. */
 int transport_upload_round_start(struct transport *t);

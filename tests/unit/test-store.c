@@ -387,6 +387,37 @@ static void test_attempts_and_retry_fields(void **state)
         msg_record_clear(&r);
 }
 
+static void test_defer_recipients(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t id = add_outbound(f->store, "work");
+        char *rest[] = {"a@example.org", NULL};
+        struct msg_record r = {};
+
+        /* Only a message in transit can be narrowed, and never to nobody. */
+        assert_int_equal(store_defer_recipients(f->store, id, rest, "452", 7), -EBUSY);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        char *none[] = {NULL};
+        assert_int_equal(store_defer_recipients(f->store, id, none, "452", 7), -EINVAL);
+
+        assert_int_equal(store_defer_recipients(f->store, id, rest, "452 4.5.3 later", 7000), 0);
+        reopen(f);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.state, MSG_DEFERRED);
+        assert_int_equal(r.next_attempt_usec, 7000);
+        assert_string_equal(r.last_error, "452 4.5.3 later");
+        assert_int_equal(strv_length(r.recipients), 1);
+        assert_string_equal(r.recipients[0], "a@example.org");
+        msg_record_clear(&r);
+
+        /* A refused move leaves the recipients as they were. */
+        char *other[] = {"z@example.org", NULL};
+        assert_int_equal(store_defer_recipients(f->store, id, other, "x", 1), -EBUSY);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_string_equal(r.recipients[0], "a@example.org");
+        msg_record_clear(&r);
+}
+
 static void test_body_dropped_when_done(void **state)
 {
         struct fixture *f = *state;
@@ -971,6 +1002,7 @@ int main(void)
             T(test_get_missing),
             T(test_set_state_errors),
             T(test_attempts_and_retry_fields),
+            T(test_defer_recipients),
             T(test_body_dropped_when_done),
             T(test_recover),
             T(test_list_filters),

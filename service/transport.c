@@ -591,7 +591,8 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         if (error)
                 transport_set_last_error(t, error);
         message_emit_changed(d, id);
-        if (outcome == DELIVERY_DEFERRED)
+        /* A retry that succeeded or failed for good may have been the next. */
+        if (outcome == DELIVERY_DEFERRED || t->next_retry > 0)
                 transport_refresh_next_retry(t);
 
         struct flush *f = t->flush[FLUSH_DIR_UPLOAD];

@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""The smtp transport and the whole FlushQueues against Postfix's real smtp-sink
+on loopback (api.md, org.mailspool.Spool1.Status, FlushQueues; and the SMTP
+outcomes of README.md): immediate and on-demand sending, Bcc, exactly-once
+delivery, Busy, the status bits, FLUSH_ASYNC_OK and FlushFinished, FlushProgress
+and FLUSH_NO_UI, 4xx / dropped connection / 5xx outcomes with retries and
+non-delivery reports, NetworkError, CancelFlush, and status reads during a
+slow flush."""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import sink  # noqa: E402
+from harness import (  # noqa: E402
+    BUS_NAME, ERR_BUSY, ERR_CANCELLED, ERR_NETWORK_ERROR, FLUSH_ASYNC_OK,
+    FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_SPOOLER, IFACE_STATUS, IFACE_TRANSPORT,
+    MAPI_E_BUSY, SPOOLER_PATH, STATUS_FAILURE, STATUS_OUTBOUND_FLUSH, DaemonTestCase, V,
+    make_message, now_us, signal_args, transport_path)
+from harness import parse_gdbus_error  # noqa: E402
+
+OUT = transport_path("out")
+MAPI_E_NETWORK_ERROR = ("MAPI_E_NETWORK_ERROR", 0x80040115)
+
+
+def smtp_config(url, send_mode="on-demand", extra=""):
+    return {"transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
+                                     "SendMode=%s\n%s" % (url, send_mode, extra)}
+
+
+class SmtpTestCase(DaemonTestCase):
+    """self.sink is a running smtp-sink (SINK_OPTIONS); the daemon has one smtp
+    transport "out" pointing at it."""
+
+    SINK_OPTIONS = ()
+    SEND_MODE = "on-demand"
+    EXTRA = ""
+    START = False
+
+    def setUp(self):
+        if not sink.available():
+            self.skipTest("smtp-sink (Debian package postfix) is not installed")
+        self.sink = sink.SmtpSink(self.SINK_OPTIONS)
+        self.addCleanup(self.sink.close)
+        super().setUp()
+        self.h.write_config(smtp_config(self.sink.url, self.SEND_MODE, self.EXTRA))
+        self.h.start()
+
+    def submit(self, subject, **kw):
+        return self.h.submit_data(make_message(subject=subject, **kw))
+
+    def state(self, path):
+        return self.h.get_property(path, IFACE_MESSAGE, "State")
+
+    def status_code(self, path=OUT):
+        return self.h.get_property(path, IFACE_STATUS, "StatusCode")
+
+    def wait_received(self, n):
+        return self.h.wait_for("%d messages at smtp-sink" % n, lambda: self.sink.count() >= n)
+
+    def flush_in_background(self, path=SPOOLER_PATH, target="/", flags=FLUSH_UPLOAD | FLUSH_NO_UI):
+        """FlushQueues through gdbus in a child process (to see its error name)."""
+        argv = ["gdbus", "call", "--session", "--dest", BUS_NAME, "--object-path", path,
+                "--method", IFACE_STATUS + ".FlushQueues", "--timeout", "120",
+                target, "uint32 %d" % flags]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, env=self.h.client_env)
+
+    def finish(self, proc, timeout=60):
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+class ImmediateTest(SmtpTestCase):
+
+    SEND_MODE = "immediate"
+
+    # README, "Sending with SMTP"; api.md, Spooler.Submit: Bcc is removed from
+    # what is sent, its recipients still get the message
+    def test_immediate_send_strips_bcc(self):
+        path = self.submit("immediate", to="bob@example.org", bcc="hidden@example.org")
+        self.h.wait_for_property(path, IFACE_MESSAGE, "State", lambda s: s == "sent")
+        (got,) = self.sink.messages()
+        self.assertEqual(got["mail_from"], "alice@example.org")
+        self.assertEqual(sorted(got["rcpt_to"]), ["bob@example.org", "hidden@example.org"])
+        self.assertIn("Subject: immediate", got["headers"])
+        self.assertNotIn("Bcc", got["headers"])
+        self.assertNotIn("hidden@example.org", got["raw"].decode())
+
+
+class SendTest(SmtpTestCase):
+
+    # api.md, FlushQueues: synchronous by default: the reply comes when every
+    # message queued at the call's start has an outcome of this attempt
+    def test_on_demand_waits_for_flush_and_sends_each_once(self):
+        n = 40
+        ids = ["once-%d@example.org" % i for i in range(n)]
+        paths = [self.submit("once %d" % i, message_id=ids[i]) for i in range(n)]
+        self.assertEqual(self.h.get_property(OUT, IFACE_TRANSPORT, "QueuedOutbound"), n)
+        self.assertEqual(self.sink.count(), 0, "on-demand mail waits for a flush")
+
+        summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI, path=OUT)
+        self.assertEqual(summary["sent"], n, summary)
+        self.assertEqual((summary["deferred"], summary["failed"]), (0, 0))
+        # Synchronous: everything is at the server when the reply comes.
+        got = self.sink.messages()
+        seen = [line.split("<", 1)[1].rstrip(">") for m in got for line in
+                m["headers"].splitlines() if line.lower().startswith("message-id:")]
+        self.assertEqual(sorted(seen), sorted(ids), "every message exactly once")
+        self.assertEqual({self.state(p) for p in paths}, {"sent"})
+        self.assertEqual(self.h.get_property(OUT, IFACE_TRANSPORT, "QueuedOutbound"), 0)
+
+        again = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI, path=OUT)
+        self.assertEqual(again["sent"], 0)
+        self.assertEqual(self.sink.count(), n)
+
+    # api.md, FlushQueues: without FLUSH_NO_UI the caller alone receives
+    # FlushProgress; with it, none
+    def test_progress_unless_no_ui(self):
+        for i in range(3):
+            self.submit("progress %d" % i)
+        mon = self.h.monitor("type='signal',member='FlushProgress'",
+                             "type='method_call',member='FlushQueues'")
+        self.assertEqual(self.h.flush("/", FLUSH_UPLOAD)["sent"], 3)
+        call = mon.wait_for(lambda m: m.get("type") == "method_call", what="the call")
+        mon.sync()
+        progress = mon.found(lambda m: m.get("member") == "FlushProgress")
+        self.assertEqual(len(progress), 3, "one FlushProgress per message")
+        for m in progress:
+            self.assertEqual(m.get("destination"), call["sender"], "unicast to the caller")
+            transport, done, total, text = signal_args(m)
+            self.assertEqual((transport, total), (OUT, 3))
+        self.assertEqual(sorted(signal_args(m)[1] for m in progress), [1, 2, 3])
+
+        self.submit("quiet")
+        quiet = self.h.monitor("type='signal',member='FlushProgress'")
+        self.assertEqual(self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)["sent"], 1)
+        quiet.sync()
+        self.assertEqual(quiet.found(lambda m: True), [])
+
+
+class SlowServerTest(SmtpTestCase):
+    """smtp-sink waits 1 s before answering DATA; one connection: a flush of
+    four messages lasts about four seconds."""
+
+    SINK_OPTIONS = ("-w", "1")
+    EXTRA = "MaxConnections=1\n"
+
+    def start_slow_flush(self, n=4, path=SPOOLER_PATH, flags=FLUSH_UPLOAD | FLUSH_NO_UI):
+        for i in range(n):
+            self.submit("slow %d" % i)
+        proc = self.flush_in_background(path=path, flags=flags)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.h.wait_for_property(OUT, IFACE_STATUS, "StatusCode",
+                                 lambda c: c & STATUS_OUTBOUND_FLUSH)
+        return proc
+
+    # api.md, FlushQueues: Busy when any requested (transport, direction) is
+    # already flushing; nothing of the new request starts
+    def test_busy_on_transport_and_spooler(self):
+        proc = self.start_slow_flush(path=OUT)
+        self.submit("late")  # queued after the first flush began
+        for path in (OUT, SPOOLER_PATH):
+            with self.subTest(path=path):
+                self.assertCallFails(ERR_BUSY, MAPI_E_BUSY, path, IFACE_STATUS, "FlushQueues",
+                                     "ou", "/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("'sent': <uint32 4>", out, "the first flush sent its own four")
+        self.assertEqual(self.sink.count(), 4, "the refused flush sent nothing")
+
+    # api.md, FlushQueues: status bits rise during the flush and fall after;
+    # the spooler carries the FLUSH bits during a spooler-level flush
+    def test_status_bits_rise_and_fall(self):
+        mon = self.h.monitor("type='signal',member='PropertiesChanged'")
+        proc = self.start_slow_flush(path=SPOOLER_PATH)
+        self.assertTrue(self.status_code(SPOOLER_PATH) & STATUS_OUTBOUND_FLUSH)
+        text = self.h.get_property(OUT, IFACE_STATUS, "StatusString")
+        self.assertRegex(text, r"^Sending \d of 4$")
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(self.status_code(OUT) & STATUS_OUTBOUND_FLUSH)
+        self.assertFalse(self.status_code(SPOOLER_PATH) & STATUS_OUTBOUND_FLUSH)
+        mon.sync()
+        codes = [signal_args(m)[1]["StatusCode"] for m in mon.found(
+            lambda m: m.get("path") == OUT) if "StatusCode" in signal_args(m)[1]]
+        self.assertTrue(any(c & STATUS_OUTBOUND_FLUSH for c in codes), codes)
+        self.assertFalse(codes[-1] & STATUS_OUTBOUND_FLUSH, "the last change lowers the bit")
+
+    # api.md, FlushQueues: with FLUSH_ASYNC_OK the reply comes as soon as the
+    # flush has started; its end is FlushFinished
+    def test_async_ok_replies_before_delivery(self):
+        for i in range(3):
+            self.submit("async %d" % i)
+        mon = self.h.monitor("type='signal',member='FlushFinished'")
+        (summary,) = self.h.call(SPOOLER_PATH, IFACE_STATUS, "FlushQueues", "ou", "/",
+                                 FLUSH_UPLOAD | FLUSH_NO_UI | FLUSH_ASYNC_OK)
+        self.assertLess(self.sink.count(), 3, "the reply came before the messages arrived")
+        self.assertEqual(summary["sent"], 0)
+        m = mon.wait_for(lambda m: True, timeout=30, what="FlushFinished")
+        target, flags, final = signal_args(m)
+        self.assertEqual(target, "/")
+        self.assertEqual(final["sent"], 3, final)
+        self.assertEqual(self.sink.count(), 3)
+
+    # api.md, Spooler.CancelFlush: stops a running flush; its caller gets Cancelled
+    def test_cancel_flush(self):
+        proc = self.start_slow_flush(n=6)
+        self.h.call(SPOOLER_PATH, IFACE_SPOOLER, "CancelFlush", "o", "/")
+        rc, out, err = self.finish(proc)
+        self.assertNotEqual(rc, 0, out)
+        e = parse_gdbus_error(err)
+        self.assertIsNotNone(e, err)
+        self.assertEqual(e.name, ERR_CANCELLED)
+        self.assertTrue(e.message.startswith("MAPI_E_USER_CANCEL (0x80040113)"), e.message)
+        self.assertLess(self.sink.count(), 6, "the messages not yet started stayed queued")
+        waiting = [r for r in self.h.list_messages() if r[1] in ("queued", "deferred")]
+        self.assertGreater(len(waiting), 0)
+
+    # The loop never blocks: a property read is answered while a flush waits
+    # on a slow server.
+    def test_property_reads_during_flush_are_prompt(self):
+        proc = self.start_slow_flush()
+        worst = 0.0
+        for _ in range(10):
+            t0 = time.monotonic()
+            self.status_code()
+            worst = max(worst, time.monotonic() - t0)
+        # busctl's own start-up dominates; the server's 1 s delay must not show.
+        self.assertLess(worst, 0.8, "a StatusCode read took %.3f s during the flush" % worst)
+        rc, out, err = self.finish(proc)
+        self.assertEqual(rc, 0, err)
+
+
+class SoftRejectTest(SmtpTestCase):
+    """smtp-sink answers RCPT with 450: deferred, retried after the fault clears."""
+
+    SINK_OPTIONS = ("-r", "RCPT")
+
+    def test_4xx_deferred_then_sent(self):
+        path = self.submit("soft")
+        before = now_us()
+        summary = self.h.flush()
+        self.assertEqual((summary["sent"], summary["deferred"]), (0, 1), summary)
+        p = self.h.message_props(path)
+        self.assertEqual(p["State"], "deferred")
+        self.assertEqual(p["Attempts"], 1)
+        self.assertGreater(p["NextAttempt"], before, "a retry is scheduled")
+        self.assertIn("450", p["LastError"])
+        self.assertGreater(self.h.get_property(OUT, IFACE_TRANSPORT, "NextRetry"), before)
+        self.assertIn("450", self.h.get_property(OUT, IFACE_TRANSPORT, "LastError"))
+        self.assertEqual(self.sink.count(), 0)
+
+        self.sink.restart(())  # the fault clears
+        summary = self.h.flush()
+        self.assertEqual(summary["sent"], 1, summary)
+        self.assertEqual(self.state(path), "sent")
+        self.assertEqual(self.h.message_props(path)["Attempts"], 2)
+        self.assertEqual(self.sink.count(), 1)
+        self.assertEqual(self.h.get_property(OUT, IFACE_TRANSPORT, "NextRetry"), 0)
+
+
+class DroppedConnectionTest(SmtpTestCase):
+    """smtp-sink hangs up without a reply after DATA."""
+
+    SINK_OPTIONS = ("-q", "DATA")
+
+    def test_dropped_connection_is_deferred(self):
+        path = self.submit("dropped")
+        summary = self.h.flush()
+        self.assertEqual(summary["deferred"], 1, summary)
+        self.assertEqual(self.state(path), "deferred")
+        self.assertIn("lost", self.h.message_props(path)["LastError"])
+        self.sink.restart(())
+        self.assertEqual(self.h.flush()["sent"], 1)
+        self.assertEqual(self.sink.count(), 1)
+
+
+class HardRejectTest(SmtpTestCase):
+    """smtp-sink answers RCPT with 500: failed, with a non-delivery report."""
+
+    SINK_OPTIONS = ("-f", "RCPT")
+
+    def test_5xx_failed_with_report(self):
+        path = self.submit("hard", to="nobody@example.org")
+        summary = self.h.flush()
+        self.assertEqual(summary["failed"], 1, summary)
+        self.assertEqual(self.state(path), "failed")
+        inbound = self.h.list_messages({"Direction": V("s", "inbound")})
+        self.assertEqual(len(inbound), 1, "one non-delivery report")
+        report_path = inbound[0][0]
+        props = self.h.message_props(report_path)
+        self.assertEqual(props["State"], "received")
+        with open(props["Path"], "rb") as f:
+            report = f.read().decode(errors="replace")
+        self.assertIn(os.path.join(self.h.maildir("out"), "new"), props["Path"])
+        self.assertRegex(report, r"(?i)content-type: multipart/report;[^\n]*(\n\s[^\n]*)*"
+                                 r"report-type=delivery-status")
+        self.assertIn("Final-Recipient: rfc822; nobody@example.org", report)
+        self.assertIn("Action: failed", report)
+        self.assertIn("Subject: hard", report, "the report quotes the header")
+        self.assertEqual(self.sink.count(), 0)
+
+
+class ServerDownTest(SmtpTestCase):
+
+    # api.md, FlushQueues: a flush whose only transport could not connect fails
+    # with NetworkError; the transport shows STATUS_FAILURE and a readable text
+    def test_network_error(self):
+        self.sink.stop()
+        path = self.submit("nowhere")
+        err = self.assertCallFails(ERR_NETWORK_ERROR, MAPI_E_NETWORK_ERROR, SPOOLER_PATH,
+                                   IFACE_STATUS, "FlushQueues", "ou", "/",
+                                   FLUSH_UPLOAD | FLUSH_NO_UI)
+        self.assertIn(self.sink.address, err.message)
+        self.assertTrue(self.status_code() & STATUS_FAILURE)
+        text = self.h.get_property(OUT, IFACE_STATUS, "StatusString")
+        self.assertIn(self.sink.address, text)
+        self.assertIn("refused", text)
+        self.assertIn(self.state(path), ("queued", "deferred"), "the message is kept")
+
+        # ValidateState sees the same; once the server is back, it clears the failure.
+        self.assertCallFails(ERR_NETWORK_ERROR, MAPI_E_NETWORK_ERROR, OUT, IFACE_STATUS,
+                             "ValidateState", "u", 0)
+        self.sink.start(())
+        self.h.call(OUT, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertFalse(self.status_code() & STATUS_FAILURE)
+        self.assertEqual(self.h.flush()["sent"], 1)
+        self.assertEqual(self.state(path), "sent")
+
+
+if __name__ == "__main__":
+    harness.main()

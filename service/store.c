@@ -100,8 +100,7 @@ void msg_record_array_free(struct msg_record *r, size_t n)
 /* The states are stored as the strings of msg_state_to_string(), so that the
  * file reads sensibly in a sqlite3 shell. The CHECK ties "received" to inbound
  * and every other state to outbound, which lets the queue queries below look
- * at the state alone. body is the last column so that reading the other
- * columns never walks a large message's overflow pages. */
+ * at the state alone. The body column is unused since version 2 (bodies). */
 static const char schema_v1[] =
     "CREATE TABLE messages ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -134,9 +133,25 @@ static const char schema_v1[] =
      * store_next_retry() and store_count_outbound_waiting() index-only. */
     "CREATE INDEX messages_queue ON messages (transport, state, next_attempt);";
 
+/* Version 2: message bodies in a table of their own, so that a state change
+ * rewrites a small row rather than the row holding a whole message; the
+ * trigger drops a body when its message is sent or aborted, in the same
+ * statement as the state change. */
+static const char schema_v2[] =
+    "CREATE TABLE bodies ("
+    "  message INTEGER PRIMARY KEY REFERENCES messages (id) ON DELETE CASCADE,"
+    "  data BLOB NOT NULL"
+    ");"
+    "INSERT INTO bodies (message, data) SELECT id, body FROM messages WHERE body IS NOT NULL;"
+    "UPDATE messages SET body = NULL WHERE body IS NOT NULL;"
+    "CREATE TRIGGER messages_drop_body AFTER UPDATE OF state ON messages "
+    "  WHEN NEW.state IN ('sent', 'aborted') "
+    "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
     schema_v1,
+    schema_v2,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -148,6 +163,7 @@ enum store_stmt {
         STMT_ROLLBACK,
         STMT_INSERT_MESSAGE,
         STMT_INSERT_RECIPIENT,
+        STMT_INSERT_BODY,
         STMT_HAS_SOURCE_KEY,
         STMT_GET,
         STMT_LIST,
@@ -200,8 +216,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_INSERT_MESSAGE] =
         "INSERT INTO messages (direction, state, transport, sender, subject, message_id, "
-        "size, submitted, owner, hold, path, source_key, body) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        "size, submitted, owner, hold, path, source_key) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [STMT_INSERT_BODY] = "INSERT INTO bodies (message, data) VALUES (?1, ?2)",
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
     [STMT_HAS_SOURCE_KEY] = "SELECT 1 FROM messages WHERE source_key = ?1",
@@ -212,13 +229,13 @@ static const char *const stmt_sql[_STMT_MAX] = {
                                  "AND (?3 IS NULL OR m.transport = ?3) "
                                  "AND (?4 IS NULL OR m.owner = ?4) "
                                  "ORDER BY m.id, r.position",
-    [STMT_GET_BODY] = "SELECT body FROM messages WHERE id = ?1",
+    [STMT_GET_BODY] = "SELECT b.data FROM messages AS m "
+                      "LEFT JOIN bodies AS b ON b.message = m.id WHERE m.id = ?1",
     /* One statement checks the transition and applies it, so no other
      * writer can slip in between. */
     [STMT_SET_STATE] = "UPDATE messages SET state = ?1, "
                        "attempts = attempts + (?1 = 'sending'), "
-                       "last_error = ?2, next_attempt = ?3, "
-                       "body = CASE WHEN ?1 IN ('sent', 'aborted') THEN NULL ELSE body END "
+                       "last_error = ?2, next_attempt = ?3 "
                        "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [STMT_EXISTS] = "SELECT 1 FROM messages WHERE id = ?1",
     [STMT_RECOVER] = "UPDATE messages SET state = 'queued' WHERE state = 'sending'",
@@ -518,6 +535,20 @@ struct new_message {
         const void *body;       /* NULL for none (inbound keeps it in the Maildir) */
 };
 
+static int insert_body(struct store *s, uint64_t id, const void *body, uint64_t size)
+{
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_INSERT_BODY];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        /* A missing row means "body dropped"; an empty message is a
+         * zero-length blob. */
+        rc = rc
+                 ?: (size > 0 ? sqlite3_bind_blob64(st, 2, body, size, SQLITE_STATIC)
+                              : sqlite3_bind_zeroblob(st, 2, 0));
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        return step_done(st);
+}
+
 static int insert_message(struct store *s, const struct new_message *n, uint64_t *ret_id)
 {
         const struct msg_record *m = n->m;
@@ -537,13 +568,6 @@ static int insert_message(struct store *s, const struct new_message *n, uint64_t
         rc = rc ?: bind_text(st, 11, n->direction == MSG_INBOUND ? strempty(m->path) : "");
         if (n->source_key)
                 rc = rc ?: bind_text(st, 12, n->source_key);
-        /* A NULL pointer would bind SQL NULL, which means "body dropped";
-         * an empty message is a zero-length blob. */
-        if (n->body)
-                rc = rc
-                         ?: (n->size > 0
-                                 ? sqlite3_bind_blob64(st, 13, n->body, n->size, SQLITE_STATIC)
-                                 : sqlite3_bind_zeroblob(st, 13, 0));
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
 
@@ -553,7 +577,7 @@ static int insert_message(struct store *s, const struct new_message *n, uint64_t
         if (rc != SQLITE_DONE)
                 return errno_from_sqlite(rc);
         *ret_id = (uint64_t) sqlite3_last_insert_rowid(s->db);
-        return 0;
+        return n->body ? insert_body(s, *ret_id, n->body, n->size) : 0;
 }
 
 static int insert_recipients(struct store *s, uint64_t id, char *const *recipients)
@@ -641,8 +665,29 @@ int store_add_inbound(struct store *s, const struct msg_record *m, const char *s
         return add_message(s, &n, ret_id);
 }
 
+static int set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
+                     uint64_t next_attempt_usec);
+
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec)
+{
+        if (!s || to != MSG_SENDING || !sqlite3_get_autocommit(s->db))
+                return set_state(s, id, to, error, next_attempt_usec);
+
+        /* Entering "sending" needs no fsync of its own: if a crash loses it,
+         * the message is still "queued" and goes again, which is what
+         * recovery would do with "sending" anyway. The WAL keeps commits in
+         * order, so the next FULL commit makes this one durable too. */
+        int r = db_exec(s->db, "PRAGMA synchronous = NORMAL");
+        if (r < 0)
+                return r;
+        int k = set_state(s, id, to, error, next_attempt_usec);
+        r = db_exec(s->db, "PRAGMA synchronous = FULL");
+        return k < 0 ? k : r;
+}
+
+static int set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
+                     uint64_t next_attempt_usec)
 {
         if (!s || (unsigned) to >= _MSG_STATE_MAX || !fits_int64(id) ||
             !fits_int64(next_attempt_usec))

@@ -815,7 +815,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -848,6 +848,45 @@ static void test_file_setup(void **state)
         sqlite3_close(db);
 }
 
+/* A version 1 file kept bodies in the messages row; opening it moves them. */
+static void test_migrates_bodies_from_version_1(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t queued = add_outbound_full(f->store, "work", 1000, false, "queued body");
+        uint64_t sent = add_outbound_full(f->store, "work", 1000, false, "sent body");
+        f->store = store_close(f->store);
+
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(sqlite3_exec(db,
+                                      "DROP TRIGGER messages_drop_body;"
+                                      "UPDATE messages SET body = "
+                                      "  (SELECT data FROM bodies WHERE message = messages.id);"
+                                      "DROP TABLE bodies;"
+                                      "PRAGMA user_version = 1",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+
+        assert_int_equal(store_open(f->path, &f->store), 0);
+        void *data = NULL;
+        size_t size = 0;
+        assert_int_equal(store_get_body(f->store, queued, &data, &size), 0);
+        assert_int_equal(size, strlen("queued body"));
+        assert_memory_equal(data, "queued body", size);
+        free(data);
+
+        /* The trigger came with the migration: sending drops the body. */
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, sent, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
+
+        db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 1);
+        sqlite3_close(db);
+}
+
 static void test_newer_schema(void **state)
 {
         struct fixture *f = *state;
@@ -855,7 +894,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -864,7 +903,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }
@@ -1012,6 +1051,7 @@ int main(void)
             T(test_inbound),
             T(test_reopen_keeps_everything),
             T(test_file_setup),
+            T(test_migrates_bodies_from_version_1),
             T(test_newer_schema),
             T(test_not_a_database),
             T(test_open_missing_directory),

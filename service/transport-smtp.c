@@ -3,18 +3,12 @@
  * the connections open between messages. What a server's reply means for
  * the message (sent, retry later, give up) is decided here; retries, flush
  * rounds and reports live in service/transport.c. */
-#include <fcntl.h>
-#include <sys/stat.h>
 
 #include "curl-event.h"
+#include "curl-session.h"
 #include "log.h"
 #include "smtp-reply.h"
 #include "transport.h"
-
-/* RFC 5321 4.5.3.2 asks clients to wait minutes for a reply; we wait long
- * enough for a loaded server and short enough that a dead one is noticed. */
-#define SMTP_CONNECT_TIMEOUT_SEC  30L
-#define SMTP_RESPONSE_TIMEOUT_SEC 300L
 
 struct smtp_delivery {
         struct transport *t;
@@ -66,26 +60,10 @@ static void delivery_free(struct smtp_delivery *x)
         free(x);
 }
 
-static int server_host_port(const char *url, char **ret)
-{
-        CURLU *u = curl_url();
-        char *host = NULL, *port = NULL;
-        int r = -EINVAL;
-
-        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-                r = asprintf(ret, "%s:%s", host, port) < 0 ? -ENOMEM : 0;
-        curl_free(host);
-        curl_free(port);
-        curl_url_cleanup(u);
-        return r;
-}
-
 static int smtp_init(struct transport *t)
 {
         struct smtp_driver *s = driver(t);
-        int r = server_host_port(t->config->server, &s->host_port);
+        int r = curl_session_host_port(t->config->server, &s->host_port);
         if (r < 0) {
                 log_error("transport \"%s\": cannot read the server URL %s", t->config->id,
                           t->config->server);
@@ -112,30 +90,6 @@ static void smtp_done(struct transport *t)
 static unsigned smtp_max_in_transit(struct transport *t)
 {
         return t->config->max_connections > 0 ? t->config->max_connections : 1;
-}
-
-/* The password file holds the secret on its first line. Read at each use,
- * so that ChangePassword takes effect for the next message. */
-static int read_password(const char *path, char **ret)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (st.st_size > 4096)
-                return -EFBIG;
-        _cleanup_free_ char *data = NULL;
-        int r = read_file_contents(fd, (size_t) st.st_size, &data);
-        if (r < 0)
-                return r;
-        char *password = strndup(data, (size_t) st.st_size);
-        if (!password)
-                return -ENOMEM;
-        password[strcspn(password, "\r\n")] = '\0';
-        *ret = password;
-        return 0;
 }
 
 /* SMTP wants CRLF line ends; what was submitted may have bare LFs. */
@@ -200,58 +154,24 @@ static void classify(struct smtp_delivery *x, CURLcode result, enum delivery_out
                      enum mapi_error *ret_transport_error, char **ret_text)
 {
         const char *where = driver(x->t)->host_port;
-        long code = 0, os_errno = 0;
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &os_errno);
         const char *detail = x->curl_error[0] ? x->curl_error : curl_easy_strerror(result);
+        long code = 0;
         int r;
 
+        *ret_text = NULL;
         *ret_transport_error = 0;
-        switch (result) {
-        case CURLE_OK:
+        if (result == CURLE_OK) {
                 *ret_outcome = DELIVERY_SENT;
-                *ret_text = NULL;
                 return;
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_OPERATION_TIMEDOUT:
-                if (code != 0)
-                        break; /* a timeout in mid-conversation: a lost connection */
-                *ret_outcome = DELIVERY_DEFERRED;
-                *ret_transport_error = MAPI_E_NETWORK_ERROR;
-                if (result == CURLE_COULDNT_RESOLVE_HOST)
-                        r = asprintf(ret_text, "Cannot resolve the server of %s", where);
-                else if (os_errno == ECONNREFUSED)
-                        r = asprintf(ret_text, "Connection refused by %s", where);
-                else if (result == CURLE_OPERATION_TIMEDOUT)
-                        r = asprintf(ret_text, "No answer from %s", where);
-                else
-                        r = asprintf(ret_text, "Cannot connect to %s: %s", where,
-                                     os_errno ? strerror((int) os_errno) : detail);
-                if (r < 0)
-                        *ret_text = NULL;
+        }
+        *ret_transport_error =
+            curl_session_failure(x->easy, result, where, x->curl_error, x->reply.text, ret_text);
+        if (*ret_transport_error) {
+                *ret_outcome = DELIVERY_DEFERRED; /* the message is not at fault */
                 return;
-        case CURLE_LOGIN_DENIED:
-                *ret_outcome = DELIVERY_DEFERRED;
-                *ret_transport_error = MAPI_E_LOGON_FAILED;
-                if (asprintf(ret_text, "Logon refused by %s: %s", where,
-                             x->reply.text[0] ? x->reply.text : detail) < 0)
-                        *ret_text = NULL;
-                return;
-        case CURLE_USE_SSL_FAILED:
-        case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
-        case CURLE_SSL_CERTPROBLEM:
-        case CURLE_SSL_CACERT_BADFILE:
-                *ret_outcome = DELIVERY_DEFERRED;
-                *ret_transport_error = MAPI_E_NETWORK_ERROR;
-                if (asprintf(ret_text, "No secure connection to %s: %s", where, detail) < 0)
-                        *ret_text = NULL;
-                return;
-        default:
-                break;
         }
 
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
         switch (smtp_reply_class(code)) {
         case SMTP_REPLY_PERMANENT:
                 *ret_outcome = DELIVERY_FAILED;
@@ -369,39 +289,16 @@ static int curl_error_to_errno(CURLcode k)
         return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 }
 
-/* What every session with the server needs: where, how securely, as whom,
- * how long to wait, and where its replies go. */
+/* The session of curl-session.c, and the server's replies into debug_cb. */
 static int session_setup(struct smtp_delivery *x)
 {
-        const struct transport_config *c = x->t->config;
-        CURL *e = x->easy;
         CURLcode k = CURLE_OK;
-
-        SET(e, k, CURLOPT_URL, c->server);
-        SET(e, k, CURLOPT_NOSIGNAL, 1L);
-        SET(e, k, CURLOPT_CONNECTTIMEOUT, SMTP_CONNECT_TIMEOUT_SEC);
-        SET(e, k, CURLOPT_SERVER_RESPONSE_TIMEOUT, SMTP_RESPONSE_TIMEOUT_SEC);
-        SET(e, k, CURLOPT_ERRORBUFFER, x->curl_error);
-        SET(e, k, CURLOPT_DEBUGFUNCTION, debug_cb);
-        SET(e, k, CURLOPT_DEBUGDATA, x);
-        SET(e, k, CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
-        SET(e, k, CURLOPT_USE_SSL,
-            c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
-            : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
-                                             : (long) CURLUSESSL_NONE);
-        if (c->user)
-                SET(e, k, CURLOPT_USERNAME, c->user);
-        if (k != CURLE_OK)
-                return curl_error_to_errno(k);
-
-        if (c->password_file) {
-                _cleanup_free_ char *password = NULL;
-                int r = read_password(c->password_file, &password);
-                if (r < 0)
-                        return r;
-                k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
-                explicit_bzero(password, strlen(password));
-        }
+        int r = curl_session_setup(x->easy, x->t->config, NULL, x->curl_error);
+        if (r < 0)
+                return r;
+        SET(x->easy, k, CURLOPT_DEBUGFUNCTION, debug_cb);
+        SET(x->easy, k, CURLOPT_DEBUGDATA, x);
+        SET(x->easy, k, CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
         return curl_error_to_errno(k);
 }
 

@@ -1,0 +1,142 @@
+/* Session settings and session failures shared by the network transports
+ * (see curl-session.h). */
+#include "curl-session.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* RFC 5321 4.5.3.2 asks clients to wait minutes for a reply; we wait long
+ * enough for a loaded server and short enough that a dead one is noticed. */
+#define CONNECT_TIMEOUT_SEC  30L
+#define RESPONSE_TIMEOUT_SEC 300L
+
+int curl_session_host_port(const char *url, char **ret)
+{
+        CURLU *u = curl_url();
+        char *host = NULL, *port = NULL;
+        int r = -EINVAL;
+
+        if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+                r = asprintf(ret, "%s:%s", host, port) < 0 ? -ENOMEM : 0;
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return r;
+}
+
+/* The password file holds the secret on its first line. */
+static int read_password(const char *path, char **ret)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (st.st_size > 4096)
+                return -EFBIG;
+        _cleanup_free_ char *data = NULL;
+        int r = read_file_contents(fd, (size_t) st.st_size, &data);
+        if (r < 0)
+                return r;
+        char *password = strndup(data, (size_t) st.st_size);
+        explicit_bzero(data, (size_t) st.st_size);
+        if (!password)
+                return -ENOMEM;
+        password[strcspn(password, "\r\n")] = '\0';
+        *ret = password;
+        return 0;
+}
+
+static int errno_from_curl(CURLcode k)
+{
+        return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+}
+
+int curl_session_setup(CURL *e, const struct transport_config *c, const char *url,
+                       char *error_buffer)
+{
+        CURLcode k = CURLE_OK;
+#define SET(opt, val)                                                                              \
+        do {                                                                                       \
+                if (k == CURLE_OK)                                                                 \
+                        k = curl_easy_setopt(e, opt, val);                                         \
+        } while (0)
+        SET(CURLOPT_URL, url ? url : c->server);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        SET(CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_SEC);
+        SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, RESPONSE_TIMEOUT_SEC);
+        SET(CURLOPT_ERRORBUFFER, error_buffer);
+        /* smtps://, imaps:// and pop3s:// are TLS from the start anyway. */
+        SET(CURLOPT_USE_SSL, c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
+                             : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
+                                                              : (long) CURLUSESSL_NONE);
+        if (c->user)
+                SET(CURLOPT_USERNAME, c->user);
+#undef SET
+        if (k != CURLE_OK || !c->password_file)
+                return errno_from_curl(k);
+
+        _cleanup_free_ char *password = NULL;
+        int r = read_password(c->password_file, &password);
+        if (r < 0)
+                return r;
+        k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
+        explicit_bzero(password, strlen(password));
+        return errno_from_curl(k);
+}
+
+enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where,
+                                     const char *error_buffer, const char *server_said,
+                                     char **ret_text)
+{
+        long code = 0, os_errno = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+        const char *detail =
+            error_buffer && error_buffer[0] ? error_buffer : curl_easy_strerror(result);
+        enum mapi_error m;
+        int r;
+
+        *ret_text = NULL;
+        switch (result) {
+        case CURLE_COULDNT_CONNECT:
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_OPERATION_TIMEDOUT:
+                if (result == CURLE_OPERATION_TIMEDOUT && code != 0)
+                        return 0; /* a timeout in mid-conversation: a lost connection */
+                m = MAPI_E_NETWORK_ERROR;
+                if (result == CURLE_COULDNT_RESOLVE_HOST)
+                        r = asprintf(ret_text, "Cannot resolve the server of %s", where);
+                else if (os_errno == ECONNREFUSED)
+                        r = asprintf(ret_text, "Connection refused by %s", where);
+                else if (result == CURLE_OPERATION_TIMEDOUT)
+                        r = asprintf(ret_text, "No answer from %s", where);
+                else
+                        r = asprintf(ret_text, "Cannot connect to %s: %s", where,
+                                     os_errno ? strerror((int) os_errno) : detail);
+                break;
+        case CURLE_LOGIN_DENIED:
+                m = MAPI_E_LOGON_FAILED;
+                r = asprintf(ret_text, "Logon refused by %s: %s", where,
+                             server_said && server_said[0] ? server_said : detail);
+                break;
+        case CURLE_USE_SSL_FAILED:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                m = MAPI_E_NETWORK_ERROR;
+                r = asprintf(ret_text, "No secure connection to %s: %s", where, detail);
+                break;
+        default:
+                return 0;
+        }
+        if (r < 0)
+                *ret_text = NULL;
+        return m;
+}

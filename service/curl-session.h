@@ -1,0 +1,29 @@
+/* What every libcurl session with a mail server needs, whatever the
+ * protocol: the server and its TLS and logon settings from the transport's
+ * configuration, and a sentence for a person when the session could not be
+ * had at all (no connection, no logon). */
+#pragma once
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "mapi-error.h"
+
+/* "host:port" of a server URL, the port spelled out even when it is the
+ * scheme's default. */
+int curl_session_host_port(const char *url, char **ret);
+
+/* Sets URL (url, or c->server if NULL), timeouts, TLS (c->starttls), user and
+ * password (read now from c->password_file, so that ChangePassword counts for
+ * the next session), and error_buffer (CURL_ERROR_SIZE bytes). */
+int curl_session_setup(CURL *e, const struct transport_config *c, const char *url,
+                       char *error_buffer);
+
+/* When a finished transfer failed to reach or log on to the server (where =
+ * "host:port"): MAPI_E_NETWORK_ERROR or MAPI_E_LOGON_FAILED and a sentence
+ * such as "Connection refused by 127.0.0.1:2525" in *ret_text. 0 when the
+ * failure (if any) came later in the conversation. server_said is the
+ * server's last words, if known (may be NULL). */
+enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where,
+                                     const char *error_buffer, const char *server_said,
+                                     char **ret_text);

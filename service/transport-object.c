@@ -85,6 +85,7 @@ static const sd_bus_vtable transport_vtable[] = {
     SD_BUS_PROPERTY("QueuedOutbound", "u", get_queued, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("LastError", "s", get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("NextRetry", "t", get_next_retry, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "os", SD_BUS_PARAM(message) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
 };
 

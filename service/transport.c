@@ -34,6 +34,10 @@ const struct transport_ops *transport_ops_for_kind(enum transport_kind kind)
                 return &maildir_transport_ops;
         case TRANSPORT_SMTP:
                 return &smtp_transport_ops;
+        case TRANSPORT_IMAP:
+                return &imap_transport_ops;
+        case TRANSPORT_POP3:
+                return &pop3_transport_ops;
         default:
                 return NULL;
         }
@@ -701,8 +705,12 @@ int transport_download_start(struct transport *t)
         return r;
 }
 
-void transport_message_received(struct transport *t, uint64_t id)
+void transport_message_received(struct transport *t, uint64_t id, const char *file)
 {
+        _cleanup_free_ char *path = NULL;
+        if (t->slots[1] && message_path_for_id(id, &path) >= 0)
+                (void) sd_bus_emit_signal(t->daemon->bus, t->path, IFACE_TRANSPORT,
+                                          "MessageReceived", "os", path, file);
         struct flush *f = t->flush[FLUSH_DIR_DOWNLOAD];
         if (f)
                 flush_message_received(f, t);
@@ -744,7 +752,7 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
         if (r < 0)
                 return r;
         log_info("transport \"%s\": message %" PRIu64 " received into %s", t->config->id, id, path);
-        transport_message_received(t, id);
+        transport_message_received(t, id, path);
         if (ret_id)
                 *ret_id = id;
         return 0;

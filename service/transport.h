@@ -97,6 +97,8 @@ struct transport {
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind);
 extern const struct transport_ops maildir_transport_ops;
 extern const struct transport_ops smtp_transport_ops;
+extern const struct transport_ops imap_transport_ops;
+extern const struct transport_ops pop3_transport_ops;
 
 int transport_new(struct daemon *d, const struct transport_config *c, uint32_t row_id,
                   struct transport **ret);
@@ -147,7 +149,7 @@ void transport_upload_round_stop(struct transport *t);
 int transport_download_start(struct transport *t);
 /* Called by the driver: a downloaded message is stored (id), or the download
  * ended (error NULL on success, else the code and a sentence). */
-void transport_message_received(struct transport *t, uint64_t id);
+void transport_message_received(struct transport *t, uint64_t id, const char *file);
 /* Keeps a message that came in (downloaded, picked up, or a report we wrote):
  * into the transport's Maildir as file_name, then into the store under
  * source_key (may be NULL), then announced with transport_message_received().

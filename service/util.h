@@ -24,6 +24,13 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
+/* free(p), and NULL to assign back: x = mfree(x). */
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static inline void closep(int *fd)
 {
         if (*fd >= 0)

@@ -1,0 +1,459 @@
+/* The imap and pop3 kinds: a download lists what the server holds (IMAP:
+ * UIDVALIDITY and UID SEARCH ALL on INBOX; POP3: UIDL), then fetches, one
+ * transfer at a time on the daemon's loop, each message not fetched before.
+ * Each is written into the transport's Maildir under a name made from its
+ * server identity and recorded in the store under the same key before the
+ * next one is asked for; mail is left on the server. So a crash at any point
+ * fetches again only what was not recorded, and writes it to the same file. */
+#include <ctype.h>
+
+#include "curl-event.h"
+#include "curl-session.h"
+#include "log.h"
+#include "maildir.h"
+#include "transport.h"
+
+enum fetch_protocol {
+        FETCH_IMAP,
+        FETCH_POP3,
+};
+
+/* One message the server holds that we have not fetched. */
+struct fetch_item {
+        char *key;     /* the store's source key */
+        char *locator; /* IMAP: UID; POP3: message number in this session */
+};
+
+struct fetch_driver {
+        enum fetch_protocol protocol;
+        struct curl_event *curl;
+        char *host_port;
+        char *hostname;
+
+        /* The running transfer: a listing, a message, or a check. */
+        CURL *easy;
+        enum { STEP_LIST, STEP_FETCH, STEP_CHECK } step;
+        char *data;
+        size_t size, allocated;
+        char server_said[256]; /* the server's last status line */
+        char curl_error[CURL_ERROR_SIZE];
+
+        /* IMAP, from the last SELECT: libcurl selects INBOX once per
+         * connection, and a reused connection shows no new SELECT. */
+        char *uidvalidity;
+        struct fetch_item *items;
+        size_t n_items, next;
+        bool cancelled;
+};
+
+static struct fetch_driver *driver(struct transport *t)
+{
+        return t->driver;
+}
+
+static void items_clear(struct fetch_driver *f)
+{
+        for (size_t i = 0; i < f->n_items; i++) {
+                free(f->items[i].key);
+                free(f->items[i].locator);
+        }
+        free(f->items);
+        f->items = NULL;
+        f->n_items = f->next = 0;
+}
+
+static void transfer_clear(struct fetch_driver *f)
+{
+        if (f->easy) {
+                curl_event_remove(f->curl, f->easy);
+                curl_easy_cleanup(f->easy);
+                f->easy = NULL;
+        }
+        f->data = mfree(f->data);
+        f->size = f->allocated = 0;
+        f->server_said[0] = '\0';
+        f->curl_error[0] = '\0';
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+        struct fetch_driver *f = userdata;
+        size_t n = size * nmemb;
+        if (f->size + n + 1 > f->allocated) {
+                size_t want = f->allocated ? f->allocated : 65536;
+                while (want < f->size + n + 1)
+                        want *= 2;
+                char *more = realloc(f->data, want);
+                if (!more)
+                        return 0; /* libcurl ends the transfer with an error */
+                f->data = more;
+                f->allocated = want;
+        }
+        memcpy(f->data + f->size, data, n);
+        f->size += n;
+        f->data[f->size] = '\0';
+        return n;
+}
+
+/* IMAP: "* OK [UIDVALIDITY 3857529045] UIDs valid" from SELECT. */
+static void note_uidvalidity(struct fetch_driver *f, const char *line, size_t size)
+{
+        static const char tag[] = "[UIDVALIDITY ";
+        const char *p = memmem(line, size, tag, sizeof(tag) - 1);
+        if (!p)
+                return;
+        p += sizeof(tag) - 1;
+        size_t digits = 0;
+        while (p + digits < line + size && isdigit((unsigned char) p[digits]))
+                digits++;
+        if (digits > 0 && digits <= 10) {
+                free(f->uidvalidity);
+                f->uidvalidity = strndup(p, digits);
+        }
+}
+
+static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
+{
+        struct fetch_driver *f = userdata;
+        if (type != CURLINFO_HEADER_IN)
+                return 0;
+        if (f->protocol == FETCH_IMAP)
+                note_uidvalidity(f, data, size);
+        while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+                size--;
+        size_t n = size < sizeof(f->server_said) - 1 ? size : sizeof(f->server_said) - 1;
+        for (size_t i = 0; i < n; i++)
+                f->server_said[i] = (unsigned char) data[i] < 0x20 ? ' ' : data[i];
+        f->server_said[n] = '\0';
+        return 0;
+}
+
+/* The server URL with its path replaced (IMAP: the mailbox and what to
+ * fetch; POP3: the message number). */
+static int url_with_path(const char *server, const char *path, char **ret)
+{
+        CURLU *u = curl_url();
+        char *url = NULL;
+        int r = -EINVAL;
+        if (u && curl_url_set(u, CURLUPART_URL, server, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_PATH, path, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+                *ret = strdup(url);
+                r = *ret ? 0 : -ENOMEM;
+        }
+        curl_free(url);
+        curl_url_cleanup(u);
+        return r;
+}
+
+static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata);
+
+/* Starts a transfer of url (NULL: the server URL) with command (NULL: the
+ * protocol's own retrieval). */
+static int transfer_start(struct transport *t, const char *url, const char *command, bool no_body)
+{
+        struct fetch_driver *f = driver(t);
+        transfer_clear(f);
+        f->easy = curl_easy_init();
+        if (!f->easy)
+                return -ENOMEM;
+        int r = curl_session_setup(f->easy, t->config, url, f->curl_error);
+        CURLcode k = r < 0 ? CURLE_OUT_OF_MEMORY : CURLE_OK;
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, write_cb);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(f->easy, CURLOPT_DEBUGFUNCTION, debug_cb);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(f->easy, CURLOPT_DEBUGDATA, f);
+        if (k == CURLE_OK)
+                k = curl_easy_setopt(f->easy, CURLOPT_VERBOSE, 1L); /* feeds debug_cb only */
+        if (k == CURLE_OK && command)
+                k = curl_easy_setopt(f->easy, CURLOPT_CUSTOMREQUEST, command);
+        if (k == CURLE_OK && no_body)
+                k = curl_easy_setopt(f->easy, CURLOPT_NOBODY, 1L);
+        if (r >= 0 && k != CURLE_OK)
+                r = -ENOMEM;
+        if (r >= 0)
+                r = curl_event_add(f->curl, f->easy, transfer_done_cb, t);
+        if (r < 0)
+                transfer_clear(f);
+        return r;
+}
+
+/* Maildir names must not hold '/' or ':'; %XX keeps distinct keys distinct. */
+static int file_name_for_key(const char *key, const char *hostname, char **ret)
+{
+        size_t n = strlen(key);
+        _cleanup_free_ char *escaped = malloc(n * 3 + 1);
+        if (!escaped)
+                return -ENOMEM;
+        char *o = escaped;
+        for (const char *p = key; *p; p++) {
+                if (isalnum((unsigned char) *p) || *p == '.' || *p == '-' || *p == '_')
+                        *o++ = *p;
+                else
+                        o += sprintf(o, "%%%02X", (unsigned char) *p);
+        }
+        *o = '\0';
+        return asprintf(ret, "%s.%s", escaped, hostname) < 0 ? -ENOMEM : 0;
+}
+
+static int item_add(struct transport *t, const char *uid, const char *locator)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *key = NULL;
+        int r = f->protocol == FETCH_IMAP
+                    ? asprintf(&key, "imap:%s:%s:%s", t->config->id, f->uidvalidity, uid)
+                    : asprintf(&key, "pop3:%s:%s", t->config->id, uid);
+        if (r < 0)
+                return -ENOMEM;
+        r = store_has_source_key(t->daemon->store, key);
+        if (r != 0)
+                return r < 0 ? r : 0; /* fetched before */
+        struct fetch_item *items = reallocarray(f->items, f->n_items + 1, sizeof(*items));
+        if (!items)
+                return -ENOMEM;
+        f->items = items;
+        char *loc = strdup(locator);
+        if (!loc)
+                return -ENOMEM;
+        f->items[f->n_items++] = (struct fetch_item){TAKE_PTR(key), loc};
+        return 0;
+}
+
+/* IMAP: "* SEARCH 1 2 3" (possibly several lines). POP3 UIDL: "1 uid" lines. */
+static int parse_listing(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        if (f->protocol == FETCH_IMAP && !f->uidvalidity)
+                return -EBADMSG;
+
+        char *save = NULL;
+        for (char *line = strtok_r(f->data ? f->data : "", "\r\n", &save); line;
+             line = strtok_r(NULL, "\r\n", &save)) {
+                char *fields = NULL, *word;
+                if (f->protocol == FETCH_IMAP) {
+                        if (strncasecmp(line, "* SEARCH", 8) != 0)
+                                continue;
+                        for (word = strtok_r(line + 8, " ", &fields); word;
+                             word = strtok_r(NULL, " ", &fields)) {
+                                if (strspn(word, "0123456789") != strlen(word))
+                                        return -EBADMSG;
+                                int r = item_add(t, word, word);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else {
+                        char *number = strtok_r(line, " ", &fields);
+                        char *uid = strtok_r(NULL, " ", &fields);
+                        if (!number || !uid || strspn(number, "0123456789") != strlen(number))
+                                continue; /* not a listing line */
+                        int r = item_add(t, uid, number);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static void download_finish(struct transport *t, enum mapi_error code, const char *error)
+{
+        struct fetch_driver *f = driver(t);
+        transfer_clear(f);
+        items_clear(f);
+        transport_download_done(t, code, error);
+}
+
+/* The next message to fetch, or the end of the download. */
+static void fetch_next(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        if (f->cancelled || f->next >= f->n_items) {
+                download_finish(t, 0, NULL);
+                return;
+        }
+        const struct fetch_item *item = &f->items[f->next];
+        _cleanup_free_ char *path = NULL, *url = NULL;
+        int r = f->protocol == FETCH_IMAP
+                    ? asprintf(&path, "/INBOX;UIDVALIDITY=%s;UID=%s", f->uidvalidity, item->locator)
+                    : asprintf(&path, "/%s", item->locator);
+        if (r < 0)
+                r = -ENOMEM;
+        else
+                r = url_with_path(t->config->server, path, &url);
+        f->step = STEP_FETCH;
+        if (r >= 0)
+                r = transfer_start(t, url, NULL, false);
+        if (r < 0) {
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "cannot ask %s for a message: %s", f->host_port, strerror(-r)) <
+                    0)
+                        text = NULL;
+                download_finish(t, MAPI_E_CALL_FAILED, text);
+        }
+}
+
+/* A fetched message: Maildir and store, then the next. */
+static int keep_fetched(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        const struct fetch_item *item = &f->items[f->next];
+        _cleanup_free_ char *name = NULL, *why = NULL;
+
+        int r = file_name_for_key(item->key, f->hostname, &name);
+        if (r < 0)
+                return r;
+        r = transport_store_inbound(t, f->data ? f->data : "", f->size, item->key, name, getuid(),
+                                    NULL, &why);
+        if (r == -EINVAL) {
+                /* Not mail: left on the server, asked for again next time. */
+                log_warning("transport \"%s\": %s holds something that is not a mail message "
+                            "(%s); skipped",
+                            t->config->id, item->key, why ? why : "unreadable");
+                r = 0;
+        } else if (r == -EEXIST)
+                r = 0;
+        return r;
+}
+
+static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
+{
+        struct transport *t = userdata;
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *text = NULL;
+
+        enum mapi_error code = 0;
+        if (result != CURLE_OK) {
+                code = curl_session_failure(easy, result, f->host_port, f->curl_error,
+                                            f->server_said, &text);
+                if (!code) {
+                        code = MAPI_E_CALL_FAILED;
+                        if (asprintf(&text, "%s: %s", f->host_port,
+                                     f->server_said[0]  ? f->server_said
+                                     : f->curl_error[0] ? f->curl_error
+                                                        : curl_easy_strerror(result)) < 0)
+                                text = NULL;
+                }
+        }
+
+        /* The transfer has left the multi handle; transfer_clear() must not
+         * remove it again. */
+        f->easy = NULL;
+        curl_easy_cleanup(easy);
+
+        if (f->step == STEP_CHECK) {
+                transfer_clear(f);
+                transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
+                return;
+        }
+        if (code) {
+                download_finish(t, code, text ? text : "download failed");
+                return;
+        }
+        int r = f->step == STEP_LIST ? parse_listing(t) : keep_fetched(t);
+        if (r < 0) {
+                if (asprintf(&text, "cannot keep what %s sent: %s", f->host_port,
+                             r == -EBADMSG ? "unexpected listing" : strerror(-r)) < 0)
+                        text = NULL;
+                download_finish(t, r == -EBADMSG ? MAPI_E_CALL_FAILED : MAPI_E_DISK_ERROR,
+                                text ? text : "download failed");
+                return;
+        }
+        if (f->step == STEP_FETCH)
+                f->next++;
+        fetch_next(t);
+}
+
+static int fetch_download(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *url = NULL;
+
+        items_clear(f);
+        f->cancelled = false;
+        f->step = STEP_LIST;
+        if (f->protocol == FETCH_IMAP) {
+                int r = url_with_path(t->config->server, "/INBOX", &url);
+                if (r < 0)
+                        return r;
+                return transfer_start(t, url, "UID SEARCH ALL", false);
+        }
+        return transfer_start(t, NULL, "UIDL", false);
+}
+
+static void fetch_download_cancel(struct transport *t)
+{
+        driver(t)->cancelled = true;
+}
+
+static int fetch_validate(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        if (f->easy) {
+                /* A download is talking to the server right now: it has
+                 * connected and logged on, which is what the check asks. */
+                transport_validate_done(t, 0, NULL);
+                return 0;
+        }
+        f->step = STEP_CHECK;
+        return transfer_start(t, NULL, "NOOP", f->protocol == FETCH_POP3);
+}
+
+static int fetch_init(struct transport *t, enum fetch_protocol protocol)
+{
+        struct fetch_driver *f = driver(t);
+        f->protocol = protocol;
+        int r = curl_session_host_port(t->config->server, &f->host_port);
+        if (r < 0) {
+                log_error("transport \"%s\": cannot read the server URL %s", t->config->id,
+                          t->config->server);
+                return r;
+        }
+        r = maildir_hostname(&f->hostname);
+        if (r < 0)
+                return r;
+        return curl_event_new(t->daemon->event, &f->curl);
+}
+
+static int imap_init(struct transport *t)
+{
+        return fetch_init(t, FETCH_IMAP);
+}
+
+static int pop3_init(struct transport *t)
+{
+        return fetch_init(t, FETCH_POP3);
+}
+
+static void fetch_done(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        transfer_clear(f);
+        items_clear(f);
+        f->curl = curl_event_free(f->curl);
+        free(f->uidvalidity);
+        free(f->host_port);
+        free(f->hostname);
+}
+
+const struct transport_ops imap_transport_ops = {
+    .provider_display = "IMAP",
+    .driver_size = sizeof(struct fetch_driver),
+    .init = imap_init,
+    .done = fetch_done,
+    .download = fetch_download,
+    .download_cancel = fetch_download_cancel,
+    .validate = fetch_validate,
+};
+
+const struct transport_ops pop3_transport_ops = {
+    .provider_display = "POP3",
+    .driver_size = sizeof(struct fetch_driver),
+    .init = pop3_init,
+    .done = fetch_done,
+    .download = fetch_download,
+    .download_cancel = fetch_download_cancel,
+    .validate = fetch_validate,
+};

@@ -21,6 +21,10 @@ struct curl_event *curl_event_free(struct curl_event *c);
 /* Caps parallel connections (CURLMOPT_MAX_TOTAL_CONNECTIONS); 0 = no cap. */
 void curl_event_set_max_connections(struct curl_event *c, unsigned max);
 
+/* How many idle connections to keep for reuse (CURLMOPT_MAXCONNECTS); a
+ * connection beyond it is closed when its transfer ends. */
+void curl_event_set_connection_cache(struct curl_event *c, unsigned max);
+
 /* Starts a transfer. Uses CURLOPT_PRIVATE of easy: do not set it yourself. */
 int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata);
 /* Stops a transfer without calling done. Safe for a transfer not (or no

@@ -149,8 +149,13 @@ static int url_with_path(const char *server, const char *path, char **ret)
 static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata);
 
 /* Starts a transfer of url (NULL: the server URL) with command (NULL: the
- * protocol's own retrieval). */
-static int transfer_start(struct transport *t, const char *url, const char *command, bool no_body)
+ * protocol's own retrieval). A fresh transfer opens a new session: a POP3
+ * session shows the maildrop as it was at logon, and an IMAP server may
+ * report mail that arrived since SELECT only after the SEARCH that should
+ * have listed it. The driver keeps one idle connection, so the new session
+ * replaces the old one, which is logged out. */
+static int transfer_start(struct transport *t, const char *url, const char *command, bool no_body,
+                          bool fresh)
 {
         struct fetch_driver *f = driver(t);
         transfer_clear(f);
@@ -173,6 +178,8 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
                 k = curl_easy_setopt(f->easy, CURLOPT_CUSTOMREQUEST, command);
         if (k == CURLE_OK && no_body)
                 k = curl_easy_setopt(f->easy, CURLOPT_NOBODY, 1L);
+        if (k == CURLE_OK && fresh)
+                k = curl_easy_setopt(f->easy, CURLOPT_FRESH_CONNECT, 1L);
         if (r >= 0 && k != CURLE_OK)
                 r = -ENOMEM;
         if (r >= 0)
@@ -285,7 +292,7 @@ static void fetch_next(struct transport *t)
                 r = url_with_path(t->config->server, path, &url);
         f->step = STEP_FETCH;
         if (r >= 0)
-                r = transfer_start(t, url, NULL, false);
+                r = transfer_start(t, url, NULL, false, false);
         if (r < 0) {
                 _cleanup_free_ char *text = NULL;
                 if (asprintf(&text, "cannot ask %s for a message: %s", f->host_port, strerror(-r)) <
@@ -378,9 +385,9 @@ static int fetch_download(struct transport *t)
                 int r = url_with_path(t->config->server, "/INBOX", &url);
                 if (r < 0)
                         return r;
-                return transfer_start(t, url, "UID SEARCH ALL", false);
+                return transfer_start(t, url, "UID SEARCH ALL", false, true);
         }
-        return transfer_start(t, NULL, "UIDL", false);
+        return transfer_start(t, NULL, "UIDL", false, true);
 }
 
 static void fetch_download_cancel(struct transport *t)
@@ -398,7 +405,8 @@ static int fetch_validate(struct transport *t)
                 return 0;
         }
         f->step = STEP_CHECK;
-        return transfer_start(t, NULL, "NOOP", f->protocol == FETCH_POP3);
+        /* Fresh: the check is that the server takes our logon now. */
+        return transfer_start(t, NULL, "NOOP", f->protocol == FETCH_POP3, true);
 }
 
 static int fetch_init(struct transport *t, enum fetch_protocol protocol)
@@ -414,7 +422,11 @@ static int fetch_init(struct transport *t, enum fetch_protocol protocol)
         r = maildir_hostname(&f->hostname);
         if (r < 0)
                 return r;
-        return curl_event_new(t->daemon->event, &f->curl);
+        r = curl_event_new(t->daemon->event, &f->curl);
+        if (r < 0)
+                return r;
+        curl_event_set_connection_cache(f->curl, 1);
+        return 0;
 }
 
 static int imap_init(struct transport *t)

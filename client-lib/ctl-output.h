@@ -1,0 +1,35 @@
+/* How mailspoolctl prints: aligned tables for people, JSON for programs,
+ * and the flush progress (a bar on a terminal, lines elsewhere). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* A table of strings, printed with each column as wide as its widest cell. */
+struct table;
+struct table *table_new(unsigned n_columns, const char *const *headers);
+int table_add_row(struct table *t, const char *const *cells);
+void table_print(const struct table *t, FILE *out);
+void table_free(struct table *t);
+
+/* s as a JSON string literal, quotes included. */
+void json_print_string(FILE *out, const char *s);
+
+/* The StatusCode bits as words: "available,outbound-flush,outbound-active". */
+void status_code_words(uint32_t code, char *buf, size_t size);
+
+/* Flush progress. On a terminal a bar redrawn in place (at most every 50 ms);
+ * elsewhere one line per report. */
+struct progress {
+        FILE *out;
+        bool tty;
+        unsigned columns;
+        uint64_t last_draw_usec;
+        bool drawn;
+};
+void progress_init(struct progress *p, FILE *out);
+void progress_report(struct progress *p, const char *transport, uint32_t done, uint32_t total,
+                     const char *text);
+/* Leaves the line of the bar, if one was drawn. */
+void progress_end(struct progress *p);

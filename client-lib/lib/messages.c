@@ -1,0 +1,203 @@
+/* ListMessages, one message's properties, and Abort. */
+#include <stdio.h>
+
+#include "internal.h"
+
+static int append_filter(sd_bus_message *call, const struct mailspool_message_filter *f)
+{
+        int r = sd_bus_message_open_container(call, 'a', "{sv}");
+        if (r >= 0 && f && f->state)
+                r = sd_bus_message_append(call, "{sv}", "State", "s", f->state);
+        if (r >= 0 && f && f->direction)
+                r = sd_bus_message_append(call, "{sv}", "Direction", "s", f->direction);
+        if (r >= 0 && f && f->transport) {
+                _cleanup_free_ char *path = NULL;
+                r = mailspool_transport_path(f->transport, &path);
+                if (r >= 0)
+                        r = sd_bus_message_append(call, "{sv}", "Transport", "o", path);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(call);
+        return r;
+}
+
+MS_EXPORT int mailspool_list_messages(mailspool *m, const struct mailspool_message_filter *filter,
+                                      struct mailspool_message_entry **ret_entries)
+{
+        if (!m || !ret_entries)
+                return -EINVAL;
+        ms_error_reset(m);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
+        int r = sd_bus_message_new_method_call(m->bus, &call, MS_BUS_NAME, MS_SPOOLER_PATH,
+                                               MS_IFACE_SPOOLER, "ListMessages");
+        if (r >= 0)
+                r = append_filter(call, filter);
+        if (r >= 0)
+                r = sd_bus_call(m->bus, call, 0, &m->error, &reply);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(osssuut)");
+
+        struct mailspool_message_entry *entries = NULL;
+        size_t n = 0;
+        while (r >= 0) {
+                const char *path, *state, *transport, *subject;
+                struct mailspool_message_entry e = {0};
+                r = sd_bus_message_read(reply, "(osssuut)", &path, &state, &transport, &subject,
+                                        &e.size, &e.attempts, &e.submitted_usec);
+                if (r <= 0)
+                        break;
+                struct mailspool_message_entry *more = realloc(entries, (n + 1) * sizeof(*more));
+                if (!more) {
+                        r = -ENOMEM;
+                        break;
+                }
+                entries = more;
+                e.path = strdup(path);
+                e.state = strdup(state);
+                e.transport = strdup(transport);
+                e.subject = strdup(subject);
+                entries[n++] = e;
+                if (!e.path || !e.state || !e.transport || !e.subject)
+                        r = -ENOMEM;
+        }
+        if (r < 0) {
+                mailspool_message_entries_free(entries, n);
+                return ms_fail(m, r);
+        }
+        *ret_entries = entries;
+        return (int) n;
+}
+
+MS_EXPORT void mailspool_message_entries_free(struct mailspool_message_entry *entries, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(entries[i].path);
+                free(entries[i].state);
+                free(entries[i].transport);
+                free(entries[i].subject);
+        }
+        free(entries);
+}
+
+/* "42" or "/org/mailspool/Spool1/message/42". */
+static int message_path(const char *message, char **ret)
+{
+        if (!message || !*message)
+                return -EINVAL;
+        if (message[0] == '/') {
+                if (!sd_bus_object_path_is_valid(message))
+                        return -EINVAL;
+                *ret = strdup(message);
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (strspn(message, "0123456789") != strlen(message))
+                return -EINVAL;
+        return asprintf(ret, "%s/%s", MS_MESSAGE_ROOT, message) < 0 ? -ENOMEM : 0;
+}
+
+static int read_property(sd_bus_message *reply, const char *name, struct mailspool_message *msg)
+{
+        struct {
+                const char *name;
+                char type;
+                void *field;
+        } const props[] = {
+            {"Id", 't', &msg->id},
+            {"Direction", 's', &msg->direction},
+            {"State", 's', &msg->state},
+            {"Transport", 'o', &msg->transport},
+            {"Sender", 's', &msg->sender},
+            {"Subject", 's', &msg->subject},
+            {"MessageID", 's', &msg->message_id},
+            {"Size", 't', &msg->size},
+            {"Submitted", 't', &msg->submitted_usec},
+            {"Attempts", 'u', &msg->attempts},
+            {"NextAttempt", 't', &msg->next_attempt_usec},
+            {"LastError", 's', &msg->last_error},
+            {"Owner", 'u', &msg->owner},
+            {"Path", 's', &msg->file},
+        };
+        if (strcmp(name, "Recipients") == 0) {
+                int r = sd_bus_message_enter_container(reply, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_read_strv(reply, &msg->recipients);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                return r;
+        }
+        for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+                if (strcmp(name, props[i].name) != 0)
+                        continue;
+                char sig[2] = {props[i].type, '\0'};
+                if (props[i].type == 't' || props[i].type == 'u')
+                        return sd_bus_message_read(reply, "v", sig, props[i].field);
+                const char *s;
+                int r = sd_bus_message_read(reply, "v", sig, &s);
+                if (r < 0)
+                        return r;
+                char **field = props[i].field;
+                free(*field);
+                *field = props[i].type == 'o' ? ms_transport_id(s) : strdup(s);
+                return *field ? 0 : -ENOMEM;
+        }
+        return sd_bus_message_skip(reply, "v");
+}
+
+MS_EXPORT int mailspool_get_message(mailspool *m, const char *message,
+                                    struct mailspool_message *ret)
+{
+        if (!m || !ret)
+                return -EINVAL;
+        ms_error_reset(m);
+        *ret = (struct mailspool_message){0};
+        int r = message_path(message, &ret->path);
+        if (r < 0)
+                return r;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        r = sd_bus_call_method(m->bus, MS_BUS_NAME, ret->path, "org.freedesktop.DBus.Properties",
+                               "GetAll", &m->error, &reply, "s", MS_IFACE_MESSAGE);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *name;
+                r = sd_bus_message_read_basic(reply, 's', &name);
+                if (r >= 0)
+                        r = read_property(reply, name, ret);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                mailspool_message_clear(ret);
+                return ms_fail(m, r);
+        }
+        return 0;
+}
+
+MS_EXPORT void mailspool_message_clear(struct mailspool_message *msg)
+{
+        if (!msg)
+                return;
+        char *strings[] = {msg->path,       msg->direction,  msg->state,
+                           msg->transport,  msg->sender,     msg->subject,
+                           msg->message_id, msg->last_error, msg->file};
+        for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+                free(strings[i]);
+        for (char **p = msg->recipients; p && *p; p++)
+                free(*p);
+        free(msg->recipients);
+        *msg = (struct mailspool_message){0};
+}
+
+MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
+{
+        if (!m)
+                return -EINVAL;
+        ms_error_reset(m);
+        _cleanup_free_ char *path = NULL;
+        int r = message_path(message, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_MESSAGE, "Abort", &m->error,
+                               NULL, "");
+        return r < 0 ? ms_fail(m, r) : 0;
+}

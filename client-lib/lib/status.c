@@ -1,0 +1,132 @@
+/* The status table (QueryStatusTable with every column) and ValidateState. */
+#include "internal.h"
+
+/* One {sv} entry of a row into the matching field; unknown columns (a newer
+ * daemon) are skipped. */
+static int read_column(sd_bus_message *reply, struct mailspool_status_row *row)
+{
+        const char *name;
+        int r = sd_bus_message_enter_container(reply, 'e', "sv");
+        if (r <= 0)
+                return r;
+        r = sd_bus_message_read_basic(reply, 's', &name);
+        if (r < 0)
+                return r;
+
+        struct {
+                const char *name;
+                uint32_t *u;
+                char **s;
+        } const fields[] = {
+            {"RowID", &row->row_id, NULL},
+            {"ResourceType", &row->resource_type, NULL},
+            {"ResourceMethods", &row->resource_methods, NULL},
+            {"ResourceFlags", &row->resource_flags, NULL},
+            {"StatusCode", &row->status_code, NULL},
+            {"EntryID", NULL, &row->path},
+            {"DisplayName", NULL, &row->display_name},
+            {"ProviderDisplay", NULL, &row->provider_display},
+            {"StatusString", NULL, &row->status_string},
+            {"IdentityDisplay", NULL, &row->identity_display},
+        };
+        bool known = false;
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !known; i++) {
+                if (strcmp(name, fields[i].name) != 0)
+                        continue;
+                known = true;
+                if (fields[i].u) {
+                        r = sd_bus_message_read(reply, "v", "u", fields[i].u);
+                } else {
+                        const char *value;
+                        r = sd_bus_message_read(reply, "v",
+                                                strcmp(name, "EntryID") == 0 ? "o" : "s", &value);
+                        if (r >= 0) {
+                                free(*fields[i].s);
+                                *fields[i].s = strdup(value);
+                                if (!*fields[i].s)
+                                        r = -ENOMEM;
+                        }
+                }
+        }
+        if (!known)
+                r = sd_bus_message_skip(reply, "v");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(reply);
+        return r < 0 ? r : 1;
+}
+
+static int fill_missing(struct mailspool_status_row *row)
+{
+        char **strings[] = {&row->path, &row->display_name, &row->provider_display,
+                            &row->status_string, &row->identity_display};
+        for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+                if (!*strings[i] && !(*strings[i] = strdup("")))
+                        return -ENOMEM;
+        row->id = ms_transport_id(row->path);
+        return row->id ? 0 : -ENOMEM;
+}
+
+MS_EXPORT int mailspool_status_table(mailspool *m, struct mailspool_status_row **ret_rows)
+{
+        if (!m || !ret_rows)
+                return -EINVAL;
+        ms_error_reset(m);
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_call_method(m->bus, MS_BUS_NAME, MS_SPOOLER_PATH, MS_IFACE_SPOOLER,
+                                   "QueryStatusTable", &m->error, &reply, "asa(ssv)", 0, 0);
+        if (r < 0)
+                return ms_fail(m, r);
+
+        struct mailspool_status_row *rows = NULL;
+        size_t n = 0;
+        r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'a', "{sv}")) > 0) {
+                struct mailspool_status_row *more = realloc(rows, (n + 1) * sizeof(*rows));
+                if (!more) {
+                        r = -ENOMEM;
+                        break;
+                }
+                rows = more;
+                rows[n++] = (struct mailspool_status_row){0};
+                while ((r = read_column(reply, &rows[n - 1])) > 0)
+                        ;
+                if (r >= 0)
+                        r = fill_missing(&rows[n - 1]);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+        }
+        if (r < 0) {
+                mailspool_status_rows_free(rows, n);
+                return ms_fail(m, r);
+        }
+        *ret_rows = rows;
+        return (int) n;
+}
+
+MS_EXPORT void mailspool_status_rows_free(struct mailspool_status_row *rows, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(rows[i].path);
+                free(rows[i].id);
+                free(rows[i].display_name);
+                free(rows[i].provider_display);
+                free(rows[i].status_string);
+                free(rows[i].identity_display);
+        }
+        free(rows);
+}
+
+MS_EXPORT int mailspool_validate(mailspool *m, const char *transport, uint32_t flags)
+{
+        if (!m)
+                return -EINVAL;
+        ms_error_reset(m);
+        _cleanup_free_ char *path = NULL;
+        int r = ms_status_path(transport, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_STATUS, "ValidateState",
+                               &m->error, NULL, "u", flags);
+        return r < 0 ? ms_fail(m, r) : 0;
+}

@@ -1,0 +1,207 @@
+/* libmailspool: the mail spooler mailspoold seen from a C program.
+ *
+ * A small, blocking API over sd-bus for programs that submit mail, show the
+ * spooler's status table, flush ("send and receive now"), and list or abort
+ * their messages. Every call talks to org.mailspool.Spool1 on the bus chosen
+ * at mailspool_open() and waits for its answer.
+ *
+ * Errors: functions return 0 (or a count) on success and a negative errno
+ * on failure. Errors named by the daemon map to: Busy -EBUSY, NoSupport
+ * -EOPNOTSUPP, NotFound -ENOENT, LogonFailed -EKEYREJECTED, NetworkError
+ * -EHOSTUNREACH, Cancelled -ECANCELED, NotQueued -EALREADY, AccessDenied
+ * -EACCES, InvalidArgs -EINVAL. mailspool_error_name() and
+ * mailspool_error_message() give the D-Bus error of the last failed call,
+ * whose message starts with the MAPI code (e.g. "MAPI_E_BUSY (0x8004010B):").
+ *
+ * Strings and arrays returned to the caller are the caller's; each has its
+ * free function below. A handle is not thread-safe; use one per thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* FlushQueues flags (MAPI's values). */
+#define MAILSPOOL_FLUSH_UPLOAD   0x02u
+#define MAILSPOOL_FLUSH_DOWNLOAD 0x04u
+#define MAILSPOOL_FLUSH_FORCE    0x08u
+#define MAILSPOOL_FLUSH_NO_UI    0x10u
+#define MAILSPOOL_FLUSH_ASYNC_OK 0x20u
+
+/* StatusCode bits. */
+#define MAILSPOOL_STATUS_AVAILABLE        0x1u
+#define MAILSPOOL_STATUS_OFFLINE          0x2u
+#define MAILSPOOL_STATUS_FAILURE          0x4u
+#define MAILSPOOL_STATUS_INBOUND_ENABLED  0x10000u
+#define MAILSPOOL_STATUS_INBOUND_ACTIVE   0x20000u
+#define MAILSPOOL_STATUS_INBOUND_FLUSH    0x40000u
+#define MAILSPOOL_STATUS_OUTBOUND_ENABLED 0x100000u
+#define MAILSPOOL_STATUS_OUTBOUND_ACTIVE  0x200000u
+#define MAILSPOOL_STATUS_OUTBOUND_FLUSH   0x400000u
+#define MAILSPOOL_STATUS_REMOTE_ACCESS    0x800000u
+
+/* ValidateState flags used by clients. */
+#define MAILSPOOL_VALIDATE_FORCE_CONNECT    0x40000u
+#define MAILSPOOL_VALIDATE_FORCE_DISCONNECT 0x80000u
+#define MAILSPOOL_VALIDATE_CONFIG_CHANGED   0x100000u
+
+/* ResourceType. */
+#define MAILSPOOL_RESOURCE_TRANSPORT 36u
+#define MAILSPOOL_RESOURCE_SPOOLER   37u
+
+typedef struct mailspool mailspool;
+
+enum mailspool_bus {
+        /* $MAILSPOOL_BUS ("system" or "session") if set, else the system bus. */
+        MAILSPOOL_BUS_DEFAULT,
+        MAILSPOOL_BUS_SYSTEM,
+        MAILSPOOL_BUS_SESSION,
+};
+
+int mailspool_open(enum mailspool_bus bus, mailspool **ret);
+void mailspool_close(mailspool *m);
+
+/* The last failed call's D-Bus error name and message; NULL when the last
+ * failure was not a D-Bus error (or nothing failed). */
+const char *mailspool_error_name(const mailspool *m);
+const char *mailspool_error_message(const mailspool *m);
+
+/* --- Submitting ---------------------------------------------------------- */
+
+struct mailspool_submit_options {
+        const char *sender;            /* envelope sender; NULL: from the message */
+        const char *const *recipients; /* NULL-terminated; NULL: To, Cc and Bcc */
+        const char *transport;         /* transport id; NULL: the spooler routes */
+        bool hold;                     /* stay queued until a flush */
+};
+
+/* An RFC 5322 message from a descriptor (read from its current offset by
+ * the daemon) or from memory. Returns when the message is durably stored;
+ * *ret_path (may be NULL) receives the new message's object path. */
+int mailspool_submit_fd(mailspool *m, int fd, const struct mailspool_submit_options *options,
+                        char **ret_path);
+int mailspool_submit_data(mailspool *m, const void *data, size_t size,
+                          const struct mailspool_submit_options *options, char **ret_path);
+
+/* --- The status table ---------------------------------------------------- */
+
+struct mailspool_status_row {
+        char *path; /* the status object */
+        char *id;   /* transport id; "" for the spooler */
+        uint32_t row_id;
+        uint32_t resource_type;
+        uint32_t resource_methods;
+        uint32_t resource_flags;
+        uint32_t status_code;
+        char *display_name;
+        char *provider_display;
+        char *status_string;
+        char *identity_display;
+};
+
+/* Every row (spooler first, then transports in RowID order). Returns the
+ * number of rows. */
+int mailspool_status_table(mailspool *m, struct mailspool_status_row **ret_rows);
+void mailspool_status_rows_free(struct mailspool_status_row *rows, size_t n);
+
+/* --- Flushing ------------------------------------------------------------ */
+
+struct mailspool_flush_error {
+        char *transport; /* object path */
+        char *name;      /* D-Bus error name */
+        char *message;
+};
+
+struct mailspool_flush_summary {
+        uint32_t sent, deferred, failed, received;
+        char **skipped; /* NULL-terminated object paths */
+        struct mailspool_flush_error *errors;
+        size_t n_errors;
+};
+
+/* transport is the transport id whose progress this is; done and total
+ * count outbound messages of the flush; text is for a person. */
+typedef void (*mailspool_progress_fn)(const char *transport, uint32_t done, uint32_t total,
+                                      const char *text, void *userdata);
+
+/* FlushQueues on the spooler for every transport (transport NULL), on the
+ * spooler for one transport (via_spooler), or on the transport itself.
+ * progress (may be NULL) is called for each FlushProgress the daemon sends
+ * while the call runs; with MAILSPOOL_FLUSH_NO_UI none comes. With
+ * MAILSPOOL_FLUSH_ASYNC_OK (spooler only) it returns once the flush started.
+ * ret (may be NULL) receives the summary; free it with
+ * mailspool_flush_summary_clear(). */
+int mailspool_flush(mailspool *m, const char *transport, bool via_spooler, uint32_t flags,
+                    mailspool_progress_fn progress, void *userdata,
+                    struct mailspool_flush_summary *ret);
+void mailspool_flush_summary_clear(struct mailspool_flush_summary *s);
+
+/* CancelFlush: transport NULL stops the spooler's flush of every transport. */
+int mailspool_cancel_flush(mailspool *m, const char *transport);
+
+/* ValidateState on a transport (NULL: the spooler). */
+int mailspool_validate(mailspool *m, const char *transport, uint32_t flags);
+
+/* --- Messages ------------------------------------------------------------ */
+
+struct mailspool_message_entry {
+        char *path;
+        char *state;
+        char *transport; /* transport id */
+        char *subject;
+        uint32_t size;
+        uint32_t attempts;
+        uint64_t submitted_usec; /* CLOCK_REALTIME µs */
+};
+
+struct mailspool_message_filter {
+        const char *state;     /* NULL: any */
+        const char *transport; /* transport id; NULL: any */
+        const char *direction; /* "outbound", "inbound"; NULL: both */
+};
+
+/* ListMessages: the caller's own messages (every message for root or the
+ * admin group on the system bus). Returns the number of entries. */
+int mailspool_list_messages(mailspool *m, const struct mailspool_message_filter *filter,
+                            struct mailspool_message_entry **ret_entries);
+void mailspool_message_entries_free(struct mailspool_message_entry *entries, size_t n);
+
+struct mailspool_message {
+        char *path;
+        uint64_t id;
+        char *direction;
+        char *state;
+        char *transport; /* transport id */
+        char *sender;
+        char **recipients; /* NULL-terminated */
+        char *subject;
+        char *message_id;
+        uint64_t size;
+        uint64_t submitted_usec;
+        uint32_t attempts;
+        uint64_t next_attempt_usec;
+        char *last_error;
+        uint32_t owner;
+        char *file; /* inbound: its file in the Maildir */
+};
+
+/* A message by its object path or its number ("42"). */
+int mailspool_get_message(mailspool *m, const char *message, struct mailspool_message *ret);
+void mailspool_message_clear(struct mailspool_message *msg);
+
+/* Abort: only while queued or deferred, else -EALREADY (NotQueued). */
+int mailspool_abort(mailspool *m, const char *message);
+
+/* --- Names --------------------------------------------------------------- */
+
+/* The object path of a transport id (escaped as the daemon does). */
+int mailspool_transport_path(const char *id, char **ret_path);
+
+#ifdef __cplusplus
+}
+#endif

@@ -671,13 +671,15 @@ static int set_state(struct store *s, uint64_t id, enum msg_state to, const char
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec)
 {
-        if (!s || to != MSG_SENDING || !sqlite3_get_autocommit(s->db))
+        if (!s || (to != MSG_SENDING && to != MSG_SENT) || !sqlite3_get_autocommit(s->db))
                 return set_state(s, id, to, error, next_attempt_usec);
 
-        /* Entering "sending" needs no fsync of its own: if a crash loses it,
-         * the message is still "queued" and goes again, which is what
-         * recovery would do with "sending" anyway. The WAL keeps commits in
-         * order, so the next FULL commit makes this one durable too. */
+        /* Entering "sending" or "sent" needs no fsync of its own. A process
+         * crash loses nothing the WAL holds (it is in the page cache); only
+         * an OS crash or power loss can lose these commits, and then the
+         * message is back in "queued" or "sending" with its body, so it goes
+         * again: a duplicate at worst, never a loss. The WAL keeps commits in
+         * order, so the next FULL commit makes these durable too. */
         int r = db_exec(s->db, "PRAGMA synchronous = NORMAL");
         if (r < 0)
                 return r;

@@ -228,9 +228,14 @@ static int collect_mailboxes(InternetAddressList *list, char ***addresses)
                         r = collect_mailboxes(
                             internet_address_group_get_members(INTERNET_ADDRESS_GROUP(address)),
                             addresses);
-                else if (INTERNET_ADDRESS_IS_MAILBOX(address))
+                else if (INTERNET_ADDRESS_IS_MAILBOX(address)) {
+                        /* Checked as we go: a header of 100 000 addresses
+                         * stops here, not after a quadratic walk. */
+                        if (strv_length(*addresses) >= MAIL_MAX_RECIPIENTS)
+                                return -E2BIG;
                         r = strv_extend(addresses, strempty(internet_address_mailbox_get_idn_addr(
                                                        INTERNET_ADDRESS_MAILBOX(address))));
+                }
                 if (r < 0)
                         return r;
         }
@@ -238,8 +243,9 @@ static int collect_mailboxes(InternetAddressList *list, char ***addresses)
 }
 
 /* The mailboxes of To, Cc and Bcc, in that order, as written (duplicates
- * and invalid ones included). */
-static int collect_header_recipients(GMimeMessage *message, char ***ret)
+ * and invalid ones included). More than MAIL_MAX_RECIPIENTS: -E2BIG, or with
+ * keep_first the first MAIL_MAX_RECIPIENTS. */
+static int collect_header_recipients(GMimeMessage *message, bool keep_first, char ***ret)
 {
         static const GMimeAddressType types[] = {
             GMIME_ADDRESS_TYPE_TO,
@@ -252,6 +258,8 @@ static int collect_header_recipients(GMimeMessage *message, char ***ret)
         for (size_t i = 0; i < ELEMENTSOF(types); i++) {
                 int r =
                     collect_mailboxes(g_mime_message_get_addresses(message, types[i]), &addresses);
+                if (r == -E2BIG && keep_first)
+                        break;
                 if (r < 0)
                         return r;
         }
@@ -451,11 +459,16 @@ int mail_parse(const void *data, size_t size, const char *envelope_sender,
         _cleanup_strv_free_ char **header_recipients = NULL;
         char *const *candidates = envelope_recipients;
         if (strv_length(envelope_recipients) == 0) {
-                r = collect_header_recipients(message, &header_recipients);
+                r = collect_header_recipients(message, false, &header_recipients);
+                if (r == -E2BIG)
+                        return fail(ret_error, "too many recipients in To, Cc and Bcc (at most %d)",
+                                    MAIL_MAX_RECIPIENTS);
                 if (r < 0)
                         return r;
                 candidates = header_recipients;
-        }
+        } else if (strv_length(envelope_recipients) > MAIL_MAX_RECIPIENTS)
+                return fail(ret_error, "too many recipients: %zu (at most %d)",
+                            strv_length(envelope_recipients), MAIL_MAX_RECIPIENTS);
         m.recipients = calloc(1, sizeof(char *));
         if (!m.recipients)
                 return -ENOMEM;
@@ -503,7 +516,8 @@ int mail_parse_inbound(const void *data, size_t size, struct parsed_mail *ret, c
                 return -ENOMEM;
 
         _cleanup_strv_free_ char **header_recipients = NULL;
-        r = collect_header_recipients(message, &header_recipients);
+        /* The first MAIL_MAX_RECIPIENTS are enough to show. */
+        r = collect_header_recipients(message, true, &header_recipients);
         if (r < 0)
                 return r;
         m.recipients = calloc(1, sizeof(char *));

@@ -16,6 +16,11 @@ struct parsed_mail {
 };
 void parsed_mail_clear(struct parsed_mail *m);
 
+/* Envelope recipients of one submission (Postfix's smtpd_recipient_limit
+ * default): a longer list is refused, so that no submission keeps the event
+ * loop busy. Received mail records its first ones only. */
+#define MAIL_MAX_RECIPIENTS 1000
+
 /* GMime wants one g_mime_init() per process before any use. */
 void gmime_init_once(void);
 

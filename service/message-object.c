@@ -23,7 +23,8 @@ static int message_id_from_path(const char *path, uint64_t *ret)
         errno = 0;
         char *end;
         unsigned long long v = strtoull(digits, &end, 10);
-        if (errno || *end)
+        /* The store numbers messages with SQLite's signed 64-bit rowids. */
+        if (errno || *end || v > INT64_MAX)
                 return -ENOENT;
         *ret = v;
         return 0;

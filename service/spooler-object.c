@@ -41,21 +41,29 @@ static void transport_row(struct transport *t, struct status_row *row)
         };
 }
 
+/* One string at a time: a client may send 100 000 column names, and the
+ * loop must not spend more than reading them takes. */
 static int read_columns(sd_bus_message *m, bool selected[_COL_MAX], sd_bus_error *error)
 {
-        _cleanup_strv_free_ char **columns = NULL;
-        int r = sd_bus_message_read_strv(m, &columns);
-        if (r < 0)
-                return r;
+        bool any = false;
         for (int c = 0; c < _COL_MAX; c++)
-                selected[c] = strv_length(columns) == 0;
-        STRV_FOREACH (name, columns) {
-                int c = status_column_from_name(*name);
+                selected[c] = false;
+        int r = sd_bus_message_enter_container(m, 'a', "s");
+        const char *name;
+        while (r >= 0 && (r = sd_bus_message_read_basic(m, 's', &name)) > 0) {
+                int c = status_column_from_name(name);
                 if (c < 0)
                         return bus_error_mapi(error, MAPI_E_BAD_COLUMN,
-                                              "the status table has no column \"%s\"", *name);
-                selected[c] = true;
+                                              "the status table has no column \"%s\"", name);
+                selected[c] = any = true;
         }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        if (!any) /* no columns: all of them */
+                for (int c = 0; c < _COL_MAX; c++)
+                        selected[c] = true;
         return 0;
 }
 

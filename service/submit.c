@@ -27,6 +27,32 @@ static void submit_options_clear(struct submit_options *o)
         *o = (struct submit_options){};
 }
 
+/* The Recipients option, read one string at a time: a list over
+ * MAIL_MAX_RECIPIENTS is refused before it costs more than reading it. */
+static int read_recipients(sd_bus_message *m, char ***ret, sd_bus_error *error)
+{
+        _cleanup_strv_free_ char **l = calloc(MAIL_MAX_RECIPIENTS + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        int r = sd_bus_message_enter_container(m, 'a', "s");
+        size_t n = 0;
+        const char *s;
+        while (r >= 0 && (r = sd_bus_message_read_basic(m, 's', &s)) > 0) {
+                if (n == MAIL_MAX_RECIPIENTS)
+                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                              "too many recipients (at most %d)",
+                                              MAIL_MAX_RECIPIENTS);
+                if (!(l[n++] = strdup(s)))
+                        return -ENOMEM;
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int read_option_value(sd_bus_message *m, const char *key, const char *type, void *ret,
                              sd_bus_error *error)
 {
@@ -35,7 +61,7 @@ static int read_option_value(sd_bus_message *m, const char *key, const char *typ
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                       "option \"%s\" takes a value of type %s", key, type);
         if (streq(type, "as"))
-                r = sd_bus_message_read_strv(m, (char ***) ret);
+                r = read_recipients(m, (char ***) ret, error);
         else
                 r = sd_bus_message_read_basic(m, type[0], ret);
         if (r < 0)

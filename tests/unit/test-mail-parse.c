@@ -459,6 +459,41 @@ static void test_error_without_ret_error(void **state)
         assert_null(m.data);
 }
 
+/* MAIL_MAX_RECIPIENTS in the headers: the limit passes, one more is refused
+ * with a sentence; received mail keeps the first ones. */
+static void test_recipient_limit(void **state)
+{
+        GString *msg = g_string_new("From: a@example.org\nTo: ");
+        for (int i = 0; i < MAIL_MAX_RECIPIENTS; i++)
+                g_string_append_printf(msg, "%sr%d@example.org", i ? ", " : "", i);
+        g_string_append(msg, "\n\nbody\n");
+        struct parsed_mail m = {0};
+        parse_ok(msg->str, NULL, NULL, &m);
+        assert_int_equal(strv_length(m.recipients), MAIL_MAX_RECIPIENTS);
+        parsed_mail_clear(&m);
+
+        g_string_insert(msg, strlen("From: a@example.org\nTo: "), "one@example.org, ");
+        char *error = NULL;
+        assert_int_equal(mail_parse(msg->str, msg->len, NULL, NULL, &m, &error), -EINVAL);
+        assert_non_null(strstr(error, "too many recipients"));
+        free(error);
+        error = NULL;
+        assert_int_equal(mail_parse_inbound(msg->str, msg->len, &m, &error), 0);
+        assert_int_equal(strv_length(m.recipients), MAIL_MAX_RECIPIENTS);
+        assert_string_equal(m.recipients[0], "one@example.org");
+        parsed_mail_clear(&m);
+
+        /* The Recipients option is held to the same limit. */
+        char **many = calloc(MAIL_MAX_RECIPIENTS + 2, sizeof(char *));
+        for (int i = 0; i <= MAIL_MAX_RECIPIENTS; i++)
+                assert_true(asprintf(&many[i], "e%d@example.org", i) > 0);
+        assert_int_equal(mail_parse(msg->str, msg->len, NULL, many, &m, &error), -EINVAL);
+        assert_non_null(strstr(error, "too many recipients"));
+        free(error);
+        strv_free(many);
+        g_string_free(msg, TRUE);
+}
+
 static void test_address_validity(void **state)
 {
         static const struct {
@@ -567,6 +602,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_simple_message),
+            cmocka_unit_test(test_recipient_limit),
             cmocka_unit_test(test_missing_subject_and_message_id_are_empty),
             cmocka_unit_test(test_display_names_and_groups),
             cmocka_unit_test(test_internationalized_domain_is_punycode),

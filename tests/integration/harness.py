@@ -130,10 +130,12 @@ FORCE_XP_DISCONNECT = 0x80000
 CONFIG_CHANGED = 0x100000
 
 # Bounds of every wait (seconds). Generous: the daemon may run under ASan.
-READY_TIMEOUT = 30
-STOP_TIMEOUT = 20
-CALL_TIMEOUT = 10  # a bus call (a maildir flush is quick, even under ASan)
-WAIT_TIMEOUT = 15
+# MAILSPOOL_TEST_TIMEOUT_SCALE multiplies them (valgrind runs ~20x slower).
+_SCALE = float(os.environ.get("MAILSPOOL_TEST_TIMEOUT_SCALE", "1"))
+READY_TIMEOUT = 30 * _SCALE
+STOP_TIMEOUT = 20 * _SCALE
+CALL_TIMEOUT = int(10 * _SCALE)  # a bus call (a maildir flush is quick, even under ASan)
+WAIT_TIMEOUT = 15 * _SCALE
 POLL_INTERVAL = 0.05
 
 
@@ -611,7 +613,10 @@ class Harness:
     # -- the daemon
 
     def _daemon_argv(self):
-        return [self.daemon_bin, "--session", "--config-dir", self.config_dir,
+        # MAILSPOOLD_WRAPPER, e.g. "valgrind --leak-check=full --error-exitcode=99",
+        # runs the daemon under a checker; its verdict is the exit code.
+        wrapper = os.environ.get("MAILSPOOLD_WRAPPER", "").split()
+        return wrapper + [self.daemon_bin, "--session", "--config-dir", self.config_dir,
                 "--state-dir", self.state_dir, "--log-level", "debug"]
 
     def _spawn_daemon(self, env_overrides=None):
@@ -738,6 +743,7 @@ class Harness:
         if self.closed:
             return
         self.closed = True
+        bad_exit = None
         _LIVE.discard(self)
         try:
             for m in self.monitors:
@@ -752,6 +758,10 @@ class Harness:
                 except subprocess.TimeoutExpired:
                     self.daemon.kill()
                     self.daemon.wait(5)
+                # A clean stop exits 0; ASan's leak check (exit 23) or a
+                # MAILSPOOLD_WRAPPER's verdict makes it something else.
+                if self.daemon.returncode != 0:
+                    bad_exit = self.daemon.returncode
             self.stop_bus()
         finally:
             logdir = os.path.join(self.dir, "logs")
@@ -761,6 +771,9 @@ class Harness:
                     if text.strip():
                         self.collected_logs.append((name, text))
             shutil.rmtree(self.dir, ignore_errors=True)
+        if bad_exit is not None:
+            raise AssertionError("mailspoold exited with %s after SIGTERM at the end of the test "
+                                 "(leak or checker error; see its log)" % bad_exit)
 
     # -- running clients
 
@@ -782,10 +795,11 @@ class Harness:
             raise HarnessError("%s failed (%s): %s" % (" ".join(argv), p.returncode, err))
         return p.returncode, out, err
 
-    def _busctl(self, verb, *rest):
-        argv = ["busctl", "--user", "--json=short", "--timeout=%d" % CALL_TIMEOUT, verb, "--"]
+    def _busctl(self, verb, *rest, timeout=None):
+        timeout = timeout or CALL_TIMEOUT
+        argv = ["busctl", "--user", "--json=short", "--timeout=%d" % timeout, verb, "--"]
         argv += list(rest)
-        rc, out, err = self._run(argv)
+        rc, out, err = self._run(argv, timeout=timeout + 10)
         if rc != 0:
             m = re.search(r"^(?:Call failed|Failed to get property \S+ on interface \S+): (.*)$",
                           err, re.M)
@@ -793,15 +807,16 @@ class Harness:
         out = out.strip()
         return json.loads(out) if out else None
 
-    def call_raw(self, path, iface, method, sig="", *args):
+    def call_raw(self, path, iface, method, sig="", *args, timeout=None):
         """busctl call; returns busctl's JSON {'type':..., 'data': [...]} (or None)."""
         return self._busctl("call", BUS_NAME, path, iface, method, sig,
-                            *busctl_args(sig, args))
+                            *busctl_args(sig, args), timeout=timeout)
 
-    def call(self, path, iface, method, sig="", *args):
+    def call(self, path, iface, method, sig="", *args, timeout=None):
         """busctl call; returns the list of decoded reply values. A D-Bus error
-        raises BusError (name None: busctl does not print it)."""
-        reply = self.call_raw(path, iface, method, sig, *args)
+        raises BusError (name None: busctl does not print it). timeout: seconds
+        (default CALL_TIMEOUT)."""
+        reply = self.call_raw(path, iface, method, sig, *args, timeout=timeout)
         if reply is None:
             return []
         return [decode(t, d) for t, d in zip(split_signature(reply["type"]), reply["data"])]
@@ -905,8 +920,9 @@ class Harness:
         (rows,) = self.call(SPOOLER_PATH, IFACE_SPOOLER, "ListMessages", "a{sv}", filt or {})
         return rows
 
-    def flush(self, target="/", flags=FLUSH_UPLOAD | FLUSH_NO_UI, path=SPOOLER_PATH):
-        (summary,) = self.call(path, IFACE_STATUS, "FlushQueues", "ou", target, flags)
+    def flush(self, target="/", flags=FLUSH_UPLOAD | FLUSH_NO_UI, path=SPOOLER_PATH, timeout=None):
+        (summary,) = self.call(path, IFACE_STATUS, "FlushQueues", "ou", target, flags,
+                               timeout=timeout)
         return summary
 
     def message_props(self, path):

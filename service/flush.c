@@ -241,8 +241,10 @@ void flush_message_outcome(struct flush *f, struct transport *t, enum delivery_o
                 f->failed++;
         f->done++;
 
-        char text[128];
-        snprintf(text, sizeof(text), "%s: sent %u of %u", t->config->id, f->done, f->total);
+        /* What happened so far, not only "sent": a deferral counts as done. */
+        char text[160];
+        snprintf(text, sizeof(text), "%s: %u of %u done (%u sent, %u deferred, %u failed)",
+                 t->config->id, f->done, f->total, f->sent, f->deferred, f->failed);
         send_progress(f, t, text);
 }
 

@@ -103,7 +103,7 @@ class CtlTest(ClientTestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.sink.count(), 4)
         lines = out.splitlines()
-        self.assertIn("out: sent 4 of 4", lines)
+        self.assertIn("out: 4 of 4 done (4 sent, 0 deferred, 0 failed)", lines)
         self.assertEqual(lines[-1], "4 sent, 0 deferred, 0 failed, 0 received")
         self.assertNotIn("\r", out, "no bar when stdout is not a terminal")
 
@@ -123,7 +123,8 @@ class CtlTest(ClientTestCase):
         rc, out, err = self.run_tool(["script", "-qec", command, "/dev/null"])
         self.assertEqual(rc, 0, out + err)
         self.assertIn("\r[", out)
-        self.assertRegex(out, r"\[#+\]\s+5/5  out: sent 5 of 5")
+        # (The text is cut to the terminal's width.)
+        self.assertRegex(out, r"\[#+\]\s+5/5  out: 5 of 5 done \(5 sent")
         self.assertIn("5 sent, 0 deferred, 0 failed, 0 received", out)
 
     # The seed procedure: a transport without STATUS_FLUSH_QUEUES says NoSupport;

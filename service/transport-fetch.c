@@ -1,11 +1,12 @@
 /* The imap and pop3 kinds: a download lists what the server holds (IMAP:
- * UIDVALIDITY and UID SEARCH ALL on INBOX; POP3: UIDL), then fetches, one
+ * UIDVALIDITY, UIDNEXT and UID SEARCH in windows on INBOX; POP3: UIDL), then fetches, one
  * transfer at a time on the daemon's loop, each message not fetched before.
  * Each is written into the transport's Maildir under a name made from its
  * server identity and recorded in the store under the same key before the
  * next one is asked for; mail is left on the server. So a crash at any point
  * fetches again only what was not recorded, and writes it to the same file. */
 #include <ctype.h>
+#include <inttypes.h>
 
 #include "curl-event.h"
 #include "curl-session.h"
@@ -41,8 +42,15 @@ struct fetch_driver {
         /* IMAP, from the last SELECT: libcurl selects INBOX once per
          * connection, and a reused connection shows no new SELECT. */
         char *uidvalidity;
+        uint64_t uidnext; /* 0: the server did not say */
+        /* IMAP: the listing goes in windows of UIDs, so that no SEARCH
+         * response line outgrows libcurl's buffer, which cuts a longer line
+         * without a word. The next window starts here. */
+        uint64_t search_from;
+        size_t window_listed; /* UIDs the last window listed */
         struct fetch_item *items;
         size_t n_items, next;
+        size_t listed; /* what the server holds, for the log */
         bool cancelled;
 };
 
@@ -95,21 +103,32 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
-/* IMAP: "* OK [UIDVALIDITY 3857529045] UIDs valid" from SELECT. */
-static void note_uidvalidity(struct fetch_driver *f, const char *line, size_t size)
+/* The number after tag ("[UIDVALIDITY ", "[UIDNEXT ") in an untagged OK of
+ * SELECT, as its digits (at most max_digits); NULL if absent. */
+static char *response_code_number(const char *line, size_t size, const char *tag, size_t max_digits)
 {
-        static const char tag[] = "[UIDVALIDITY ";
-        const char *p = memmem(line, size, tag, sizeof(tag) - 1);
+        const char *p = memmem(line, size, tag, strlen(tag));
         if (!p)
-                return;
-        p += sizeof(tag) - 1;
+                return NULL;
+        p += strlen(tag);
         size_t digits = 0;
         while (p + digits < line + size && isdigit((unsigned char) p[digits]))
                 digits++;
-        if (digits > 0 && digits <= 10) {
+        return digits > 0 && digits <= max_digits ? strndup(p, digits) : NULL;
+}
+
+/* IMAP: "* OK [UIDVALIDITY 3857529045] UIDs valid" and "* OK [UIDNEXT 4392]
+ * Predicted next UID" from SELECT. */
+static void note_select(struct fetch_driver *f, const char *line, size_t size)
+{
+        char *v = response_code_number(line, size, "[UIDVALIDITY ", 10);
+        if (v) {
                 free(f->uidvalidity);
-                f->uidvalidity = strndup(p, digits);
+                f->uidvalidity = v;
         }
+        _cleanup_free_ char *next = response_code_number(line, size, "[UIDNEXT ", 10);
+        if (next)
+                f->uidnext = strtoull(next, NULL, 10);
 }
 
 static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
@@ -118,7 +137,7 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
         if (type != CURLINFO_HEADER_IN)
                 return 0;
         if (f->protocol == FETCH_IMAP)
-                note_uidvalidity(f, data, size);
+                note_select(f, data, size);
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
                 size--;
         size_t n = size < sizeof(f->server_said) - 1 ? size : sizeof(f->server_said) - 1;
@@ -230,24 +249,24 @@ static int item_add(struct transport *t, const char *uid, const char *locator)
         return 0;
 }
 
-/* IMAP: "* SEARCH 1 2 3" (possibly several lines). POP3 UIDL: "1 uid" lines. */
-static int parse_listing(struct transport *t)
+/* IMAP: "* SEARCH 1 2 3" lines; POP3 UIDL: "1 uid" lines. *listed counts
+ * what the server holds (in this window, for IMAP). */
+static int parse_listing_lines(struct transport *t, size_t *listed)
 {
         struct fetch_driver *f = driver(t);
-        if (f->protocol == FETCH_IMAP && !f->uidvalidity)
-                return -EBADMSG;
 
         char *save = NULL;
         for (char *line = strtok_r(f->data ? f->data : "", "\r\n", &save); line;
              line = strtok_r(NULL, "\r\n", &save)) {
-                char *fields = NULL, *word;
+                char *fields = NULL;
                 if (f->protocol == FETCH_IMAP) {
                         if (strncasecmp(line, "* SEARCH", 8) != 0)
                                 continue;
-                        for (word = strtok_r(line + 8, " ", &fields); word;
+                        for (char *word = strtok_r(line + 8, " ", &fields); word;
                              word = strtok_r(NULL, " ", &fields)) {
                                 if (strspn(word, "0123456789") != strlen(word))
                                         return -EBADMSG;
+                                (*listed)++;
                                 int r = item_add(t, word, word);
                                 if (r < 0)
                                         return r;
@@ -257,12 +276,25 @@ static int parse_listing(struct transport *t)
                         char *uid = strtok_r(NULL, " ", &fields);
                         if (!number || !uid || strspn(number, "0123456789") != strlen(number))
                                 continue; /* not a listing line */
+                        (*listed)++;
                         int r = item_add(t, uid, number);
                         if (r < 0)
                                 return r;
                 }
         }
         return 0;
+}
+
+static int parse_listing(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        if (f->protocol == FETCH_IMAP && !f->uidvalidity)
+                return -EBADMSG;
+        size_t listed = 0;
+        int r = parse_listing_lines(t, &listed);
+        f->window_listed = listed;
+        f->listed += listed;
+        return r;
 }
 
 static void download_finish(struct transport *t, enum mapi_error code, const char *error)
@@ -325,6 +357,37 @@ static int keep_fetched(struct transport *t)
         return r;
 }
 
+/* UIDs per SEARCH: at most 11 bytes each, so a response line stays under
+ * libcurl's default 16 KiB buffer. */
+#define SEARCH_WINDOW 1000
+
+/* The next window of the IMAP listing: "UID SEARCH UID from:to". The first
+ * opens a fresh session (and so learns UIDNEXT from its SELECT); the rest
+ * reuse it. */
+static int imap_search_next(struct transport *t, bool first)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *url = NULL, *command = NULL;
+        int r = url_with_path(t->config->server, "/INBOX", &url);
+        if (r < 0)
+                return r;
+        uint64_t to = f->search_from + SEARCH_WINDOW - 1;
+        if (asprintf(&command, "UID SEARCH UID %" PRIu64 ":%" PRIu64, f->search_from, to) < 0)
+                return -ENOMEM;
+        f->search_from = to + 1;
+        f->step = STEP_LIST;
+        return transfer_start(t, url, command, false, first);
+}
+
+/* After a listing transfer: another window, or the fetching. */
+static bool imap_search_more(struct fetch_driver *f)
+{
+        /* Without UIDNEXT (RFC 3501 requires it), windows go on until one
+         * comes back empty. */
+        return f->protocol == FETCH_IMAP &&
+               (f->uidnext ? f->search_from < f->uidnext : f->window_listed > 0);
+}
+
 static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
 {
         struct transport *t = userdata;
@@ -368,6 +431,15 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
                                 text ? text : "download failed");
                 return;
         }
+        if (f->step == STEP_LIST && imap_search_more(f)) {
+                r = imap_search_next(t, false);
+                if (r < 0)
+                        download_finish(t, MAPI_E_CALL_FAILED, "cannot ask for the next UIDs");
+                return;
+        }
+        if (f->step == STEP_LIST)
+                log_info("transport \"%s\": the server holds %zu messages, %zu not fetched yet",
+                         t->config->id, f->listed, f->n_items);
         if (f->step == STEP_FETCH)
                 f->next++;
         fetch_next(t);
@@ -376,16 +448,15 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
 static int fetch_download(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
-        _cleanup_free_ char *url = NULL;
 
         items_clear(f);
         f->cancelled = false;
+        f->listed = 0;
         f->step = STEP_LIST;
         if (f->protocol == FETCH_IMAP) {
-                int r = url_with_path(t->config->server, "/INBOX", &url);
-                if (r < 0)
-                        return r;
-                return transfer_start(t, url, "UID SEARCH ALL", false, true);
+                f->uidnext = 0;
+                f->search_from = 1;
+                return imap_search_next(t, true);
         }
         return transfer_start(t, NULL, "UIDL", false, true);
 }

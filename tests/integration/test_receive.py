@@ -198,6 +198,14 @@ class ImapTest(ReceiveMixin, DaemonTestCase):
     KIND = "imap"
     URL = "imap_url"
 
+    # A mailbox whose UID list is longer than libcurl's 16 KiB response line
+    # (4000 UIDs: some 19 KB): every message still arrives, none twice.
+    def test_large_mailbox_arrives_whole(self):
+        ids = self.deliver(4000, "large")
+        summary = self.download()
+        self.assertEqual(summary["received"], 4000, summary)
+        self.assertEqual(message_ids(self.ours()), sorted(ids))
+
 
 class Pop3Test(ReceiveMixin, DaemonTestCase):
     KIND = "pop3"

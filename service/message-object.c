@@ -53,12 +53,12 @@ static int message_find(sd_bus *bus, const char *path, const char *iface, void *
                 return 0;
         msg_record_clear(&d->current_message);
         int r = store_get(d->store, id, &d->current_message);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0)
+        if (r < 0 && r != -ENOENT)
                 return bus_error_store(error, r, "cannot read the message");
-        if (!caller_may_see(d, &d->current_message))
-                return 0;
+        /* api.md, Errors: no such message is NotFound, and so is another
+         * user's: its existence is not the caller's business. */
+        if (r == -ENOENT || !caller_may_see(d, &d->current_message))
+                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no message %" PRIu64, id);
         *found = &d->current_message;
         return 1;
 }

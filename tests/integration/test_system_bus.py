@@ -29,6 +29,7 @@ ALICE, BOB, ADMIN = 1, 2, 3  # daemon, bin, sys
 # The AdminGroup of this test is "sys": the primary group of ADMIN (uid 3) in
 # the user database, of which ALICE and BOB are not members.
 ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
+NOT_FOUND = "org.mailspool.Spool1.Error.NotFound"
 FORCE_XP_DISCONNECT, FORCE_XP_CONNECT, CONFIG_CHANGED = 0x80000, 0x40000, 0x100000
 TIMEOUT = 20
 
@@ -181,11 +182,12 @@ class SystemBusTest(unittest.TestCase):
             self.assertIn(mine, everything)
             self.assertIn(theirs, everything)
 
-        rc, out, err = self.gdbus(BOB, mine, IFACE_MESSAGE + ".Abort")
-        self.assertNotEqual(rc, 0, "bob aborted alice's message")
-        rc, out, err = self.gdbus(BOB, mine, "org.freedesktop.DBus.Properties.GetAll",
-                                  IFACE_MESSAGE)
-        self.assertNotEqual(rc, 0, "bob read alice's message: " + out)
+        # Another's message is NotFound to bob, as one that does not exist.
+        for method, args in ((IFACE_MESSAGE + ".Abort", ()),
+                             ("org.freedesktop.DBus.Properties.GetAll", (IFACE_MESSAGE,))):
+            rc, out, err = self.gdbus(BOB, mine, method, *args)
+            self.assertNotEqual(rc, 0, "bob called %s on alice's message: %s" % (method, out))
+            self.assertEqual(parse_gdbus_error(err).name, NOT_FOUND, err)
         self.assertEqual(self.state(mine), "queued")
         rc, out, err = self.gdbus(ALICE, mine, IFACE_MESSAGE + ".Abort")
         self.assertEqual(rc, 0, err)

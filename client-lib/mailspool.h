@@ -201,6 +201,8 @@ int mailspool_abort(mailspool *m, const char *message);
 
 /* The object path of a transport id (escaped as the daemon does). */
 int mailspool_transport_path(const char *id, char **ret_path);
+/* The transport id of a transport's object path; -EINVAL for another path. */
+int mailspool_transport_id(const char *path, char **ret_id);
 
 #ifdef __cplusplus
 }

@@ -196,12 +196,22 @@ static int print_summary(const struct mailspool_flush_summary *s)
                 printf("%" PRIu32 " sent, %" PRIu32 " deferred, %" PRIu32 " failed, %" PRIu32
                        " received\n",
                        s->sent, s->deferred, s->failed, s->received);
-        for (char **p = s->skipped; p && *p; p++)
+        for (char **p = s->skipped; p && *p; p++) {
+                char *id = NULL;
                 if (!arg.quiet)
-                        printf("skipped %s (Asynchronous; use --force)\n", *p);
-        for (size_t i = 0; i < s->n_errors; i++)
-                fprintf(stderr, "mailspoolctl: %s: %s\n", s->errors[i].transport,
+                        printf("skipped %s (Asynchronous; use --force)\n",
+                               mailspool_transport_id(*p, &id) == 0 ? id : *p);
+                free(id);
+        }
+        for (size_t i = 0; i < s->n_errors; i++) {
+                char *id = NULL;
+                fprintf(stderr, "mailspoolctl: %s: %s\n",
+                        mailspool_transport_id(s->errors[i].transport, &id) == 0
+                            ? id
+                            : s->errors[i].transport,
                         s->errors[i].message);
+                free(id);
+        }
         return s->n_errors ? EXIT_TRANSPORT_ERRORS : EXIT_OK;
 }
 

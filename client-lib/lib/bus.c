@@ -85,6 +85,14 @@ MS_EXPORT int mailspool_transport_path(const char *id, char **ret_path)
         return sd_bus_path_encode(MS_TRANSPORT_ROOT, id, ret_path);
 }
 
+MS_EXPORT int mailspool_transport_id(const char *path, char **ret_id)
+{
+        if (!path || !ret_id)
+                return -EINVAL;
+        int r = sd_bus_path_decode(path, MS_TRANSPORT_ROOT, ret_id);
+        return r < 0 ? r : r == 0 ? -EINVAL : 0;
+}
+
 int ms_status_path(const char *transport, char **ret)
 {
         if (!transport) {

@@ -223,6 +223,12 @@ static void test_transport_path_escapes(void **state)
         assert_string_equal(path, "/org/mailspool/Spool1/transport/work_2dmail");
         free(path);
         assert_int_equal(mailspool_transport_path("", &path), -EINVAL);
+        char *id = NULL;
+        assert_int_equal(mailspool_transport_id("/org/mailspool/Spool1/transport/work_2dmail", &id),
+                         0);
+        assert_string_equal(id, "work-mail");
+        free(id);
+        assert_int_equal(mailspool_transport_id("/org/mailspool/Spool1/spooler", &id), -EINVAL);
 }
 
 int main(void)

@@ -29,6 +29,7 @@ OUT = transport_path("out")
 
 # mailspoolctl(1), EXIT STATUS
 EXIT_USAGE, EXIT_NOT_FOUND, EXIT_BUSY, EXIT_NO_SUPPORT, EXIT_NOT_QUEUED = 2, 3, 5, 6, 10
+EXIT_TRANSPORT_ERRORS = 12
 # sysexits.h
 EX_USAGE, EX_DATAERR, EX_TEMPFAIL = 64, 65, 75
 
@@ -194,6 +195,24 @@ class CtlBusyTest(ClientTestCase):
         first.communicate(timeout=60)
         self.assertEqual(first.returncode, 0)
         self.assertEqual(self.sink.count(), 3)
+
+
+class CtlTransportErrorTest(ClientTestCase):
+
+    # api.md, FlushQueues summary `errors`: a transport of the flush failed
+    # while another worked → exit 12, the error named by transport id
+    def test_transport_error_exit_code(self):
+        self.h.write_config({"transports.d/deadend.conf":
+                             "[Transport]\nKind=smtp\nServer=smtp://127.0.0.1:%d\nStartTLS=no\n"
+                             "SendMode=on-demand\n" % sink.free_port()}, clear=False)
+        self.h.restart_daemon()
+        self.queue(2)
+        self.h.submit_data(make_message(subject="nowhere"),
+                           {"Transport": V("o", transport_path("deadend"))})
+        rc, out, err = self.ctl("flush", "--upload")
+        self.assertEqual(rc, EXIT_TRANSPORT_ERRORS, out + err)
+        self.assertIn("mailspoolctl: deadend: MAPI_E_NETWORK_ERROR", err)
+        self.assertEqual(self.sink.count(), 2)
 
 
 class SendmailTest(ClientTestCase):

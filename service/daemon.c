@@ -133,14 +133,27 @@ int daemon_reload(struct daemon *d, char **ret_error)
          * the transports loses none of it. */
         announce_transports(d, false);
         daemon_stop_transports(d);
-        spool_config_clear(&d->config);
+        struct spool_config previous = d->config;
         d->config = fresh;
         r = daemon_start_transports(d);
         if (r < 0) {
-                if (asprintf(ret_error, "cannot start the transports: %s", strerror(-r)) < 0)
+                /* Back to the transports of the previous configuration, so
+                 * that "not changed" stays true. */
+                daemon_stop_transports(d);
+                spool_config_clear(&d->config);
+                d->config = previous;
+                int k = daemon_start_transports(d);
+                if (k < 0)
+                        log_error("cannot restart the previous transports: %s", strerror(-k));
+                announce_transports(d, true);
+                if (asprintf(ret_error,
+                             "cannot start the new transports (%s); the previous "
+                             "configuration stays",
+                             strerror(-r)) < 0)
                         *ret_error = NULL;
                 return r;
         }
+        spool_config_clear(&previous);
         announce_transports(d, true);
         sd_bus_emit_properties_changed(d->bus, SPOOLER_PATH, IFACE_SPOOLER, "TransportOrder", NULL);
         log_notice("configuration re-read: %zu transport%s", d->n_transports,

@@ -15,6 +15,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dovecot  # noqa: E402
 import harness  # noqa: E402
+import sink  # noqa: E402
+from harness import FLUSH_UPLOAD  # noqa: E402
 from harness import (  # noqa: E402
     BUS_NAME, ERR_BUSY, ERR_LOGON_FAILED, ERR_NETWORK_ERROR, FLUSH_DOWNLOAD, FLUSH_NO_UI,
     IFACE_STATUS, IFACE_TRANSPORT, MAPI_E_BUSY, SPOOLER_PATH, STATUS_FAILURE,
@@ -242,6 +244,50 @@ class ImapPollTest(PollMixin, ReceiveMixin, DaemonTestCase):
 class Pop3PollTest(PollMixin, ReceiveMixin, DaemonTestCase):
     KIND = "pop3"
     URL = "pop3_url"
+
+
+class SendAndReceiveTest(DaemonTestCase):
+    """One account, two transports sharing an Identity: smtp out into smtp-sink,
+    imap in from Dovecot."""
+
+    START = False
+
+    def setUp(self):
+        if not dovecot.available() or not sink.available():
+            self.skipTest("needs Dovecot (as root) and smtp-sink")
+        self.server = dovecot.Dovecot()
+        self.addCleanup(self.server.close)
+        self.sink = sink.SmtpSink()
+        self.addCleanup(self.sink.close)
+        super().setUp()
+        self.h.write_config({
+            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nStartTLS=no\nUser=%s\n"
+                                    "PasswordFile=in.password\nPollInterval=0\n"
+                                    "Identity=alice@example.org\n"
+                                    % (self.server.imap_url, dovecot.USER),
+            "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
+                                     "SendMode=on-demand\nIdentity=alice@example.org\n"
+                                     % self.sink.url,
+        })
+        pw = os.path.join(self.h.config_dir, "in.password")
+        with open(pw, "w") as f:
+            f.write(dovecot.PASSWORD + "\n")
+        os.chmod(pw, 0o600)
+        self.h.start()
+
+    # api.md, FlushQueues: UPLOAD|DOWNLOAD in one call on the spooler runs both
+    def test_upload_and_download_in_one_call(self):
+        for i in range(2):
+            self.h.submit_data(make_message(subject="out %d" % i))
+        for i in range(3):
+            self.server.deliver(make_message(subject="in %d" % i, to="alice@example.org"))
+        summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_DOWNLOAD | FLUSH_NO_UI, timeout=60)
+        self.assertEqual((summary["sent"], summary["received"]), (2, 3), summary)
+        self.assertEqual(self.sink.count(), 2)
+        self.assertEqual(len(self.h.read_maildir("in")), 3)
+        for path in (IN, transport_path("out")):
+            self.assertEqual(self.h.get_property(path, IFACE_STATUS, "IdentityDisplay"),
+                             "alice@example.org")
 
 
 # The wrong-password and poll classes run only their own test.

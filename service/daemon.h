@@ -90,8 +90,9 @@ void daemon_check_stop(struct daemon *d);
 extern const sd_bus_vtable status_vtable[];
 int spooler_object_register(struct daemon *d);
 int message_objects_register(struct daemon *d);
-/* PropertiesChanged for a message's State and related properties. */
-void message_emit_changed(struct daemon *d, uint64_t id);
+/* PropertiesChanged of a message: its state and delivery fields, and its
+ * Recipients when a partial delivery narrowed them. */
+void message_emit_changed(struct daemon *d, uint64_t id, bool recipients);
 
 /* Caller's uid, and whether it may see everything (root or AdminGroup on the
  * system bus; always on a session bus). */

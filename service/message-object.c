@@ -127,7 +127,7 @@ static int method_abort(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         log_info("message %" PRIu64 " aborted", id);
         r = sd_bus_reply_method_return(msg, NULL);
-        message_emit_changed(d, id);
+        message_emit_changed(d, id, false);
         struct transport *t = daemon_find_transport(d, transport);
         if (t)
                 transport_message_aborted(t);
@@ -146,7 +146,7 @@ static const sd_bus_vtable message_vtable[] = {
     CHANGING_PROP("State", "s"),
     CONST_PROP("Transport", "o"),
     CONST_PROP("Sender", "s"),
-    CONST_PROP("Recipients", "as"),
+    CHANGING_PROP("Recipients", "as"),
     CONST_PROP("Subject", "s"),
     CONST_PROP("MessageID", "s"),
     CONST_PROP("Size", "t"),
@@ -166,13 +166,14 @@ int message_objects_register(struct daemon *d)
                                           message_vtable, message_find, d);
 }
 
-void message_emit_changed(struct daemon *d, uint64_t id)
+void message_emit_changed(struct daemon *d, uint64_t id, bool recipients)
 {
         _cleanup_free_ char *path = NULL;
         if (message_path_for_id(id, &path) < 0)
                 return;
         int r = sd_bus_emit_properties_changed(d->bus, path, IFACE_MESSAGE, "State", "Attempts",
-                                               "NextAttempt", "LastError", NULL);
+                                               "NextAttempt", "LastError",
+                                               recipients ? "Recipients" : NULL, NULL);
         if (r < 0)
                 log_debug("cannot announce the change of message %" PRIu64 ": %s", id,
                           strerror(-r));

@@ -411,7 +411,7 @@ static void transport_pump(struct transport *t)
                 }
                 started++;
                 t->in_transit++;
-                message_emit_changed(d, id);
+                message_emit_changed(d, id, false);
                 transport_update_status(t);
                 r = t->ops->deliver(t, id);
                 if (r < 0) {
@@ -594,7 +594,7 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         }
         if (error)
                 transport_set_last_error(t, error);
-        message_emit_changed(d, id);
+        message_emit_changed(d, id, outcome == DELIVERY_DEFERRED && retry);
         /* A retry that succeeded or failed for good may have been the next. */
         if (outcome == DELIVERY_DEFERRED || t->next_retry > 0)
                 transport_refresh_next_retry(t);

@@ -30,7 +30,7 @@ import sink  # noqa: E402
 from harness import (  # noqa: E402
     BUS_NAME, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_STATUS, IFACE_TRANSPORT,
     SPOOLER_PATH, STATUS_FAILURE, STATUS_OUTBOUND_ACTIVE, STATUS_OUTBOUND_FLUSH, DaemonTestCase,
-    V, make_message, now_us, transport_path)
+    V, make_message, now_us, signal_args, transport_path)
 
 OUT = transport_path("out")
 RETRY_FIRST_US = 60 * 1_000_000  # README: "retried after 1 min"
@@ -535,6 +535,7 @@ class PerRecipientTest(FaultTestCase):
     # retried alone (NextAttempt set, no report)
     def test_452_for_one_recipient_defers_only_that_one(self):
         path = self.submit("soft one", to=OK, cc=SOFT, message_id="soft-one@example.org")
+        mon = self.h.monitor("type='signal',member='PropertiesChanged',path='%s'" % path)
         before = now_us()
         summary = self.h.flush()
         after = now_us()
@@ -546,6 +547,10 @@ class PerRecipientTest(FaultTestCase):
         self.assertEqual((summary["failed"], summary["deferred"]), (0, 1), summary)
         p = self.assert_deferred_with_retry(path, before, after, "452")
         self.assertEqual(p["Recipients"], [SOFT], "only the refused recipient is left to try")
+        # interfaces/org.mailspool.Spool1.Message.xml: the narrowing is announced
+        mon.sync()
+        changed = [signal_args(m)[1] for m in mon.found(lambda m: True)]
+        self.assertIn([SOFT], [c["Recipients"] for c in changed if "Recipients" in c], changed)
         (row,) = self.h.list_messages({"Direction": V("s", "outbound")})
         self.assertEqual((row[0], row[1]), (path, "deferred"), "ListMessages agrees")
         self.assert_no_report()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs the C tests of libmailspool (test-libmailspool, cmocka) against the
-real daemon on a private session bus: an on-demand smtp transport "out" into
-Postfix's smtp-sink and a maildir transport "local"."""
+real daemon on a private session bus, set up as for the client tests: an
+on-demand smtp transport "out" into Postfix's smtp-sink and a maildir
+transport "local"."""
 
 import os
 import subprocess
@@ -10,24 +11,10 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402
-import sink  # noqa: E402
+from test_clients import ClientTestCase  # noqa: E402
 
 
-class LibmailspoolTest(harness.DaemonTestCase):
-    START = False
-
-    def setUp(self):
-        if not sink.available():
-            self.skipTest("smtp-sink (Debian package postfix) is not installed")
-        self.sink = sink.SmtpSink()
-        self.addCleanup(self.sink.close)
-        super().setUp()
-        self.h.write_config({
-            "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
-                                     "SendMode=on-demand\nDefault=yes\n" % self.sink.url,
-            "transports.d/local.conf": "[Transport]\nKind=maildir\n",
-        })
-        self.h.start()
+class LibmailspoolTest(ClientTestCase):
 
     def test_c_api(self):
         env = dict(self.h.client_env, MAILSPOOL_BUS="session")

@@ -79,6 +79,24 @@ class RestartTest(DaemonTestCase):
         self.assertEqual(summary["sent"], 1, summary)
         self.h.stop_daemon(expect_code=0)
 
+    # api.md, ValidateState CONFIG_CHANGED: a configuration that reads well but
+    # whose transports cannot start (a server URL libcurl cannot parse) leaves
+    # the previous transports serving, queue and all
+    def test_reload_that_cannot_start_keeps_the_previous_transports(self):
+        msg = self.h.submit_data(make_message(subject="kept"))
+        self.h.write_config({"transports.d/local.conf": ON_DEMAND["transports.d/local.conf"],
+                             "transports.d/broken.conf":
+                             "[Transport]\nKind=imap\nServer=imap://[::1\n"}, clear=False)
+        self.need_gdbus()
+        err = self.h.call_error(harness.SPOOLER_PATH, IFACE_STATUS, "ValidateState", "u",
+                                harness.CONFIG_CHANGED)
+        self.assertIn("the previous configuration stays", err.message)
+        self.assertEqual([r["EntryID"] for r in self.h.query_status_table(["EntryID"])],
+                         [harness.SPOOLER_PATH, LOCAL])
+        self.assertEqual(self.h.get_property(msg, IFACE_MESSAGE, "State"), "queued")
+        summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        self.assertEqual(summary["sent"], 1, summary)
+
 
 class ExitCodeTest(DaemonTestCase):
     START = False

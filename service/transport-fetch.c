@@ -384,7 +384,7 @@ static bool imap_search_more(struct fetch_driver *f)
 {
         /* Without UIDNEXT (RFC 3501 requires it), windows go on until one
          * comes back empty. */
-        return f->protocol == FETCH_IMAP &&
+        return f->protocol == FETCH_IMAP && !f->cancelled &&
                (f->uidnext ? f->search_from < f->uidnext : f->window_listed > 0);
 }
 

@@ -173,3 +173,17 @@ class Dovecot:
             f.write(message)
         os.chown(tmp, MAIL_UID, MAIL_UID)
         os.rename(tmp, os.path.join(self.maildir, "new", name))
+
+    def configure(self, harness, kind, password=PASSWORD, extra=""):
+        """Writes the harness's configuration (replacing it) with one transport
+        "in" of kind "imap" or "pop3" logging on to this server as USER, and
+        its password file (mode 0600). extra: more [Transport] lines."""
+        url = self.imap_url if kind == "imap" else self.pop3_url
+        harness.write_config({
+            "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\nStartTLS=no\nUser=%s\n"
+                                    "PasswordFile=in.password\n%s" % (kind, url, USER, extra),
+        })
+        path = os.path.join(harness.config_dir, "in.password")
+        with open(path, "w") as f:
+            f.write(password + "\n")
+        os.chmod(path, 0o600)

@@ -47,16 +47,8 @@ class ReceiveMixin:
         self.server = dovecot.Dovecot()
         self.addCleanup(self.server.close)
         super().setUp()
-        self.h.write_config({
-            "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\nStartTLS=no\nUser=%s\n"
-                                    "PasswordFile=in.password\nPollInterval=%d\n"
-                                    % (self.KIND, getattr(self.server, self.URL), dovecot.USER,
-                                       self.POLL_INTERVAL),
-        })
-        pw = os.path.join(self.h.config_dir, "in.password")
-        with open(pw, "w") as f:
-            f.write(self.PASSWORD + "\n")
-        os.chmod(pw, 0o600)
+        self.server.configure(self.h, self.KIND, self.PASSWORD,
+                              "PollInterval=%d\n" % self.POLL_INTERVAL)
         self.h.start()
 
     def deliver(self, n, prefix):
@@ -260,19 +252,13 @@ class SendAndReceiveTest(DaemonTestCase):
         self.sink = sink.SmtpSink()
         self.addCleanup(self.sink.close)
         super().setUp()
+        self.server.configure(self.h, "imap",
+                              extra="PollInterval=0\nIdentity=alice@example.org\n")
         self.h.write_config({
-            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nStartTLS=no\nUser=%s\n"
-                                    "PasswordFile=in.password\nPollInterval=0\n"
-                                    "Identity=alice@example.org\n"
-                                    % (self.server.imap_url, dovecot.USER),
             "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
                                      "SendMode=on-demand\nIdentity=alice@example.org\n"
                                      % self.sink.url,
-        })
-        pw = os.path.join(self.h.config_dir, "in.password")
-        with open(pw, "w") as f:
-            f.write(dovecot.PASSWORD + "\n")
-        os.chmod(pw, 0o600)
+        }, clear=False)
         self.h.start()
 
     # api.md, FlushQueues: UPLOAD|DOWNLOAD in one call on the spooler runs both

@@ -11,9 +11,9 @@
 #include <sys/stat.h>
 
 #include "config.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 
-#define ALL_REMOTE_METHODS (STATUS_VALIDATE_STATE | STATUS_CHANGE_PASSWORD | STATUS_FLUSH_QUEUES)
+#define ALL_REMOTE_METHODS (MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES)
 
 /* One scratch tree per test: ROOT/etc is the config dir, ROOT/state the
  * state dir. */
@@ -173,7 +173,7 @@ static void assert_builtin(struct fixture *fx)
         assert_int_equal(t->send_mode, SEND_IMMEDIATE);
         assert_int_equal(t->poll_interval, 300);
         assert_false(t->asynchronous);
-        assert_int_equal(t->methods, STATUS_VALIDATE_STATE);
+        assert_int_equal(t->methods, MAILSPOOL_STATUS_VALIDATE_STATE);
         assert_path(t->maildir, fx->state_dir, "mail/local");
         assert_path(t->pickup, fx->state_dir, "pickup/local");
 }
@@ -276,7 +276,7 @@ static void test_minimal_defaults(void **state)
         const struct transport_config *drop = find(fx, "drop");
         assert_null(drop->server);
         assert_true(drop->is_default);
-        assert_int_equal(drop->methods, STATUS_VALIDATE_STATE);
+        assert_int_equal(drop->methods, MAILSPOOL_STATUS_VALIDATE_STATE);
         assert_path(drop->maildir, fx->state_dir, "mail/drop");
         assert_path(drop->pickup, fx->state_dir, "pickup/drop");
 }
@@ -324,7 +324,7 @@ static void test_every_key_set(void **state)
         assert_false(pop->is_default);
         assert_int_equal(pop->poll_interval, 0);
         assert_true(pop->asynchronous);
-        assert_int_equal(pop->methods, STATUS_FLUSH_QUEUES | STATUS_CHANGE_PASSWORD);
+        assert_int_equal(pop->methods, MAILSPOOL_STATUS_FLUSH_QUEUES | MAILSPOOL_STATUS_CHANGE_PASSWORD);
         assert_int_equal(pop->max_connections, 100);
         /* Relative to the config dir, not the state dir. */
         assert_path(pop->maildir, fx->config_dir, "boxes/pop");

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "flush-flags.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 
 enum target { ON_TRANSPORT = false, ON_SPOOLER = true };
 
@@ -44,9 +44,9 @@ static const char *assert_rejected(flags_check_fn check, uint32_t flags, bool on
 
 static void test_flush_directions_accepted(void **state)
 {
-        static const uint32_t directions[] = {FLUSH_UPLOAD, FLUSH_DOWNLOAD,
-                                              FLUSH_UPLOAD | FLUSH_DOWNLOAD};
-        static const uint32_t extras[] = {0, FLUSH_FORCE, FLUSH_NO_UI, FLUSH_FORCE | FLUSH_NO_UI};
+        static const uint32_t directions[] = {MAILSPOOL_FLUSH_UPLOAD, MAILSPOOL_FLUSH_DOWNLOAD,
+                                              MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_DOWNLOAD};
+        static const uint32_t extras[] = {0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI, MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI};
         for (size_t d = 0; d < ELEMENTSOF(directions); d++)
                 for (size_t e = 0; e < ELEMENTSOF(extras); e++) {
                         assert_accepted(flush_flags_check, directions[d] | extras[e], ON_SPOOLER);
@@ -59,11 +59,11 @@ static void test_flush_unknown_bits(void **state)
         /* Each bit outside the five known ones, with a valid direction set. */
         for (int bit = 0; bit < 32; bit++) {
                 uint32_t b = 1u << bit;
-                if (b & FLUSH_ALL_FLAGS)
+                if (b & MAILSPOOL_FLUSH_ALL_FLAGS)
                         continue;
-                assert_rejected(flush_flags_check, FLUSH_UPLOAD | b, ON_SPOOLER,
+                assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | b, ON_SPOOLER,
                                 MAPI_E_UNKNOWN_FLAGS);
-                assert_rejected(flush_flags_check, FLUSH_DOWNLOAD | b, ON_TRANSPORT,
+                assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_DOWNLOAD | b, ON_TRANSPORT,
                                 MAPI_E_UNKNOWN_FLAGS);
         }
         assert_rejected(flush_flags_check, 0xFFFFFFFFu, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
@@ -74,29 +74,29 @@ static void test_flush_unknown_bits(void **state)
 static void test_flush_unknown_bits_reported_first(void **state)
 {
         assert_rejected(flush_flags_check, 0x1, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
-        assert_rejected(flush_flags_check, 0x40 | FLUSH_ASYNC_OK, ON_TRANSPORT,
+        assert_rejected(flush_flags_check, 0x40 | MAILSPOOL_FLUSH_ASYNC_OK, ON_TRANSPORT,
                         MAPI_E_UNKNOWN_FLAGS);
 }
 
 static void test_flush_needs_a_direction(void **state)
 {
-        static const uint32_t no_direction[] = {0, FLUSH_FORCE, FLUSH_NO_UI, FLUSH_ASYNC_OK,
-                                                FLUSH_FORCE | FLUSH_NO_UI | FLUSH_ASYNC_OK};
+        static const uint32_t no_direction[] = {0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI, MAILSPOOL_FLUSH_ASYNC_OK,
+                                                MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI | MAILSPOOL_FLUSH_ASYNC_OK};
         for (size_t i = 0; i < ELEMENTSOF(no_direction); i++) {
                 assert_rejected(flush_flags_check, no_direction[i], ON_SPOOLER,
                                 MAPI_E_INVALID_PARAMETER);
-                assert_rejected(flush_flags_check, no_direction[i] & ~FLUSH_ASYNC_OK, ON_TRANSPORT,
+                assert_rejected(flush_flags_check, no_direction[i] & ~MAILSPOOL_FLUSH_ASYNC_OK, ON_TRANSPORT,
                                 MAPI_E_INVALID_PARAMETER);
         }
 }
 
 static void test_flush_async_ok_is_for_the_spooler(void **state)
 {
-        assert_accepted(flush_flags_check, FLUSH_UPLOAD | FLUSH_ASYNC_OK, ON_SPOOLER);
-        assert_accepted(flush_flags_check, FLUSH_ALL_FLAGS, ON_SPOOLER);
-        const char *async = assert_rejected(flush_flags_check, FLUSH_UPLOAD | FLUSH_ASYNC_OK,
+        assert_accepted(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK, ON_SPOOLER);
+        assert_accepted(flush_flags_check, MAILSPOOL_FLUSH_ALL_FLAGS, ON_SPOOLER);
+        const char *async = assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK,
                                             ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
-        assert_rejected(flush_flags_check, FLUSH_ALL_FLAGS, ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
+        assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_ALL_FLAGS, ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
         /* Not the no-direction sentence: the caller must learn which rule. */
         const char *direction =
             assert_rejected(flush_flags_check, 0, ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
@@ -119,14 +119,14 @@ static void test_validate_known_flags_accepted(void **state)
 {
         static const uint32_t each[] = {
             0,
-            SUPPRESS_UI,
-            REFRESH_XP_HEADER_CACHE,
-            PROCESS_XP_HEADER_CACHE,
-            FORCE_XP_CONNECT,
-            FORCE_XP_DISCONNECT,
-            ABORT_XP_HEADER_OPERATION,
-            SHOW_XP_SESSION_UI,
-            SUPPRESS_UI | FORCE_XP_CONNECT | VALIDATE_HEADER_CACHE_FLAGS,
+            MAILSPOOL_VALIDATE_SUPPRESS_UI,
+            MAILSPOOL_VALIDATE_REFRESH_XP_HEADER_CACHE,
+            MAILSPOOL_VALIDATE_PROCESS_XP_HEADER_CACHE,
+            MAILSPOOL_VALIDATE_FORCE_CONNECT,
+            MAILSPOOL_VALIDATE_FORCE_DISCONNECT,
+            MAILSPOOL_VALIDATE_ABORT_XP_HEADER_OPERATION,
+            MAILSPOOL_VALIDATE_SHOW_XP_SESSION_UI,
+            MAILSPOOL_VALIDATE_SUPPRESS_UI | MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS,
         };
         for (size_t i = 0; i < ELEMENTSOF(each); i++) {
                 assert_accepted(validate_flags_check, each[i], ON_SPOOLER);
@@ -138,34 +138,34 @@ static void test_validate_unknown_bits(void **state)
 {
         for (int bit = 0; bit < 32; bit++) {
                 uint32_t b = 1u << bit;
-                if (b & VALIDATE_ALL_FLAGS)
+                if (b & MAILSPOOL_VALIDATE_ALL_FLAGS)
                         continue;
                 assert_rejected(validate_flags_check, b, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
-                assert_rejected(validate_flags_check, SUPPRESS_UI | b, ON_TRANSPORT,
+                assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_SUPPRESS_UI | b, ON_TRANSPORT,
                                 MAPI_E_UNKNOWN_FLAGS);
         }
         /* FlushQueues' bits are not ValidateState's. */
-        assert_rejected(validate_flags_check, FLUSH_UPLOAD, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
+        assert_rejected(validate_flags_check, MAILSPOOL_FLUSH_UPLOAD, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
 }
 
 static void test_validate_config_changed_is_for_the_spooler(void **state)
 {
-        assert_accepted(validate_flags_check, CONFIG_CHANGED, ON_SPOOLER);
-        assert_accepted(validate_flags_check, CONFIG_CHANGED | SUPPRESS_UI, ON_SPOOLER);
-        assert_rejected(validate_flags_check, CONFIG_CHANGED, ON_TRANSPORT,
+        assert_accepted(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_SPOOLER);
+        assert_accepted(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI, ON_SPOOLER);
+        assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_TRANSPORT,
                         MAPI_E_INVALID_PARAMETER);
-        assert_rejected(validate_flags_check, CONFIG_CHANGED | SUPPRESS_UI, ON_TRANSPORT,
+        assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI, ON_TRANSPORT,
                         MAPI_E_INVALID_PARAMETER);
 }
 
 static void test_validate_connect_and_disconnect_conflict(void **state)
 {
-        const uint32_t both = FORCE_XP_CONNECT | FORCE_XP_DISCONNECT;
+        const uint32_t both = MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT;
         assert_rejected(validate_flags_check, both, ON_SPOOLER, MAPI_E_INVALID_PARAMETER);
-        const char *conflict = assert_rejected(validate_flags_check, both | SUPPRESS_UI,
+        const char *conflict = assert_rejected(validate_flags_check, both | MAILSPOOL_VALIDATE_SUPPRESS_UI,
                                                ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
         assert_non_null(strstr(conflict, "FORCE_XP_DISCONNECT"));
-        const char *config = assert_rejected(validate_flags_check, CONFIG_CHANGED, ON_TRANSPORT,
+        const char *config = assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_TRANSPORT,
                                              MAPI_E_INVALID_PARAMETER);
         assert_string_not_equal(conflict, config);
 }
@@ -173,11 +173,11 @@ static void test_validate_connect_and_disconnect_conflict(void **state)
 static void test_flags_to_string(void **state)
 {
         char buf[64];
-        assert_string_equal(flush_flags_to_string(FLUSH_UPLOAD | FLUSH_NO_UI, buf, sizeof(buf)),
+        assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_NO_UI, buf, sizeof(buf)),
                             "UPLOAD|NO_UI");
-        assert_string_equal(flush_flags_to_string(FLUSH_ALL_FLAGS, buf, sizeof(buf)),
+        assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_ALL_FLAGS, buf, sizeof(buf)),
                             "UPLOAD|DOWNLOAD|FORCE|NO_UI|ASYNC_OK");
-        assert_string_equal(flush_flags_to_string(FLUSH_DOWNLOAD | 0x40, buf, sizeof(buf)),
+        assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_DOWNLOAD | 0x40, buf, sizeof(buf)),
                             "DOWNLOAD|0x40");
         assert_string_equal(flush_flags_to_string(0x1, buf, sizeof(buf)), "0x1");
         assert_string_equal(flush_flags_to_string(0, buf, sizeof(buf)), "none");
@@ -188,7 +188,7 @@ static void test_flags_to_string(void **state)
         /* A short buffer is truncated, never overrun. */
         char small[8];
         memset(small, 'x', sizeof(small));
-        flush_flags_to_string(FLUSH_ALL_FLAGS, small, 5);
+        flush_flags_to_string(MAILSPOOL_FLUSH_ALL_FLAGS, small, 5);
         assert_int_equal(strlen(small), 4);
         assert_int_equal(small[5], 'x');
 }

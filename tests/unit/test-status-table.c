@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "mapi.h"
+#include "mailspool-bus.h"
 #include "status-table.h"
 
 /* A row whose every field holds a value no other field holds, so that reading
@@ -13,13 +13,13 @@
 static const struct status_row distinct_row = {
     .entry_id = "/org/mailspool/Spool1/transport/work",
     .row_id = 2,
-    .object_type = MAPI_STATUS,
-    .resource_type = MAPI_TRANSPORT_PROVIDER,
+    .object_type = MAILSPOOL_OBJECT_STATUS,
+    .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
     .display_name = "Work mail",
     .provider_display = "SMTP",
-    .resource_methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES,
-    .resource_flags = STATUS_DEFAULT_OUTBOUND,
-    .status_code = STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED,
+    .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES,
+    .resource_flags = MAILSPOOL_STATUS_DEFAULT_OUTBOUND,
+    .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_OUTBOUND_ENABLED,
     .status_string = "Available",
     .identity_display = "alice@example.org",
 };
@@ -154,16 +154,16 @@ static void test_ops_on_number_column(void **state)
 static void test_bitmask_ops(void **state)
 {
         /* StatusCode = AVAILABLE | OUTBOUND_ENABLED */
-        assert_true(matches_one(&distinct_row, term_u("StatusCode", "&", STATUS_AVAILABLE)));
+        assert_true(matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_AVAILABLE)));
         /* One of several bits is enough for "&" ... */
         assert_true(matches_one(
-            &distinct_row, term_u("StatusCode", "&", STATUS_OFFLINE | STATUS_OUTBOUND_ENABLED)));
-        assert_false(matches_one(&distinct_row, term_u("StatusCode", "&", STATUS_OFFLINE)));
+            &distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_OUTBOUND_ENABLED)));
+        assert_false(matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_OFFLINE)));
         /* ... and "!&" wants none of them. */
         assert_true(matches_one(&distinct_row,
-                                term_u("StatusCode", "!&", STATUS_OFFLINE | STATUS_FAILURE)));
+                                term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_FAILURE)));
         assert_false(matches_one(&distinct_row,
-                                 term_u("StatusCode", "!&", STATUS_OFFLINE | STATUS_AVAILABLE)));
+                                 term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_AVAILABLE)));
         /* A zero mask shares no bit with anything. */
         assert_false(matches_one(&distinct_row, term_u("StatusCode", "&", 0)));
         assert_true(matches_one(&distinct_row, term_u("StatusCode", "!&", 0)));
@@ -300,51 +300,51 @@ static const struct status_row example_rows[] = {
     {
         .entry_id = "/org/mailspool/Spool1/spooler",
         .row_id = 0,
-        .object_type = MAPI_STATUS,
-        .resource_type = MAPI_SPOOLER,
+        .object_type = MAILSPOOL_OBJECT_STATUS,
+        .resource_type = MAILSPOOL_RESOURCE_SPOOLER,
         .display_name = "Spooler",
         .provider_display = "Spooler",
         /* The spooler can flush, but it is no transport. */
-        .resource_methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES,
-        .status_code = STATUS_AVAILABLE,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES,
+        .status_code = MAILSPOOL_STATUS_AVAILABLE,
         .status_string = "Available",
         .identity_display = "",
     },
     {
         .entry_id = "/org/mailspool/Spool1/transport/work",
         .row_id = 1,
-        .object_type = MAPI_STATUS,
-        .resource_type = MAPI_TRANSPORT_PROVIDER,
+        .object_type = MAILSPOOL_OBJECT_STATUS,
+        .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
         .display_name = "Work mail",
         .provider_display = "SMTP",
-        .resource_methods = STATUS_VALIDATE_STATE | STATUS_CHANGE_PASSWORD | STATUS_FLUSH_QUEUES,
-        .resource_flags = STATUS_DEFAULT_OUTBOUND,
-        .status_code = STATUS_AVAILABLE | STATUS_OUTBOUND_ENABLED,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES,
+        .resource_flags = MAILSPOOL_STATUS_DEFAULT_OUTBOUND,
+        .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_OUTBOUND_ENABLED,
         .status_string = "Available",
         .identity_display = "alice@example.org",
     },
     {
         .entry_id = "/org/mailspool/Spool1/transport/local",
         .row_id = 2,
-        .object_type = MAPI_STATUS,
-        .resource_type = MAPI_TRANSPORT_PROVIDER,
+        .object_type = MAILSPOOL_OBJECT_STATUS,
+        .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
         .display_name = "Local",
         .provider_display = "Maildir",
         /* A maildir transport is flushed by the spooler. */
-        .resource_methods = STATUS_VALIDATE_STATE,
-        .status_code = STATUS_AVAILABLE | STATUS_INBOUND_ENABLED | STATUS_OUTBOUND_ENABLED,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE,
+        .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_INBOUND_ENABLED | MAILSPOOL_STATUS_OUTBOUND_ENABLED,
         .status_string = "Available",
         .identity_display = "",
     },
     {
         .entry_id = "/org/mailspool/Spool1/transport/home",
         .row_id = 3,
-        .object_type = MAPI_STATUS,
-        .resource_type = MAPI_TRANSPORT_PROVIDER,
+        .object_type = MAILSPOOL_OBJECT_STATUS,
+        .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
         .display_name = "Home",
         .provider_display = "IMAP",
-        .resource_methods = STATUS_VALIDATE_STATE | STATUS_CHANGE_PASSWORD | STATUS_FLUSH_QUEUES,
-        .status_code = STATUS_OFFLINE | STATUS_INBOUND_ENABLED,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES,
+        .status_code = MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_INBOUND_ENABLED,
         .status_string = "Offline",
         .identity_display = "alice@home.example",
     },
@@ -382,8 +382,8 @@ static void test_mixed_restriction(void **state)
         /* Transports that are not offline and have an identity. */
         struct restriction_term *terms = calloc(3, sizeof(*terms));
         assert_non_null(terms);
-        terms[0] = term_u("ResourceType", "==", MAPI_TRANSPORT_PROVIDER);
-        terms[1] = term_u("StatusCode", "!&", STATUS_OFFLINE);
+        terms[0] = term_u("ResourceType", "==", MAILSPOOL_RESOURCE_TRANSPORT);
+        terms[1] = term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE);
         terms[2] = term_s("IdentityDisplay", "!=", 's', "");
         assert_int_equal(selected_rows(terms, 3), 1u << 1);
         /* Freed as the bus layer frees them, with their strings. */

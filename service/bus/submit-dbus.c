@@ -1,7 +1,7 @@
 /* Submit and SubmitData: parse the options and the message, route it to a
  * transport, store it in one transaction, and only then reply. A message
  * handed over as a pipe is read without blocking the loop. */
-#include "submit.h"
+#include "submit-dbus.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>

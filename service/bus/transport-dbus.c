@@ -92,10 +92,10 @@ static const sd_bus_vtable transport_vtable[] = {
 int transport_object_register(struct transport *t)
 {
         sd_bus *bus = t->daemon->bus;
-        int r = sd_bus_add_object_vtable(bus, &t->slots[0], t->path, IFACE_STATUS, status_vtable,
+        int r = sd_bus_add_object_vtable(bus, &t->slots[0], t->path, MAILSPOOL_IFACE_STATUS, status_vtable,
                                          &t->status);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(bus, &t->slots[1], t->path, IFACE_TRANSPORT,
+        return sd_bus_add_object_vtable(bus, &t->slots[1], t->path, MAILSPOOL_IFACE_TRANSPORT,
                                         transport_vtable, t);
 }

@@ -2,21 +2,21 @@
  * org.mailspool.Spool1.Spooler interface, apart from Submit (submit.c). */
 #include "bus-error.h"
 #include "flush.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 #include "status-table.h"
-#include "submit.h"
+#include "submit-dbus.h"
 #include "transport.h"
 
 static void spooler_row(struct daemon *d, struct status_row *row)
 {
         *row = (struct status_row){
-            .entry_id = SPOOLER_PATH,
+            .entry_id = MAILSPOOL_SPOOLER_PATH,
             .row_id = 0,
-            .object_type = MAPI_STATUS,
-            .resource_type = MAPI_SPOOLER,
+            .object_type = MAILSPOOL_OBJECT_STATUS,
+            .resource_type = MAILSPOOL_RESOURCE_SPOOLER,
             .display_name = "Mail spooler",
             .provider_display = "Spooler",
-            .resource_methods = STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES,
+            .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES,
             .resource_flags = 0,
             .status_code = d->status_code,
             .status_string = strempty(d->status_string),
@@ -29,8 +29,8 @@ static void transport_row(struct transport *t, struct status_row *row)
         *row = (struct status_row){
             .entry_id = t->path,
             .row_id = t->row_id,
-            .object_type = MAPI_STATUS,
-            .resource_type = MAPI_TRANSPORT_PROVIDER,
+            .object_type = MAILSPOOL_OBJECT_STATUS,
+            .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
             .display_name = t->config->display_name,
             .provider_display = t->ops->provider_display,
             .resource_methods = transport_resource_methods(t),
@@ -344,10 +344,10 @@ static const sd_bus_vtable spooler_vtable[] = {
 
 int spooler_object_register(struct daemon *d)
 {
-        int r = sd_bus_add_object_vtable(d->bus, &d->spooler_slots[0], SPOOLER_PATH, IFACE_STATUS,
+        int r = sd_bus_add_object_vtable(d->bus, &d->spooler_slots[0], MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_STATUS,
                                          status_vtable, &d->spooler_status);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(d->bus, &d->spooler_slots[1], SPOOLER_PATH, IFACE_SPOOLER,
+        return sd_bus_add_object_vtable(d->bus, &d->spooler_slots[1], MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER,
                                         spooler_vtable, d);
 }

@@ -108,7 +108,7 @@ enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_OPERATION_TIMEDOUT:
                 if (result == CURLE_OPERATION_TIMEDOUT && code != 0)
-                        return 0; /* a timeout in mid-conversation: a lost connection */
+                        return MAPI_OK; /* a timeout in mid-conversation: a lost connection */
                 m = MAPI_E_NETWORK_ERROR;
                 if (result == CURLE_COULDNT_RESOLVE_HOST)
                         r = asprintf(ret_text, "Cannot resolve the server of %s", where);
@@ -134,7 +134,7 @@ enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where
                 r = asprintf(ret_text, "No secure connection to %s: %s", where, detail);
                 break;
         default:
-                return 0;
+                return MAPI_OK;
         }
         if (r < 0)
                 *ret_text = NULL;

@@ -17,7 +17,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-#include "mapi.h"
+#include "mailspool-bus.h"
 
 #define DEFAULT_POLL_INTERVAL   300u
 #define MAX_POLL_INTERVAL       UINT64_C(2147483647) /* fits a signed 32-bit timer */
@@ -54,10 +54,10 @@ uint32_t transport_kind_methods(enum transport_kind k)
         case TRANSPORT_SMTP:
         case TRANSPORT_IMAP:
         case TRANSPORT_POP3:
-                return STATUS_VALIDATE_STATE | STATUS_CHANGE_PASSWORD | STATUS_FLUSH_QUEUES;
+                return MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES;
         case TRANSPORT_MAILDIR:
                 /* No password to change, and the spooler flushes it. */
-                return STATUS_VALIDATE_STATE;
+                return MAILSPOOL_STATUS_VALIDATE_STATE;
         default:
                 return 0;
         }
@@ -665,9 +665,9 @@ static const struct {
         const char *word;
         uint32_t method;
 } method_words[] = {
-    {"validate", STATUS_VALIDATE_STATE},
-    {"flush", STATUS_FLUSH_QUEUES},
-    {"password", STATUS_CHANGE_PASSWORD},
+    {"validate", MAILSPOOL_STATUS_VALIDATE_STATE},
+    {"flush", MAILSPOOL_STATUS_FLUSH_QUEUES},
+    {"password", MAILSPOOL_STATUS_CHANGE_PASSWORD},
 };
 
 static int parse_methods(struct config_file *f, const char *key, const char *value)

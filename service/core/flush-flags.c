@@ -2,7 +2,7 @@
  * caller reads after the MAPI code the bus layer puts in front of them, so
  * each one says what to change. */
 #include "flush-flags.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 
 /* Sets the outputs of a rejected call in one place. */
 static int flags_reject(enum mapi_error code, const char *sentence, enum mapi_error *ret_code,
@@ -20,14 +20,14 @@ int flush_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_code
 {
         /* Unknown bits first: a caller who sends a newer flag should learn
          * that we do not know it, not be told something else is missing. */
-        if (flags & ~FLUSH_ALL_FLAGS)
+        if (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS)
                 return flags_reject(MAPI_E_UNKNOWN_FLAGS,
                                     "FlushQueues knows only FLUSH_UPLOAD (0x02), FLUSH_DOWNLOAD "
                                     "(0x04), FLUSH_FORCE (0x08), FLUSH_NO_UI (0x10) and "
                                     "FLUSH_ASYNC_OK (0x20); clear the other bits",
                                     ret_code, ret_error);
 
-        if (!(flags & (FLUSH_UPLOAD | FLUSH_DOWNLOAD)))
+        if (!(flags & (MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_DOWNLOAD)))
                 return flags_reject(MAPI_E_INVALID_PARAMETER,
                                     "nothing to flush: set FLUSH_UPLOAD (0x02) to send the "
                                     "outgoing queue, FLUSH_DOWNLOAD (0x04) to fetch the incoming "
@@ -36,7 +36,7 @@ int flush_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_code
 
         /* Only the spooler can answer early and report the end by signal;
          * a transport's own flush always replies when it is done. */
-        if ((flags & FLUSH_ASYNC_OK) && !on_spooler)
+        if ((flags & MAILSPOOL_FLUSH_ASYNC_OK) && !on_spooler)
                 return flags_reject(MAPI_E_INVALID_PARAMETER,
                                     "FLUSH_ASYNC_OK (0x20) is for the spooler alone: drop it, or "
                                     "call FlushQueues on /org/mailspool/Spool1/spooler with this "
@@ -48,7 +48,7 @@ int flush_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_code
 int validate_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_code,
                          const char **ret_error)
 {
-        if (flags & ~VALIDATE_ALL_FLAGS)
+        if (flags & ~MAILSPOOL_VALIDATE_ALL_FLAGS)
                 return flags_reject(MAPI_E_UNKNOWN_FLAGS,
                                     "ValidateState knows only SUPPRESS_UI (0x1), "
                                     "REFRESH_XP_HEADER_CACHE (0x10000), PROCESS_XP_HEADER_CACHE "
@@ -60,14 +60,14 @@ int validate_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_c
 
         /* The configuration is read as a whole, so one transport cannot
          * re-read just its own part. */
-        if ((flags & CONFIG_CHANGED) && !on_spooler)
+        if ((flags & MAILSPOOL_VALIDATE_CONFIG_CHANGED) && !on_spooler)
                 return flags_reject(MAPI_E_INVALID_PARAMETER,
                                     "CONFIG_CHANGED (0x100000) re-reads the whole configuration "
                                     "and is for the spooler alone: call ValidateState on "
                                     "/org/mailspool/Spool1/spooler",
                                     ret_code, ret_error);
 
-        if ((flags & FORCE_XP_CONNECT) && (flags & FORCE_XP_DISCONNECT))
+        if ((flags & MAILSPOOL_VALIDATE_FORCE_CONNECT) && (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT))
                 return flags_reject(MAPI_E_INVALID_PARAMETER,
                                     "FORCE_XP_CONNECT (0x40000) and FORCE_XP_DISCONNECT (0x80000) "
                                     "contradict each other; pass only one of them",
@@ -81,8 +81,8 @@ const char *flush_flags_to_string(uint32_t flags, char *buf, size_t size)
                 uint32_t bit;
                 const char *name;
         } names[] = {
-            {FLUSH_UPLOAD, "UPLOAD"}, {FLUSH_DOWNLOAD, "DOWNLOAD"}, {FLUSH_FORCE, "FORCE"},
-            {FLUSH_NO_UI, "NO_UI"},   {FLUSH_ASYNC_OK, "ASYNC_OK"},
+            {MAILSPOOL_FLUSH_UPLOAD, "UPLOAD"}, {MAILSPOOL_FLUSH_DOWNLOAD, "DOWNLOAD"}, {MAILSPOOL_FLUSH_FORCE, "FORCE"},
+            {MAILSPOOL_FLUSH_NO_UI, "NO_UI"},   {MAILSPOOL_FLUSH_ASYNC_OK, "ASYNC_OK"},
         };
         size_t used = 0;
 
@@ -103,8 +103,8 @@ const char *flush_flags_to_string(uint32_t flags, char *buf, size_t size)
         for (size_t i = 0; i < ELEMENTSOF(names); i++)
                 if (flags & names[i].bit)
                         APPEND("%s%s", used > 0 ? "|" : "", names[i].name);
-        if (flags & ~FLUSH_ALL_FLAGS)
-                APPEND("%s0x%X", used > 0 ? "|" : "", (unsigned) (flags & ~FLUSH_ALL_FLAGS));
+        if (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS)
+                APPEND("%s0x%X", used > 0 ? "|" : "", (unsigned) (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS));
         if (flags == 0)
                 APPEND("none");
 #undef APPEND

@@ -21,7 +21,7 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
 
 /* When a finished transfer failed to reach or log on to the server (where =
  * "host:port"): MAPI_E_NETWORK_ERROR or MAPI_E_LOGON_FAILED and a sentence
- * such as "Connection refused by 127.0.0.1:2525" in *ret_text. 0 when the
+ * such as "Connection refused by 127.0.0.1:2525" in *ret_text. MAPI_OK when the
  * failure (if any) came later in the conversation. server_said is the
  * server's last words, if known (may be NULL). */
 enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where,

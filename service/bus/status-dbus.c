@@ -7,13 +7,13 @@
 #include "flush-flags.h"
 #include "flush.h"
 #include "log.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 #include "transport.h"
 
 static uint32_t status_methods(const struct status_object *o)
 {
         return o->t ? transport_resource_methods(o->t)
-                    : STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES;
+                    : MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES;
 }
 
 static const char *status_name(const struct status_object *o)
@@ -38,7 +38,7 @@ static int get_u32(sd_bus *bus, const char *path, const char *iface, const char 
         uint32_t v;
 
         if (streq(property, "ResourceType"))
-                v = t ? MAPI_TRANSPORT_PROVIDER : MAPI_SPOOLER;
+                v = t ? MAILSPOOL_RESOURCE_TRANSPORT : MAILSPOOL_RESOURCE_SPOOLER;
         else if (streq(property, "ResourceMethods"))
                 v = status_methods(o);
         else if (streq(property, "ResourceFlags"))
@@ -75,7 +75,7 @@ static int method_flush_queues(sd_bus_message *m, void *userdata, sd_bus_error *
         int r = sd_bus_message_read(m, "ou", &target, &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & STATUS_FLUSH_QUEUES))
+        if (!(status_methods(o) & MAILSPOOL_STATUS_FLUSH_QUEUES))
                 return bus_error_mapi(
                     error, MAPI_E_NO_SUPPORT,
                     "transport \"%s\" does not flush itself (ResourceMethods 0x%X lacks "
@@ -87,10 +87,10 @@ static int method_flush_queues(sd_bus_message *m, void *userdata, sd_bus_error *
 
 static int spooler_validate(struct daemon *d, uint32_t flags, sd_bus_error *error)
 {
-        if (flags & VALIDATE_HEADER_CACHE_FLAGS)
+        if (flags & MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS)
                 return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
                                       "the spooler has no remote header cache");
-        if (flags & CONFIG_CHANGED) {
+        if (flags & MAILSPOOL_VALIDATE_CONFIG_CHANGED) {
                 _cleanup_free_ char *text = NULL;
                 int r = daemon_reload(d, &text);
                 if (r == -EBUSY)
@@ -104,9 +104,9 @@ static int spooler_validate(struct daemon *d, uint32_t flags, sd_bus_error *erro
         }
         /* FORCE_XP_* on the spooler applies to every transport. */
         for (size_t i = 0; i < d->n_transports; i++)
-                if (flags & (FORCE_XP_CONNECT | FORCE_XP_DISCONNECT)) {
+                if (flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT)) {
                         int r = transport_validate(d->transports[i],
-                                                   flags & (FORCE_XP_CONNECT | FORCE_XP_DISCONNECT),
+                                                   flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT),
                                                    NULL, NULL);
                         if (r < 0)
                                 log_warning("transport \"%s\" did not validate",
@@ -125,11 +125,11 @@ static int method_validate_state(sd_bus_message *m, void *userdata, sd_bus_error
         int r = sd_bus_message_read(m, "u", &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & STATUS_VALIDATE_STATE))
-                return no_support(error, o, "ValidateState", STATUS_VALIDATE_STATE);
+        if (!(status_methods(o) & MAILSPOOL_STATUS_VALIDATE_STATE))
+                return no_support(error, o, "ValidateState", MAILSPOOL_STATUS_VALIDATE_STATE);
         if (validate_flags_check(flags, !o->t, &code, &text) < 0)
                 return bus_error_mapi(error, code, "%s", text);
-        if ((flags & (FORCE_XP_CONNECT | FORCE_XP_DISCONNECT | CONFIG_CHANGED)) &&
+        if ((flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT | MAILSPOOL_VALIDATE_CONFIG_CHANGED)) &&
             !bus_caller_is_privileged(o->d, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "only root or the admin group may connect, disconnect or "
@@ -196,8 +196,8 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
         int r = sd_bus_message_read(m, "ssu", &old_secret, &new_secret, &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & STATUS_CHANGE_PASSWORD))
-                return no_support(error, o, "ChangePassword", STATUS_CHANGE_PASSWORD);
+        if (!(status_methods(o) & MAILSPOOL_STATUS_CHANGE_PASSWORD))
+                return no_support(error, o, "ChangePassword", MAILSPOOL_STATUS_CHANGE_PASSWORD);
         if (flags != 0)
                 return bus_error_mapi(error, MAPI_E_UNKNOWN_FLAGS,
                                       "ChangePassword takes no flags, got 0x%X", flags);

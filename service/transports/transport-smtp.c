@@ -159,7 +159,7 @@ static void classify(struct smtp_delivery *x, CURLcode result, enum delivery_out
         int r;
 
         *ret_text = NULL;
-        *ret_transport_error = 0;
+        *ret_transport_error = MAPI_OK;
         if (result == CURLE_OK) {
                 *ret_outcome = DELIVERY_SENT;
                 return;
@@ -415,7 +415,7 @@ static void check_done_cb(CURL *easy, CURLcode result, void *userdata)
         delivery_free(x);
 
         if (outcome == DELIVERY_SENT)
-                transport_validate_done(t, 0, NULL);
+                transport_validate_done(t, MAPI_OK, NULL);
         else
                 transport_validate_done(t, code ? code : MAPI_E_NETWORK_ERROR,
                                         text ? text : "the server check failed");

@@ -7,7 +7,7 @@
 #include "bus-error.h"
 #include "flush-flags.h"
 #include "log.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 
 struct flush_error {
         char *path;
@@ -146,7 +146,7 @@ static void emit_finished(const struct flush *f)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
         int r =
-            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, IFACE_STATUS, "FlushFinished");
+            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS, "FlushFinished");
         if (r >= 0)
                 r = sd_bus_message_append(sig, "ou", f->target, f->flags);
         if (r >= 0)
@@ -163,11 +163,11 @@ static void emit_finished(const struct flush *f)
 
 static void spooler_update_status(struct daemon *d)
 {
-        uint32_t code = STATUS_AVAILABLE;
+        uint32_t code = MAILSPOOL_STATUS_AVAILABLE;
         if (d->upload_flushes > 0)
-                code |= STATUS_OUTBOUND_FLUSH;
+                code |= MAILSPOOL_STATUS_OUTBOUND_FLUSH;
         if (d->download_flushes > 0)
-                code |= STATUS_INBOUND_FLUSH;
+                code |= MAILSPOOL_STATUS_INBOUND_FLUSH;
         const char *text = d->upload_flushes && d->download_flushes ? "Sending and receiving"
                            : d->upload_flushes                      ? "Sending"
                            : d->download_flushes                    ? "Receiving"
@@ -179,9 +179,9 @@ static void spooler_count_flush(struct flush *f, int delta)
 {
         if (!f->spooler_level)
                 return;
-        if (f->flags & FLUSH_UPLOAD)
+        if (f->flags & MAILSPOOL_FLUSH_UPLOAD)
                 f->d->upload_flushes += delta;
-        if (f->flags & FLUSH_DOWNLOAD)
+        if (f->flags & MAILSPOOL_FLUSH_DOWNLOAD)
                 f->d->download_flushes += delta;
         spooler_update_status(f->d);
 }
@@ -219,7 +219,7 @@ static void send_progress(struct flush *f, struct transport *t, const char *text
                 return;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
         int r =
-            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, IFACE_STATUS, "FlushProgress");
+            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS, "FlushProgress");
         /* Unicast: only the caller asked to be shown progress. */
         if (r >= 0)
                 r = sd_bus_message_set_destination(sig, f->caller);
@@ -315,9 +315,9 @@ static int flush_add_part(struct flush *f, struct transport *t)
 {
         struct flush_part p = {.t = t};
         p.dir[FLUSH_DIR_UPLOAD] =
-            (f->flags & FLUSH_UPLOAD) && transport_kind_is_outbound(t->config->kind);
+            (f->flags & MAILSPOOL_FLUSH_UPLOAD) && transport_kind_is_outbound(t->config->kind);
         p.dir[FLUSH_DIR_DOWNLOAD] =
-            (f->flags & FLUSH_DOWNLOAD) && transport_kind_is_inbound(t->config->kind);
+            (f->flags & MAILSPOOL_FLUSH_DOWNLOAD) && transport_kind_is_inbound(t->config->kind);
         if (!p.dir[FLUSH_DIR_UPLOAD] && !p.dir[FLUSH_DIR_DOWNLOAD])
                 return 0;
         struct flush_part *parts = realloc(f->parts, sizeof(*parts) * (f->n_parts + 1));
@@ -346,7 +346,7 @@ static int flush_collect_parts(struct flush *f, struct transport *on_transport, 
                 if (!t)
                         return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
                                               target);
-                if (t->config->asynchronous && !(f->flags & FLUSH_FORCE))
+                if (t->config->asynchronous && !(f->flags & MAILSPOOL_FLUSH_FORCE))
                         return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                               "transport \"%s\" is asynchronous: flush it with "
                                               "FLUSH_FORCE (0x8)",
@@ -361,7 +361,7 @@ static int flush_collect_parts(struct flush *f, struct transport *on_transport, 
 
         for (size_t i = 0; i < d->n_transports; i++) {
                 struct transport *t = d->transports[i];
-                if ((t->config->asynchronous && !(f->flags & FLUSH_FORCE)) || t->offline) {
+                if ((t->config->asynchronous && !(f->flags & MAILSPOOL_FLUSH_FORCE)) || t->offline) {
                         int r = strv_extend(&f->skipped, t->path);
                         if (r < 0)
                                 return r;
@@ -446,10 +446,10 @@ int flush_queues_call(struct daemon *d, struct transport *on_transport, sd_bus_m
         f->flags = flags;
         f->spooler_level = !on_transport;
         f->target = strdup(on_transport ? on_transport->path : target);
-        f->emitter = strdup(on_transport ? on_transport->path : SPOOLER_PATH);
+        f->emitter = strdup(on_transport ? on_transport->path : MAILSPOOL_SPOOLER_PATH);
         if (!f->target || !f->emitter)
                 return -ENOMEM;
-        if (!(flags & FLUSH_NO_UI)) {
+        if (!(flags & MAILSPOOL_FLUSH_NO_UI)) {
                 f->caller = strdup(strempty(sd_bus_message_get_sender(m)));
                 if (!f->caller)
                         return -ENOMEM;
@@ -462,7 +462,7 @@ int flush_queues_call(struct daemon *d, struct transport *on_transport, sd_bus_m
         if (r < 0)
                 return r;
 
-        if (!(flags & FLUSH_ASYNC_OK))
+        if (!(flags & MAILSPOOL_FLUSH_ASYNC_OK))
                 f->call = sd_bus_message_ref(m);
         else {
                 r = reply_summary(m, f);

@@ -157,7 +157,7 @@ static void pickup_finish(struct transport *t, int r)
                         text = NULL;
                 transport_download_done(t, MAPI_E_DISK_ERROR, text ? text : "pickup failed");
         } else
-                transport_download_done(t, 0, NULL);
+                transport_download_done(t, MAPI_OK, NULL);
 }
 
 /* One file per loop iteration, so that bus calls are served in between. */
@@ -233,7 +233,7 @@ static int maildir_validate(struct transport *t)
                         return 0;
                 }
         }
-        transport_validate_done(t, 0, NULL);
+        transport_validate_done(t, MAPI_OK, NULL);
         return 0;
 }
 

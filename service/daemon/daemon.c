@@ -7,12 +7,12 @@
 
 #include "flush.h"
 #include "log.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 #include "transport.h"
 
 int transport_path_for_id(const char *id, char **ret)
 {
-        return sd_bus_path_encode(TRANSPORT_PREFIX, id, ret);
+        return sd_bus_path_encode(MAILSPOOL_TRANSPORT_PREFIX, id, ret);
 }
 
 struct transport *daemon_find_transport(struct daemon *d, const char *id)
@@ -111,10 +111,10 @@ static void announce_transports(struct daemon *d, bool added)
         for (size_t i = 0; i < d->n_transports; i++) {
                 const char *path = d->transports[i]->path;
                 if (added)
-                        sd_bus_emit_interfaces_added(d->bus, path, IFACE_STATUS, IFACE_TRANSPORT,
+                        sd_bus_emit_interfaces_added(d->bus, path, MAILSPOOL_IFACE_STATUS, MAILSPOOL_IFACE_TRANSPORT,
                                                      NULL);
                 else
-                        sd_bus_emit_interfaces_removed(d->bus, path, IFACE_STATUS, IFACE_TRANSPORT,
+                        sd_bus_emit_interfaces_removed(d->bus, path, MAILSPOOL_IFACE_STATUS, MAILSPOOL_IFACE_TRANSPORT,
                                                        NULL);
         }
 }
@@ -155,7 +155,7 @@ int daemon_reload(struct daemon *d, char **ret_error)
         }
         spool_config_clear(&previous);
         announce_transports(d, true);
-        sd_bus_emit_properties_changed(d->bus, SPOOLER_PATH, IFACE_SPOOLER, "TransportOrder", NULL);
+        sd_bus_emit_properties_changed(d->bus, MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER, "TransportOrder", NULL);
         log_notice("configuration re-read: %zu transport%s", d->n_transports,
                    d->n_transports == 1 ? "" : "s");
         return 0;
@@ -179,7 +179,7 @@ void daemon_set_status(struct daemon *d, uint32_t code, const char *text)
                 }
         }
         if (n > 0 && d->spooler_slots[0])
-                sd_bus_emit_properties_changed(d->bus, SPOOLER_PATH, IFACE_STATUS, changed[0],
+                sd_bus_emit_properties_changed(d->bus, MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_STATUS, changed[0],
                                                changed[1], NULL);
 }
 

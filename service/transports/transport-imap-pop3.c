@@ -394,7 +394,7 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *text = NULL;
 
-        enum mapi_error code = 0;
+        enum mapi_error code = MAPI_OK;
         if (result != CURLE_OK) {
                 code = curl_session_failure(easy, result, f->host_port, f->curl_error,
                                             f->server_said, &text);
@@ -472,7 +472,7 @@ static int fetch_validate(struct transport *t)
         if (f->easy) {
                 /* A download is talking to the server right now: it has
                  * connected and logged on, which is what the check asks. */
-                transport_validate_done(t, 0, NULL);
+                transport_validate_done(t, MAPI_OK, NULL);
                 return 0;
         }
         f->step = STEP_CHECK;

@@ -6,18 +6,10 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "mailspool-bus.h"
 #include "store.h"
 #include "util.h"
 
-#define BUS_NAME         "org.mailspool.Spool1"
-#define OBJECT_ROOT      "/org/mailspool/Spool1"
-#define SPOOLER_PATH     OBJECT_ROOT "/spooler"
-#define TRANSPORT_PREFIX OBJECT_ROOT "/transport"
-#define MESSAGE_PREFIX   OBJECT_ROOT "/message"
-#define IFACE_STATUS     BUS_NAME ".Status"
-#define IFACE_SPOOLER    BUS_NAME ".Spooler"
-#define IFACE_TRANSPORT  BUS_NAME ".Transport"
-#define IFACE_MESSAGE    BUS_NAME ".Message"
 
 struct transport;
 struct flush;

@@ -10,7 +10,7 @@
 #include "daemon.h"
 #include "flush.h"
 #include "log.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 #include "transport.h"
 
 enum {
@@ -31,7 +31,7 @@ static void help(void)
                "                  [--log-level LEVEL]\n"
                "\n"
                "The mailspool mail spooler: durable mail queues and transports on D-Bus\n"
-               "(bus name " BUS_NAME ").\n"
+               "(bus name " MAILSPOOL_BUS_NAME ").\n"
                "\n"
                "  --system           serve the system bus (default); config /etc/mailspool,\n"
                "                     state /var/lib/mailspool\n"
@@ -166,7 +166,7 @@ static int open_bus(struct daemon *d)
         }
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0)
-                r = sd_bus_add_object_manager(d->bus, &d->manager_slot, OBJECT_ROOT);
+                r = sd_bus_add_object_manager(d->bus, &d->manager_slot, MAILSPOOL_OBJECT_ROOT);
         if (r >= 0)
                 r = spooler_object_register(d);
         if (r >= 0)
@@ -218,7 +218,7 @@ static int run(struct daemon *d)
                            requeued == 1 ? "" : "s");
 
         d->spooler_status = (struct status_object){.d = d};
-        d->status_code = STATUS_AVAILABLE;
+        d->status_code = MAILSPOOL_STATUS_AVAILABLE;
         d->status_string = strdup("Ready");
         if (open_bus(d) < 0)
                 return EXIT_UNAVAILABLE;
@@ -228,15 +228,15 @@ static int run(struct daemon *d)
                 return r == -EOPNOTSUPP ? EXIT_BAD_CONFIG : EXIT_UNAVAILABLE;
         }
 
-        r = sd_bus_request_name(d->bus, BUS_NAME, 0);
+        r = sd_bus_request_name(d->bus, MAILSPOOL_BUS_NAME, 0);
         if (r < 0) {
-                log_error("cannot own the bus name %s: %s", BUS_NAME, strerror(-r));
+                log_error("cannot own the bus name %s: %s", MAILSPOOL_BUS_NAME, strerror(-r));
                 return EXIT_UNAVAILABLE;
         }
         log_notice("mailspoold %s serving %s on the %s bus (%zu transport%s, state in %s)",
-                   MAILSPOOL_VERSION, BUS_NAME, d->system_bus ? "system" : "session",
+                   MAILSPOOL_VERSION, MAILSPOOL_BUS_NAME, d->system_bus ? "system" : "session",
                    d->n_transports, d->n_transports == 1 ? "" : "s", d->state_dir);
-        (void) sd_notify(false, "READY=1\nSTATUS=Serving " BUS_NAME);
+        (void) sd_notify(false, "READY=1\nSTATUS=Serving " MAILSPOOL_BUS_NAME);
 
         r = sd_event_loop(d->event);
         if (r < 0) {

@@ -9,12 +9,12 @@
 
 int message_path_for_id(uint64_t id, char **ret)
 {
-        return asprintf(ret, MESSAGE_PREFIX "/%" PRIu64, id) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, MAILSPOOL_MESSAGE_PREFIX "/%" PRIu64, id) < 0 ? -ENOMEM : 0;
 }
 
 static int message_id_from_path(const char *path, uint64_t *ret)
 {
-        const char *prefix = MESSAGE_PREFIX "/";
+        const char *prefix = MAILSPOOL_MESSAGE_PREFIX "/";
         if (strncmp(path, prefix, strlen(prefix)) != 0)
                 return -ENOENT;
         const char *digits = path + strlen(prefix);
@@ -164,7 +164,7 @@ static const sd_bus_vtable message_vtable[] = {
 
 int message_objects_register(struct daemon *d)
 {
-        return sd_bus_add_fallback_vtable(d->bus, &d->message_slot, MESSAGE_PREFIX, IFACE_MESSAGE,
+        return sd_bus_add_fallback_vtable(d->bus, &d->message_slot, MAILSPOOL_MESSAGE_PREFIX, MAILSPOOL_IFACE_MESSAGE,
                                           message_vtable, message_find, d);
 }
 
@@ -173,7 +173,7 @@ void message_emit_changed(struct daemon *d, uint64_t id, bool recipients)
         _cleanup_free_ char *path = NULL;
         if (message_path_for_id(id, &path) < 0)
                 return;
-        int r = sd_bus_emit_properties_changed(d->bus, path, IFACE_MESSAGE, "State", "Attempts",
+        int r = sd_bus_emit_properties_changed(d->bus, path, MAILSPOOL_IFACE_MESSAGE, "State", "Attempts",
                                                "NextAttempt", "LastError",
                                                recipients ? "Recipients" : NULL, NULL);
         if (r < 0)

@@ -1,11 +1,12 @@
-/* The MAPI error codes we answer with, and the D-Bus error name each maps to
- * (docs/api.md, "Errors"). Every error message starts with the code's name and
- * value, e.g. "MAPI_E_BUSY (0x8004010B): ...". */
+/* The MAPI error codes the daemon answers with, and the D-Bus error each maps
+ * to (docs/bus-api.md, "Errors"). Every error message starts with the code's
+ * name and value, e.g. "MAPI_E_BUSY (0x8004010B): ...". */
 #pragma once
 
 #include <stdint.h>
 
 enum mapi_error {
+        MAPI_OK, /* no error: what a report of success carries */
         MAPI_E_BUSY,
         MAPI_E_NO_SUPPORT,
         MAPI_E_NOT_FOUND,

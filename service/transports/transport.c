@@ -12,7 +12,7 @@
 #include "mail-parse.h"
 #include "maildir.h"
 #include "ndr.h"
-#include "mapi.h"
+#include "mailspool-bus.h"
 
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
 #define RETRY_FIRST_USEC (60 * USEC_PER_SEC)
@@ -177,27 +177,27 @@ uint32_t transport_resource_methods(const struct transport *t)
 
 uint32_t transport_resource_flags(const struct transport *t)
 {
-        return t->config->is_default ? STATUS_DEFAULT_OUTBOUND : 0;
+        return t->config->is_default ? MAILSPOOL_STATUS_DEFAULT_OUTBOUND : 0;
 }
 
 static uint32_t transport_compute_status_code(const struct transport *t)
 {
-        uint32_t c = t->offline ? STATUS_OFFLINE : STATUS_AVAILABLE;
+        uint32_t c = t->offline ? MAILSPOOL_STATUS_OFFLINE : MAILSPOOL_STATUS_AVAILABLE;
 
         if (t->failed)
-                c |= STATUS_FAILURE;
+                c |= MAILSPOOL_STATUS_FAILURE;
         if (!t->offline && transport_kind_is_outbound(t->config->kind))
-                c |= STATUS_OUTBOUND_ENABLED;
+                c |= MAILSPOOL_STATUS_OUTBOUND_ENABLED;
         if (!t->offline && transport_kind_is_inbound(t->config->kind))
-                c |= STATUS_INBOUND_ENABLED;
+                c |= MAILSPOOL_STATUS_INBOUND_ENABLED;
         if (t->in_transit > 0)
-                c |= STATUS_OUTBOUND_ACTIVE;
+                c |= MAILSPOOL_STATUS_OUTBOUND_ACTIVE;
         if (t->flush[FLUSH_DIR_UPLOAD])
-                c |= STATUS_OUTBOUND_FLUSH;
+                c |= MAILSPOOL_STATUS_OUTBOUND_FLUSH;
         if (t->downloading)
-                c |= STATUS_INBOUND_ACTIVE;
+                c |= MAILSPOOL_STATUS_INBOUND_ACTIVE;
         if (t->flush[FLUSH_DIR_DOWNLOAD])
-                c |= STATUS_INBOUND_FLUSH;
+                c |= MAILSPOOL_STATUS_INBOUND_FLUSH;
         return c;
 }
 
@@ -243,7 +243,7 @@ void transport_update_status(struct transport *t)
                 changed[n++] = "StatusString";
         }
         if (n > 0 && t->slots[0])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, IFACE_STATUS, changed[0],
+                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_STATUS, changed[0],
                                                changed[1], NULL);
 }
 
@@ -257,7 +257,7 @@ void transport_set_last_error(struct transport *t, const char *text)
         free(t->last_error);
         t->last_error = c;
         if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, IFACE_TRANSPORT,
+                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                                "LastError", NULL);
 }
 
@@ -267,7 +267,7 @@ static void transport_set_queued(struct transport *t, uint32_t n)
                 return;
         t->queued_outbound = n;
         if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, IFACE_TRANSPORT,
+                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                                "QueuedOutbound", NULL);
 }
 
@@ -285,7 +285,7 @@ static void transport_refresh_next_retry(struct transport *t)
                 return;
         t->next_retry = next;
         if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, IFACE_TRANSPORT,
+                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                                "NextRetry", NULL);
 }
 
@@ -709,7 +709,7 @@ void transport_message_received(struct transport *t, uint64_t id, const char *fi
 {
         _cleanup_free_ char *path = NULL;
         if (t->slots[1] && message_path_for_id(id, &path) >= 0)
-                (void) sd_bus_emit_signal(t->daemon->bus, t->path, IFACE_TRANSPORT,
+                (void) sd_bus_emit_signal(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                           "MessageReceived", "os", path, file);
         struct flush *f = t->flush[FLUSH_DIR_DOWNLOAD];
         if (f)
@@ -773,15 +773,15 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
 
 int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, sd_bus_error *error)
 {
-        if (flags & VALIDATE_HEADER_CACHE_FLAGS)
+        if (flags & MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS)
                 return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
                                       "transport \"%s\" has no remote header cache", t->config->id);
-        if (flags & FORCE_XP_DISCONNECT) {
+        if (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT) {
                 t->offline = true;
                 transport_update_status(t);
                 return 0;
         }
-        if (flags & FORCE_XP_CONNECT) {
+        if (flags & MAILSPOOL_VALIDATE_FORCE_CONNECT) {
                 t->offline = false;
                 t->holding = false;
                 transport_kick(t);

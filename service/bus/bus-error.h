@@ -1,5 +1,5 @@
 /* Named errors on the bus: the D-Bus error name of a MAPI code, and a message
- * that starts with the code's name and value (docs/api.md, "Errors"). */
+ * that starts with the code's name and value (docs/bus-api.md, "Errors"). */
 #pragma once
 
 #include <systemd/sd-bus.h>

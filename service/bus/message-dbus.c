@@ -1,11 +1,23 @@
-/* Message objects, /org/mailspool/Spool1/message/<n>: read from the store on
- * each access, so that a queue of any length costs no memory of its own.
- * They are not announced through the object manager; ListMessages finds them. */
+/* The org.mailspool.Spool1.Message face, /org/mailspool/Spool1/message/<n>:
+ * each call reads its message from the store into a record that lives until
+ * the end of the dispatch, so that a queue of any length costs no memory of
+ * its own. They are not announced through the object manager; ListMessages
+ * finds them (docs/bus-api.md, "Message"). */
 #include <inttypes.h>
+#include <stddef.h>
 
 #include "bus-error.h"
+#include "bus-faces.h"
 #include "log.h"
-#include "transport.h"
+#include "mailspool-bus.h"
+
+/* A message as one call sees it. rec comes first: the vtable's offsets are
+ * those of struct msg_record. */
+struct message_object {
+        struct msg_record rec;
+        struct bus_faces *b;
+        struct message_object *next;
+};
 
 int message_path_for_id(uint64_t id, char **ret)
 {
@@ -30,10 +42,26 @@ static int message_id_from_path(const char *path, uint64_t *ret)
         return 0;
 }
 
-/* May the caller of the message being dispatched see message m? */
-static bool caller_may_see(struct daemon *d, const struct msg_record *m)
+void message_dbus_release(struct bus_faces *b)
 {
-        sd_bus_message *call = sd_bus_get_current_message(d->bus);
+        while (b->messages) {
+                struct message_object *o = b->messages;
+                b->messages = o->next;
+                msg_record_clear(&o->rec);
+                free(o);
+        }
+}
+
+static int release_cb(sd_event_source *s, void *userdata)
+{
+        message_dbus_release(userdata);
+        return 0;
+}
+
+/* May the caller of the message being dispatched see message m? */
+static bool caller_may_see(struct bus_faces *b, const struct msg_record *m)
+{
+        sd_bus_message *call = sd_bus_get_current_message(b->bus);
         uint8_t type = 0;
         if (!call || sd_bus_message_get_type(call, &type) < 0 || type != SD_BUS_MESSAGE_METHOD_CALL)
                 return true; /* our own PropertiesChanged */
@@ -42,86 +70,76 @@ static bool caller_may_see(struct daemon *d, const struct msg_record *m)
         uid_t uid;
         if (bus_caller_uid(call, &uid) >= 0 && uid == m->owner)
                 return true;
-        return bus_caller_is_privileged(d, call);
+        return bus_caller_is_privileged(b, call);
 }
 
 static int message_find(sd_bus *bus, const char *path, const char *iface, void *userdata,
                         void **found, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct bus_faces *b = userdata;
         uint64_t id;
 
         if (message_id_from_path(path, &id) < 0)
                 return 0;
-        msg_record_clear(&d->current_message);
-        int r = store_get(d->store, id, &d->current_message);
-        if (r < 0 && r != -ENOENT)
+        struct message_object *o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        int r = store_get(b->spool->store, id, &o->rec);
+        /* docs/bus-api.md, "Errors": no such message is NotFound, and so is
+         * another user's: its existence is not the caller's business. */
+        if (r >= 0 && !caller_may_see(b, &o->rec))
+                r = -ENOENT;
+        if (r < 0) {
+                msg_record_clear(&o->rec);
+                free(o);
+                if (r == -ENOENT)
+                        return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no message %" PRIu64, id);
                 return bus_error_store(error, r, "cannot read the message");
-        /* api.md, Errors: no such message is NotFound, and so is another
-         * user's: its existence is not the caller's business. */
-        if (r == -ENOENT || !caller_may_see(d, &d->current_message))
-                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no message %" PRIu64, id);
-        *found = &d->current_message;
+        }
+        o->b = b;
+        o->next = b->messages;
+        b->messages = o;
+        sd_event_source_set_enabled(b->messages_release, SD_EVENT_ONESHOT);
+        *found = o;
         return 1;
 }
 
-#define MSG(userdata) ((const struct msg_record *) (userdata))
-
-static int get_property(sd_bus *bus, const char *path, const char *iface, const char *property,
-                        sd_bus_message *reply, void *userdata, sd_bus_error *error)
+static int get_direction(sd_bus *bus, const char *path, const char *iface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        const struct msg_record *m = MSG(userdata);
+        const struct msg_record *m = userdata;
+        return sd_bus_message_append(reply, "s", msg_direction_to_string(m->direction));
+}
 
-        if (streq(property, "Id"))
-                return sd_bus_message_append(reply, "t", m->id);
-        if (streq(property, "Direction"))
-                return sd_bus_message_append(reply, "s", msg_direction_to_string(m->direction));
-        if (streq(property, "State"))
-                return sd_bus_message_append(reply, "s", msg_state_to_string(m->state));
-        if (streq(property, "Transport")) {
-                _cleanup_free_ char *p = NULL;
-                int r = transport_path_for_id(m->transport, &p);
-                return r < 0 ? r : sd_bus_message_append(reply, "o", p);
-        }
-        if (streq(property, "Sender"))
-                return sd_bus_message_append(reply, "s", strempty(m->sender));
-        if (streq(property, "Recipients"))
-                return sd_bus_message_append_strv(reply, m->recipients);
-        if (streq(property, "Subject"))
-                return sd_bus_message_append(reply, "s", strempty(m->subject));
-        if (streq(property, "MessageID"))
-                return sd_bus_message_append(reply, "s", strempty(m->message_id));
-        if (streq(property, "Size"))
-                return sd_bus_message_append(reply, "t", m->size);
-        if (streq(property, "Submitted"))
-                return sd_bus_message_append(reply, "t", m->submitted_usec);
-        if (streq(property, "Attempts"))
-                return sd_bus_message_append(reply, "u", m->attempts);
-        if (streq(property, "NextAttempt"))
-                return sd_bus_message_append(reply, "t", m->next_attempt_usec);
-        if (streq(property, "LastError"))
-                return sd_bus_message_append(reply, "s", strempty(m->last_error));
-        if (streq(property, "Owner"))
-                return sd_bus_message_append(reply, "u", m->owner);
-        return sd_bus_message_append(reply, "s", strempty(m->path));
+static int get_state(sd_bus *bus, const char *path, const char *iface, const char *property,
+                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct msg_record *m = userdata;
+        return sd_bus_message_append(reply, "s", msg_state_to_string(m->state));
+}
+
+static int get_transport(sd_bus *bus, const char *path, const char *iface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct msg_record *m = userdata;
+        _cleanup_free_ char *p = NULL;
+        int r = transport_path_for_id(m->transport, &p);
+        return r < 0 ? r : sd_bus_message_append(reply, "o", p);
 }
 
 /* MAPI's IMsgStore::AbortSubmit. */
 static int method_abort(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = container_of(userdata, struct daemon, current_message);
-        const struct msg_record *m = MSG(userdata);
-        uint64_t id = m->id;
-        _cleanup_free_ char *transport = strdup(m->transport);
-        if (!transport)
-                return -ENOMEM;
+        struct message_object *o = userdata;
+        struct bus_faces *b = o->b;
+        uint64_t id = o->rec.id;
 
-        int r = store_set_state(d->store, id, MSG_ABORTED, "aborted by the sender", 0);
+        int r = store_set_state(b->spool->store, id, MSG_ABORTED, "aborted by the sender", 0);
         if (r == -EBUSY)
                 return bus_error_mapi(error, MAPI_E_UNABLE_TO_ABORT,
                                       "message %" PRIu64 " is %s, not queued or deferred; it "
                                       "cannot be aborted",
-                                      id, msg_state_to_string(m->state));
+                                      id, msg_state_to_string(o->rec.state));
         if (r == -ENOENT)
                 return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no message %" PRIu64, id);
         if (r < 0)
@@ -129,54 +147,65 @@ static int method_abort(sd_bus_message *msg, void *userdata, sd_bus_error *error
 
         log_info("message %" PRIu64 " aborted", id);
         r = sd_bus_reply_method_return(msg, NULL);
-        message_emit_changed(d, id, false);
-        struct transport *t = daemon_find_transport(d, transport);
+        message_dbus_changed(b, id, false);
+        struct transport *t = spool_find_transport(b->spool, o->rec.transport);
         if (t)
                 transport_message_aborted(t);
         return r;
 }
 
-#define CONST_PROP(name, sig)                                                                      \
-        SD_BUS_PROPERTY(name, sig, get_property, 0, SD_BUS_VTABLE_PROPERTY_CONST)
-#define CHANGING_PROP(name, sig)                                                                   \
-        SD_BUS_PROPERTY(name, sig, get_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define CONST_PROP(name, sig, field)                                                               \
+        SD_BUS_PROPERTY(name, sig, NULL, offsetof(struct msg_record, field),                       \
+                        SD_BUS_VTABLE_PROPERTY_CONST)
+#define CHANGING_PROP(name, sig, field)                                                            \
+        SD_BUS_PROPERTY(name, sig, NULL, offsetof(struct msg_record, field),                       \
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
 static const sd_bus_vtable message_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    CONST_PROP("Id", "t"),
-    CONST_PROP("Direction", "s"),
-    CHANGING_PROP("State", "s"),
-    CONST_PROP("Transport", "o"),
-    CONST_PROP("Sender", "s"),
-    CHANGING_PROP("Recipients", "as"),
-    CONST_PROP("Subject", "s"),
-    CONST_PROP("MessageID", "s"),
-    CONST_PROP("Size", "t"),
-    CONST_PROP("Submitted", "t"),
-    CHANGING_PROP("Attempts", "u"),
-    CHANGING_PROP("NextAttempt", "t"),
-    CHANGING_PROP("LastError", "s"),
-    CONST_PROP("Owner", "u"),
-    CONST_PROP("Path", "s"),
+    CONST_PROP("Id", "t", id),
+    SD_BUS_PROPERTY("Direction", "s", get_direction, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("State", "s", get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Transport", "o", get_transport, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    CONST_PROP("Sender", "s", sender),
+    CHANGING_PROP("Recipients", "as", recipients),
+    CONST_PROP("Subject", "s", subject),
+    CONST_PROP("MessageID", "s", message_id),
+    CONST_PROP("Size", "t", size),
+    CONST_PROP("Submitted", "t", submitted_usec),
+    CHANGING_PROP("Attempts", "u", attempts),
+    CHANGING_PROP("NextAttempt", "t", next_attempt_usec),
+    CHANGING_PROP("LastError", "s", last_error),
+    CONST_PROP("Owner", "u", owner),
+    CONST_PROP("Path", "s", path),
     SD_BUS_METHOD("Abort", "", "", method_abort, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 
-int message_objects_register(struct daemon *d)
+int message_dbus_register(struct bus_faces *b)
 {
-        return sd_bus_add_fallback_vtable(d->bus, &d->message_slot, MAILSPOOL_MESSAGE_PREFIX, MAILSPOOL_IFACE_MESSAGE,
-                                          message_vtable, message_find, d);
+        int r = sd_event_add_defer(b->event, &b->messages_release, release_cb, b);
+        if (r < 0)
+                return r;
+        /* After the dispatch that read them, and after the change signals
+         * that read them too. */
+        (void) sd_event_source_set_priority(b->messages_release, SD_EVENT_PRIORITY_NORMAL);
+        (void) sd_event_source_set_description(b->messages_release, "bus-message-records");
+        sd_event_source_set_enabled(b->messages_release, SD_EVENT_OFF);
+        return sd_bus_add_fallback_vtable(b->bus, &b->message_slot, MAILSPOOL_MESSAGE_PREFIX,
+                                          MAILSPOOL_IFACE_MESSAGE, message_vtable, message_find,
+                                          b);
 }
 
-void message_emit_changed(struct daemon *d, uint64_t id, bool recipients)
+/* The properties a message's change announces, by bit. */
+static const char *const message_change_names[] = {"State", "Attempts", "NextAttempt",
+                                                   "LastError", "Recipients"};
+
+void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
 {
         _cleanup_free_ char *path = NULL;
         if (message_path_for_id(id, &path) < 0)
                 return;
-        int r = sd_bus_emit_properties_changed(d->bus, path, MAILSPOOL_IFACE_MESSAGE, "State", "Attempts",
-                                               "NextAttempt", "LastError",
-                                               recipients ? "Recipients" : NULL, NULL);
-        if (r < 0)
-                log_debug("cannot announce the change of message %" PRIu64 ": %s", id,
-                          strerror(-r));
+        bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_MESSAGE, message_change_names,
+                         recipients ? 0x1fu : 0x0fu);
 }

@@ -1,45 +1,10 @@
-/* The spooler object: the Status interface (shared vtable) and the
- * org.mailspool.Spool1.Spooler interface, apart from Submit (submit.c). */
+/* The spooler object: the Status interface (status-dbus.c's vtable) and the
+ * org.mailspool.Spool1.Spooler face, apart from Submit (submit-dbus.c)
+ * (docs/bus-api.md, "Spooler"). */
 #include "bus-error.h"
-#include "flush.h"
+#include "bus-faces.h"
 #include "mailspool-bus.h"
 #include "status-table.h"
-#include "submit-dbus.h"
-#include "transport.h"
-
-static void spooler_row(struct daemon *d, struct status_row *row)
-{
-        *row = (struct status_row){
-            .entry_id = MAILSPOOL_SPOOLER_PATH,
-            .row_id = 0,
-            .object_type = MAILSPOOL_OBJECT_STATUS,
-            .resource_type = MAILSPOOL_RESOURCE_SPOOLER,
-            .display_name = "Mail spooler",
-            .provider_display = "Spooler",
-            .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES,
-            .resource_flags = 0,
-            .status_code = d->status_code,
-            .status_string = strempty(d->status_string),
-            .identity_display = "",
-        };
-}
-
-static void transport_row(struct transport *t, struct status_row *row)
-{
-        *row = (struct status_row){
-            .entry_id = t->path,
-            .row_id = t->row_id,
-            .object_type = MAILSPOOL_OBJECT_STATUS,
-            .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
-            .display_name = t->config->display_name,
-            .provider_display = t->ops->provider_display,
-            .resource_methods = transport_resource_methods(t),
-            .resource_flags = transport_resource_flags(t),
-            .status_code = t->status_code,
-            .status_string = t->status_string,
-            .identity_display = strempty(t->config->identity),
-        };
-}
 
 /* One string at a time: a client may send 100 000 column names, and the
  * loop must not spend more than reading them takes. */
@@ -161,7 +126,8 @@ static int append_row(sd_bus_message *reply, const struct status_row *row,
  * property restriction, in one call. */
 static int method_query_status_table(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct bus_faces *b = userdata;
+        struct spool *s = b->spool;
         bool selected[_COL_MAX];
         struct restriction_term *terms = NULL;
         size_t n_terms = 0;
@@ -177,14 +143,10 @@ static int method_query_status_table(sd_bus_message *m, void *userdata, sd_bus_e
         r = sd_bus_message_new_method_return(m, &reply);
         if (r >= 0)
                 r = sd_bus_message_open_container(reply, 'a', "a{sv}");
-        for (size_t i = 0; r >= 0 && i <= d->n_transports; i++) {
-                struct status_row row;
-                if (i == 0)
-                        spooler_row(d, &row);
-                else
-                        transport_row(d->transports[i - 1], &row);
-                if (restriction_match(&row, terms, n_terms))
-                        r = append_row(reply, &row, selected);
+        for (size_t i = 0; r >= 0 && i <= s->n_transports; i++) {
+                const struct status_row *row = i == 0 ? &s->status : &s->transports[i - 1]->status;
+                if (restriction_match(row, terms, n_terms))
+                        r = append_row(reply, row, selected);
         }
         restriction_terms_free(terms, n_terms);
         if (r >= 0)
@@ -194,7 +156,7 @@ static int method_query_status_table(sd_bus_message *m, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int read_list_filter(struct daemon *d, sd_bus_message *m, struct store_filter *f,
+static int read_list_filter(struct spool *s, sd_bus_message *m, struct store_filter *f,
                             sd_bus_error *error)
 {
         int r = sd_bus_message_enter_container(m, 'a', "{sv}");
@@ -232,7 +194,7 @@ static int read_list_filter(struct daemon *d, sd_bus_message *m, struct store_fi
                                                       "not \"%s\"",
                                                       value);
                 } else {
-                        struct transport *t = daemon_find_transport_by_path(d, value);
+                        struct transport *t = spool_find_transport_by_path(s, value);
                         if (!t)
                                 return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
                                                       value);
@@ -251,13 +213,13 @@ static int read_list_filter(struct daemon *d, sd_bus_message *m, struct store_fi
 
 static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct bus_faces *b = userdata;
         struct store_filter f = STORE_FILTER_ALL;
 
-        int r = read_list_filter(d, m, &f, error);
+        int r = read_list_filter(b->spool, m, &f, error);
         if (r < 0)
                 return r;
-        if (!bus_caller_is_privileged(d, m)) {
+        if (!bus_caller_is_privileged(b, m)) {
                 uid_t uid;
                 r = bus_caller_uid(m, &uid);
                 if (r < 0)
@@ -267,7 +229,7 @@ static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error 
 
         struct msg_record *msgs = NULL;
         size_t n = 0;
-        r = store_list(d->store, &f, &msgs, &n);
+        r = store_list(b->spool->store, &f, &msgs, &n);
         if (r < 0)
                 return bus_error_store(error, r, "cannot list messages");
 
@@ -299,17 +261,17 @@ static int method_cancel_flush(sd_bus_message *m, void *userdata, sd_bus_error *
         int r = sd_bus_message_read(m, "o", &target);
         if (r < 0)
                 return r;
-        return flush_cancel_call(userdata, m, target, error);
+        return status_dbus_cancel_flush(userdata, m, target, error);
 }
 
 static int get_transport_order(sd_bus *bus, const char *path, const char *iface,
                                const char *property, sd_bus_message *reply, void *userdata,
                                sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        const struct spool *s = ((const struct bus_faces *) userdata)->spool;
         int r = sd_bus_message_open_container(reply, 'a', "o");
-        for (size_t i = 0; r >= 0 && i < d->n_transports; i++)
-                r = sd_bus_message_append(reply, "o", d->transports[i]->path);
+        for (size_t i = 0; r >= 0 && i < s->n_transports; i++)
+                r = sd_bus_message_append(reply, "o", s->transports[i]->path);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r;
@@ -342,12 +304,22 @@ static const sd_bus_vtable spooler_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
-int spooler_object_register(struct daemon *d)
+int spooler_dbus_register(struct bus_faces *b)
 {
-        int r = sd_bus_add_object_vtable(d->bus, &d->spooler_slots[0], MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_STATUS,
-                                         status_vtable, &d->spooler_status);
+        b->spooler_status = (struct status_object){.b = b, .row = &b->spool->status};
+        int r = sd_bus_add_object_vtable(b->bus, &b->spooler_slots[0], MAILSPOOL_SPOOLER_PATH,
+                                         MAILSPOOL_IFACE_STATUS, status_vtable,
+                                         &b->spooler_status);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(d->bus, &d->spooler_slots[1], MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER,
-                                        spooler_vtable, d);
+        return sd_bus_add_object_vtable(b->bus, &b->spooler_slots[1], MAILSPOOL_SPOOLER_PATH,
+                                        MAILSPOOL_IFACE_SPOOLER, spooler_vtable, b);
+}
+
+static const char *const order_names[] = {"TransportOrder"};
+
+void spooler_dbus_order_changed(struct bus_faces *b)
+{
+        bus_changes_mark(b->changes, MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER, order_names,
+                         1u);
 }

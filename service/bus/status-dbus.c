@@ -1,20 +1,15 @@
-/* The org.mailspool.Spool1.Status interface (MAPI's IMAPIStatus), one vtable
- * for the spooler and every transport. */
+/* The org.mailspool.Spool1.Status face (MAPI's IMAPIStatus): one vtable for
+ * the spooler and every transport, its property changes, FlushQueues and
+ * its replies and signals, ValidateState, SettingsDialog and ChangePassword
+ * (docs/bus-api.md, "Status"). */
 #include <fcntl.h>
 #include <sys/stat.h>
 
 #include "bus-error.h"
+#include "bus-faces.h"
 #include "flush-flags.h"
-#include "flush.h"
 #include "log.h"
 #include "mailspool-bus.h"
-#include "transport.h"
-
-static uint32_t status_methods(const struct status_object *o)
-{
-        return o->t ? transport_resource_methods(o->t)
-                    : MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_FLUSH_QUEUES;
-}
 
 static const char *status_name(const struct status_object *o)
 {
@@ -26,44 +21,200 @@ static int no_support(sd_bus_error *error, const struct status_object *o, const 
 {
         return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
                               "%s \"%s\" does not offer %s (ResourceMethods 0x%X lacks 0x%X)",
-                              o->t ? "transport" : "the", status_name(o), method, status_methods(o),
-                              bit);
+                              o->t ? "transport" : "the", status_name(o),
+                              method, o->row->resource_methods, bit);
 }
 
-static int get_u32(sd_bus *bus, const char *path, const char *iface, const char *property,
-                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        const struct status_object *o = userdata;
-        const struct transport *t = o->t;
-        uint32_t v;
+/* One typed getter per property, each reading the object's status row. */
+#define STATUS_GETTER(name, type, value)                                                           \
+        static int get_##name(sd_bus *bus, const char *path, const char *iface,                    \
+                              const char *property, sd_bus_message *reply, void *userdata,         \
+                              sd_bus_error *error)                                                 \
+        {                                                                                          \
+                const struct status_row *row = ((const struct status_object *) userdata)->row;     \
+                return sd_bus_message_append(reply, type, value);                                  \
+        }
+STATUS_GETTER(resource_type, "u", row->resource_type)
+STATUS_GETTER(display_name, "s", strempty(row->display_name))
+STATUS_GETTER(provider_display, "s", strempty(row->provider_display))
+STATUS_GETTER(resource_methods, "u", row->resource_methods)
+STATUS_GETTER(resource_flags, "u", row->resource_flags)
+STATUS_GETTER(status_code, "u", row->status_code)
+STATUS_GETTER(status_string, "s", strempty(row->status_string))
+STATUS_GETTER(identity_display, "s", strempty(row->identity_display))
 
-        if (streq(property, "ResourceType"))
-                v = t ? MAILSPOOL_RESOURCE_TRANSPORT : MAILSPOOL_RESOURCE_SPOOLER;
-        else if (streq(property, "ResourceMethods"))
-                v = status_methods(o);
-        else if (streq(property, "ResourceFlags"))
-                v = t ? transport_resource_flags(t) : 0;
-        else
-                v = t ? t->status_code : o->d->status_code;
-        return sd_bus_message_append(reply, "u", v);
+/* The properties that transport_change bits name, by bit. */
+static const char *const status_change_names[] = {
+    [__builtin_ctz(TRANSPORT_CHANGED_STATUS_CODE)] = "StatusCode",
+    [__builtin_ctz(TRANSPORT_CHANGED_STATUS_STRING)] = "StatusString",
+};
+
+void status_dbus_changed(struct bus_faces *b, const char *path, unsigned changes)
+{
+        unsigned mask = changes & (TRANSPORT_CHANGED_STATUS_CODE | TRANSPORT_CHANGED_STATUS_STRING);
+        if (mask)
+                bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_STATUS, status_change_names,
+                                 mask);
 }
 
-static int get_string(sd_bus *bus, const char *path, const char *iface, const char *property,
-                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        const struct status_object *o = userdata;
-        const struct transport *t = o->t;
-        const char *v;
+/* --- FlushQueues ----------------------------------------------------------- */
 
-        if (streq(property, "DisplayName"))
-                v = t ? t->config->display_name : "Mail spooler";
-        else if (streq(property, "ProviderDisplay"))
-                v = t ? t->ops->provider_display : "Spooler";
-        else if (streq(property, "IdentityDisplay"))
-                v = t ? t->config->identity : "";
+/* What the bus keeps of a running flush: the call to answer at the end (NULL
+ * once answered, or with FLUSH_ASYNC_OK) and whom progress goes to. */
+struct flush_call {
+        sd_bus_message *call;
+        char *caller; /* unique name; NULL: no progress (FLUSH_NO_UI) */
+        char *owner;  /* who may cancel it without privileges */
+};
+
+static void flush_call_free(struct flush_call *c)
+{
+        if (!c)
+                return;
+        sd_bus_message_unref(c->call);
+        free(c->caller);
+        free(c->owner);
+        free(c);
+}
+
+static int append_summary(sd_bus_message *m, const struct flush *f)
+{
+        int r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}", "sent", "u", f->sent, "deferred",
+                                          "u", f->deferred, "failed", "u", f->failed, "received",
+                                          "u", f->received);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "skipped");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ao");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "o");
+        STRV_FOREACH(p, f->skipped)
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "o", *p);
+        for (int k = 0; r >= 0 && k < 3; k++)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", "errors");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "a(oss)");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "(oss)");
+        for (size_t i = 0; r >= 0 && i < f->n_errors; i++) {
+                const struct flush_error *e = &f->errors[i];
+                _cleanup_free_ char *text = NULL;
+                if (asprintf(&text, "%s (0x%08X): %s", mapi_error_name(e->code),
+                             mapi_error_value(e->code), e->text) < 0)
+                        return -ENOMEM;
+                r = sd_bus_message_append(m, "(oss)", e->path, mapi_error_dbus_name(e->code),
+                                          text);
+        }
+        for (int k = 0; r >= 0 && k < 4; k++)
+                r = sd_bus_message_close_container(m);
+        return r;
+}
+
+static int reply_summary(sd_bus_message *call, const struct flush *f)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = append_summary(reply, f);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r;
+}
+
+static void emit_finished(struct bus_faces *b, const struct flush *f)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r = sd_bus_message_new_signal(b->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS,
+                                          "FlushFinished");
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "ou", f->target, f->flags);
+        if (r >= 0)
+                r = append_summary(sig, f);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, sig, NULL);
+        if (r < 0)
+                log_warning("cannot emit FlushFinished: %s", strerror(-r));
+}
+
+void status_dbus_flush_progress(struct bus_faces *b, struct flush *f, struct transport *t,
+                                const char *text)
+{
+        struct flush_call *c = f->userdata;
+        if (!c || !c->caller)
+                return;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r = sd_bus_message_new_signal(b->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS,
+                                          "FlushProgress");
+        /* Unicast: only the caller asked to be shown progress. */
+        if (r >= 0)
+                r = sd_bus_message_set_destination(sig, c->caller);
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "ouus", t->path, f->done, f->total, text);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, sig, NULL);
+        if (r < 0)
+                log_debug("cannot send FlushProgress: %s", strerror(-r));
+}
+
+void status_dbus_flush_finished(struct bus_faces *b, struct flush *f)
+{
+        struct flush_call *c = TAKE_PTR(f->userdata);
+
+        /* The status bits that fell with the flush go out before its end. */
+        bus_changes_emit(b->changes);
+        if (c && c->call) {
+                const char *text;
+                enum mapi_error code = flush_result(f, &text);
+                if (code != MAPI_OK) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        bus_error_mapi(&e, code, "%s", text);
+                        sd_bus_reply_method_error(c->call, &e);
+                } else if (reply_summary(c->call, f) < 0)
+                        log_warning("cannot reply to FlushQueues");
+        }
+        emit_finished(b, f);
+        flush_call_free(c);
+}
+
+static int flush_queues(struct bus_faces *b, struct transport *on_transport, sd_bus_message *m,
+                        const char *target, uint32_t flags, sd_bus_error *error)
+{
+        struct flush *f;
+        enum mapi_error code;
+        _cleanup_free_ char *text = NULL;
+
+        int r = flush_new(b->flushes, on_transport, target, flags, &f, &code, &text);
+        if (r < 0)
+                return text ? bus_error_mapi(error, code, "%s", text) : r;
+
+        struct flush_call *c = calloc(1, sizeof(*c));
+        if (!c || !(c->owner = strdup(strempty(sd_bus_message_get_sender(m)))) ||
+            (!(flags & MAILSPOOL_FLUSH_NO_UI) && !(c->caller = strdup(c->owner)))) {
+                flush_call_free(c);
+                flush_free(f);
+                return -ENOMEM;
+        }
+        if (flags & MAILSPOOL_FLUSH_ASYNC_OK)
+                r = reply_summary(m, f);
         else
-                v = t ? t->status_string : o->d->status_string;
-        return sd_bus_message_append(reply, "s", strempty(v));
+                c->call = sd_bus_message_ref(m);
+        if (r < 0) {
+                flush_call_free(c);
+                flush_free(f);
+                return r;
+        }
+        f->userdata = c;
+        flush_run(f);
+        return 1;
 }
 
 static int method_flush_queues(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -75,24 +226,39 @@ static int method_flush_queues(sd_bus_message *m, void *userdata, sd_bus_error *
         int r = sd_bus_message_read(m, "ou", &target, &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & MAILSPOOL_STATUS_FLUSH_QUEUES))
+        if (!(o->row->resource_methods & MAILSPOOL_STATUS_FLUSH_QUEUES))
                 return bus_error_mapi(
                     error, MAPI_E_NO_SUPPORT,
                     "transport \"%s\" does not flush itself (ResourceMethods 0x%X lacks "
                     "STATUS_FLUSH_QUEUES); ask the spooler to flush it with this transport as "
                     "target",
-                    status_name(o), status_methods(o));
-        return flush_queues_call(o->d, o->t, m, target, flags, error);
+                    status_name(o), o->row->resource_methods);
+        return flush_queues(o->b, o->t, m, target, flags, error);
 }
 
-static int spooler_validate(struct daemon *d, uint32_t flags, sd_bus_error *error)
+int status_dbus_cancel_flush(struct bus_faces *b, sd_bus_message *m, const char *target,
+                             sd_bus_error *error)
 {
-        if (flags & MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS)
-                return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
-                                      "the spooler has no remote header cache");
+        struct flush *f = flushes_find(b->flushes, target);
+        if (!f)
+                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no flush of %s is running", target);
+
+        const struct flush_call *c = f->userdata;
+        const char *owner = c && c->call ? c->owner : NULL;
+        if (!streq_ptr(sd_bus_message_get_sender(m), owner) && !bus_caller_is_privileged(b, m))
+                return bus_error_mapi(error, MAPI_E_NO_ACCESS,
+                                      "the flush of %s belongs to another client", target);
+        flush_cancel(f);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+/* --- ValidateState --------------------------------------------------------- */
+
+static int spooler_validate(struct bus_faces *b, uint32_t flags, sd_bus_error *error)
+{
         if (flags & MAILSPOOL_VALIDATE_CONFIG_CHANGED) {
                 _cleanup_free_ char *text = NULL;
-                int r = daemon_reload(d, &text);
+                int r = flushes_reload(b->flushes, &text);
                 if (r == -EBUSY)
                         return bus_error_mapi(error, MAPI_E_BUSY,
                                               "the configuration cannot be re-read while a flush "
@@ -103,16 +269,73 @@ static int spooler_validate(struct daemon *d, uint32_t flags, sd_bus_error *erro
                                               text ? text : strerror(-r));
         }
         /* FORCE_XP_* on the spooler applies to every transport. */
-        for (size_t i = 0; i < d->n_transports; i++)
-                if (flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT)) {
-                        int r = transport_validate(d->transports[i],
-                                                   flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT),
-                                                   NULL, NULL);
-                        if (r < 0)
-                                log_warning("transport \"%s\" did not validate",
-                                            d->transports[i]->config->id);
-                }
+        uint32_t force = flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT |
+                                  MAILSPOOL_VALIDATE_FORCE_DISCONNECT);
+        for (size_t i = 0; force && i < b->spool->n_transports; i++)
+                (void) transport_validate(b->spool->transports[i], force);
         return 0;
+}
+
+/* Waits for the transport's check; the reply comes from its end. */
+static int validate_wait(struct status_object *o, sd_bus_message *m)
+{
+        sd_bus_message **calls =
+            reallocarray(o->validate_calls, o->n_validate_calls + 1, sizeof(*calls));
+        if (!calls)
+                return -ENOMEM;
+        o->validate_calls = calls;
+        calls[o->n_validate_calls++] = sd_bus_message_ref(m);
+        return 0;
+}
+
+static void validate_reply(struct status_object *o, enum mapi_error code, const char *error)
+{
+        sd_bus_message **calls = TAKE_PTR(o->validate_calls);
+        size_t n = o->n_validate_calls;
+
+        o->n_validate_calls = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (error) {
+                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+                        bus_error_mapi(&e, code, "transport \"%s\": %s", status_name(o), error);
+                        sd_bus_reply_method_error(calls[i], &e);
+                } else
+                        sd_bus_reply_method_return(calls[i], NULL);
+                sd_bus_message_unref(calls[i]);
+        }
+        free(calls);
+}
+
+static int transport_validate_call(struct status_object *o, uint32_t flags, sd_bus_message *m,
+                                   sd_bus_error *error)
+{
+        if (flags & MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS)
+                return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
+                                      "transport \"%s\" has no remote header cache",
+                                      status_name(o));
+        /* Waiting before the check starts: it may end before it returns. */
+        int r = validate_wait(o, m);
+        if (r < 0)
+                return r;
+        if (transport_validate(o->t, flags) > 0)
+                return 1;
+        /* Nothing to wait for: the call is the last one waiting. */
+        o->n_validate_calls--;
+        sd_bus_message_unref(o->validate_calls[o->n_validate_calls]);
+        return 0;
+}
+
+void status_dbus_validate_done(struct bus_faces *b, struct transport *t, enum mapi_error code,
+                               const char *error)
+{
+        for (size_t i = 0; i < b->n_transports; i++)
+                if (b->transports[i].t == t)
+                        validate_reply(&b->transports[i].status, code, error);
+}
+
+void status_dbus_object_removed(struct status_object *o)
+{
+        validate_reply(o, MAPI_E_CALL_FAILED, "the transport was removed");
 }
 
 static int method_validate_state(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -125,17 +348,19 @@ static int method_validate_state(sd_bus_message *m, void *userdata, sd_bus_error
         int r = sd_bus_message_read(m, "u", &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & MAILSPOOL_STATUS_VALIDATE_STATE))
+        if (!(o->row->resource_methods & MAILSPOOL_STATUS_VALIDATE_STATE))
                 return no_support(error, o, "ValidateState", MAILSPOOL_STATUS_VALIDATE_STATE);
         if (validate_flags_check(flags, !o->t, &code, &text) < 0)
                 return bus_error_mapi(error, code, "%s", text);
-        if ((flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT | MAILSPOOL_VALIDATE_CONFIG_CHANGED)) &&
-            !bus_caller_is_privileged(o->d, m))
+        if ((flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT |
+                      MAILSPOOL_VALIDATE_CONFIG_CHANGED)) &&
+            !bus_caller_is_privileged(o->b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "only root or the admin group may connect, disconnect or "
                                       "reconfigure transports");
 
-        r = o->t ? transport_validate(o->t, flags, m, error) : spooler_validate(o->d, flags, error);
+        r = o->t ? transport_validate_call(o, flags, m, error)
+                 : spooler_validate(o->b, flags, error);
         if (r != 0)
                 return r; /* an error, or the transport replies when its check ends */
         return sd_bus_reply_method_return(m, NULL);
@@ -196,12 +421,12 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
         int r = sd_bus_message_read(m, "ssu", &old_secret, &new_secret, &flags);
         if (r < 0)
                 return r;
-        if (!(status_methods(o) & MAILSPOOL_STATUS_CHANGE_PASSWORD))
+        if (!(o->row->resource_methods & MAILSPOOL_STATUS_CHANGE_PASSWORD))
                 return no_support(error, o, "ChangePassword", MAILSPOOL_STATUS_CHANGE_PASSWORD);
         if (flags != 0)
                 return bus_error_mapi(error, MAPI_E_UNKNOWN_FLAGS,
                                       "ChangePassword takes no flags, got 0x%X", flags);
-        if (!bus_caller_is_privileged(o->d, m))
+        if (!bus_caller_is_privileged(o->b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "only root or the admin group may change a password");
         const char *file = o->t->config->password_file;
@@ -235,14 +460,14 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
 
 const sd_bus_vtable status_vtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_PROPERTY("ResourceType", "u", get_u32, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("DisplayName", "s", get_string, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("ProviderDisplay", "s", get_string, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("ResourceMethods", "u", get_u32, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("ResourceFlags", "u", get_u32, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("StatusCode", "u", get_u32, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("StatusString", "s", get_string, 0, PROP_CHANGING),
-    SD_BUS_PROPERTY("IdentityDisplay", "s", get_string, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("ResourceType", "u", get_resource_type, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("DisplayName", "s", get_display_name, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("ProviderDisplay", "s", get_provider_display, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("ResourceMethods", "u", get_resource_methods, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("ResourceFlags", "u", get_resource_flags, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("StatusCode", "u", get_status_code, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("StatusString", "s", get_status_string, 0, PROP_CHANGING),
+    SD_BUS_PROPERTY("IdentityDisplay", "s", get_identity_display, 0, PROP_CHANGING),
     SD_BUS_METHOD_WITH_NAMES("FlushQueues", "ou",
                              SD_BUS_PARAM(target_transport) SD_BUS_PARAM(flags), "a{sv}",
                              SD_BUS_PARAM(summary), method_flush_queues, METHOD_FLAGS),

@@ -1,7 +1,8 @@
 /* Submit and SubmitData: parse the options and the message, route it to a
  * transport, store it in one transaction, and only then reply. A message
- * handed over as a pipe is read without blocking the loop. */
-#include "submit-dbus.h"
+ * handed over as a pipe is read without blocking the loop (docs/bus-api.md,
+ * "Spooler.Submit and Spooler.SubmitData"). */
+#include "bus-faces.h"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -111,14 +112,14 @@ static int read_options(sd_bus_message *m, struct submit_options *o, sd_bus_erro
 }
 
 /* Everything after the bytes are in: check, parse, route, store, reply. */
-static int submit_store(struct daemon *d, sd_bus_message *m, const struct submit_options *o,
+static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct submit_options *o,
                         const void *data, size_t size, sd_bus_error *error)
 {
-        if (size > d->config.max_message_size)
+        if (size > b->spool->config.max_message_size)
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                       "the message is %zu bytes; this spooler takes at most "
                                       "%" PRIu64 " (MaxMessageSize); nothing was stored",
-                                      size, d->config.max_message_size);
+                                      size, b->spool->config.max_message_size);
 
         struct parsed_mail mail = {};
         _cleanup_free_ char *why = NULL;
@@ -131,7 +132,7 @@ static int submit_store(struct daemon *d, sd_bus_message *m, const struct submit
 
         struct transport *t;
         if (o->transport) {
-                t = daemon_find_transport_by_path(d, o->transport);
+                t = spool_find_transport_by_path(b->spool, o->transport);
                 if (!t)
                         r = bus_error_mapi(error, MAPI_E_NOT_FOUND,
                                            "no transport at %s; nothing was stored", o->transport);
@@ -142,7 +143,7 @@ static int submit_store(struct daemon *d, sd_bus_message *m, const struct submit
                                            t->config->id,
                                            transport_kind_to_string(t->config->kind));
         } else {
-                t = daemon_route(d, mail.from);
+                t = spool_route(b->spool, mail.from);
                 if (!t)
                         r = bus_error_mapi(error, MAPI_E_NOT_FOUND,
                                            "no outbound transport is configured; nothing was "
@@ -167,7 +168,7 @@ static int submit_store(struct daemon *d, sd_bus_message *m, const struct submit
             .submitted_usec = now_realtime_usec(),
         };
         uint64_t id;
-        r = store_add_outbound(d->store, &rec, mail.data, mail.size, &id);
+        r = store_add_outbound(b->spool->store, &rec, mail.data, mail.size, &id);
         parsed_mail_clear(&mail);
         if (r < 0)
                 return bus_error_store(error, r, "cannot store the message");
@@ -200,7 +201,7 @@ int method_submit_data(sd_bus_message *m, void *userdata, sd_bus_error *error)
 
 /* A message arriving through a pipe or socket, read as it comes. */
 struct submit_reader {
-        struct daemon *d;
+        struct bus_faces *b;
         sd_bus_message *call;
         struct submit_options options;
         int fd;
@@ -235,7 +236,7 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
 {
         struct submit_reader *s = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        uint64_t max = s->d->config.max_message_size;
+        uint64_t max = s->b->spool->config.max_message_size;
 
         for (;;) {
                 if (s->size + 65536 > s->allocated) {
@@ -272,14 +273,14 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
                         return 0;
                 }
         }
-        int r = submit_store(s->d, s->call, &s->options, s->data, s->size, &error);
+        int r = submit_store(s->b, s->call, &s->options, s->data, s->size, &error);
         submit_reader_finish(s, r, &error);
         return 0;
 }
 
 int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
-        struct daemon *d = userdata;
+        struct bus_faces *b = userdata;
         _cleanup_(submit_options_clear) struct submit_options o = {};
         int fd;
 
@@ -298,14 +299,14 @@ int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                       "the message descriptor is a directory");
         if (S_ISREG(st.st_mode)) {
-                if ((uint64_t) st.st_size > d->config.max_message_size)
-                        return submit_store(d, m, &o, NULL, (size_t) st.st_size, error);
+                if ((uint64_t) st.st_size > b->spool->config.max_message_size)
+                        return submit_store(b, m, &o, NULL, (size_t) st.st_size, error);
                 _cleanup_free_ char *data = NULL;
                 r = read_file_contents(fd, (size_t) st.st_size, &data);
                 if (r < 0)
                         return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                               "cannot read the message: %s", strerror(-r));
-                return submit_store(d, m, &o, data, (size_t) st.st_size, error);
+                return submit_store(b, m, &o, data, (size_t) st.st_size, error);
         }
 
         /* A device (say /dev/zero) could be read forever or not be pollable
@@ -320,7 +321,7 @@ int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
         struct submit_reader *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->d = d;
+        s->b = b;
         s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
         if (s->fd < 0 || fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
                 r = -errno;
@@ -330,7 +331,7 @@ int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
         s->call = sd_bus_message_ref(m);
         s->options = o;
         o = (struct submit_options){};
-        r = sd_event_add_io(d->event, &s->source, s->fd, EPOLLIN, submit_reader_io, s);
+        r = sd_event_add_io(b->event, &s->source, s->fd, EPOLLIN, submit_reader_io, s);
         if (r < 0) {
                 s->call = sd_bus_message_unref(s->call);
                 submit_reader_free(s);

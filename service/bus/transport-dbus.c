@@ -1,33 +1,39 @@
-/* The org.mailspool.Spool1.Transport interface of a transport object. */
-#include "transport.h"
-
+/* The org.mailspool.Spool1.Transport face of a transport object, and the
+ * object itself: registered with its Status face when the spool's
+ * transports are built, removed before they go (docs/bus-api.md,
+ * "Transport"). */
 #include <stddef.h>
+
+#include "bus-faces.h"
+#include "log.h"
+#include "mailspool-bus.h"
+#include "transport.h"
 
 static int get_id(sd_bus *bus, const char *path, const char *iface, const char *property,
                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct transport *t = userdata;
+        const struct transport *t = userdata;
         return sd_bus_message_append(reply, "s", t->config->id);
 }
 
 static int get_kind(sd_bus *bus, const char *path, const char *iface, const char *property,
                     sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct transport *t = userdata;
+        const struct transport *t = userdata;
         return sd_bus_message_append(reply, "s", transport_kind_to_string(t->config->kind));
 }
 
 static int get_asynchronous(sd_bus *bus, const char *path, const char *iface, const char *property,
                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct transport *t = userdata;
+        const struct transport *t = userdata;
         return sd_bus_message_append(reply, "b", t->config->asynchronous);
 }
 
 static int get_send_mode(sd_bus *bus, const char *path, const char *iface, const char *property,
                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct transport *t = userdata;
+        const struct transport *t = userdata;
         return sd_bus_message_append(
             reply, "s", t->config->send_mode == SEND_IMMEDIATE ? "immediate" : "on-demand");
 }
@@ -36,7 +42,7 @@ static int get_send_mode(sd_bus *bus, const char *path, const char *iface, const
 static int get_server(sd_bus *bus, const char *path, const char *iface, const char *property,
                       sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
-        struct transport *t = userdata;
+        const struct transport *t = userdata;
         const char *url = t->config->server;
         if (!url)
                 return sd_bus_message_append(reply, "s", "");
@@ -54,48 +60,106 @@ static int get_server(sd_bus *bus, const char *path, const char *iface, const ch
         return sd_bus_message_append(reply, "s", clean);
 }
 
-static int get_queued(sd_bus *bus, const char *path, const char *iface, const char *property,
-                      sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        struct transport *t = userdata;
-        return sd_bus_message_append(reply, "u", t->queued_outbound);
-}
-
-static int get_last_error(sd_bus *bus, const char *path, const char *iface, const char *property,
-                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        struct transport *t = userdata;
-        return sd_bus_message_append(reply, "s", t->last_error);
-}
-
-static int get_next_retry(sd_bus *bus, const char *path, const char *iface, const char *property,
-                          sd_bus_message *reply, void *userdata, sd_bus_error *error)
-{
-        struct transport *t = userdata;
-        return sd_bus_message_append(reply, "t", t->next_retry);
-}
+#define CHANGING SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable transport_vtable[] = {
     SD_BUS_VTABLE_START(0),
     SD_BUS_PROPERTY("Id", "s", get_id, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("Kind", "s", get_kind, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("Asynchronous", "b", get_asynchronous, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("SendMode", "s", get_send_mode, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("Server", "s", get_server, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("QueuedOutbound", "u", get_queued, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("LastError", "s", get_last_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-    SD_BUS_PROPERTY("NextRetry", "t", get_next_retry, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("Asynchronous", "b", get_asynchronous, 0, CHANGING),
+    SD_BUS_PROPERTY("SendMode", "s", get_send_mode, 0, CHANGING),
+    SD_BUS_PROPERTY("Server", "s", get_server, 0, CHANGING),
+    SD_BUS_PROPERTY("QueuedOutbound", "u", NULL, offsetof(struct transport, queued_outbound),
+                    CHANGING),
+    SD_BUS_PROPERTY("LastError", "s", NULL, offsetof(struct transport, last_error), CHANGING),
+    SD_BUS_PROPERTY("NextRetry", "t", NULL, offsetof(struct transport, next_retry), CHANGING),
     SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "os", SD_BUS_PARAM(message) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
 };
 
-int transport_object_register(struct transport *t)
+/* The Transport properties that transport_change bits name, by bit. */
+static const char *const transport_change_names[] = {
+    [__builtin_ctz(TRANSPORT_CHANGED_QUEUED)] = "QueuedOutbound",
+    [__builtin_ctz(TRANSPORT_CHANGED_LAST_ERROR)] = "LastError",
+    [__builtin_ctz(TRANSPORT_CHANGED_NEXT_RETRY)] = "NextRetry",
+};
+
+static int transport_face_register(struct bus_faces *b, struct transport_face *tf)
 {
-        sd_bus *bus = t->daemon->bus;
-        int r = sd_bus_add_object_vtable(bus, &t->slots[0], t->path, MAILSPOOL_IFACE_STATUS, status_vtable,
-                                         &t->status);
+        struct transport *t = tf->t;
+        tf->status = (struct status_object){.b = b, .t = t, .row = &t->status};
+        int r = sd_bus_add_object_vtable(b->bus, &tf->slots[0], t->path, MAILSPOOL_IFACE_STATUS,
+                                         status_vtable, &tf->status);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(bus, &t->slots[1], t->path, MAILSPOOL_IFACE_TRANSPORT,
-                                        transport_vtable, t);
+        return sd_bus_add_object_vtable(b->bus, &tf->slots[1], t->path,
+                                        MAILSPOOL_IFACE_TRANSPORT, transport_vtable, t);
+}
+
+int transport_dbus_add_all(struct bus_faces *b)
+{
+        struct spool *s = b->spool;
+        b->transports = calloc(s->n_transports ? s->n_transports : 1, sizeof(*b->transports));
+        if (!b->transports)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_transports; i++) {
+                struct transport_face *tf = &b->transports[b->n_transports++];
+                tf->t = s->transports[i];
+                int r = transport_face_register(b, tf);
+                if (r < 0)
+                        return r;
+                (void) sd_bus_emit_interfaces_added(b->bus, tf->t->path, MAILSPOOL_IFACE_STATUS,
+                                                    MAILSPOOL_IFACE_TRANSPORT, NULL);
+        }
+        return 0;
+}
+
+void transport_dbus_remove_all(struct bus_faces *b)
+{
+        for (size_t i = 0; i < b->n_transports; i++) {
+                struct transport_face *tf = &b->transports[i];
+                status_dbus_object_removed(&tf->status);
+                bus_changes_forget(b->changes, tf->t->path);
+                if (tf->slots[0])
+                        (void) sd_bus_emit_interfaces_removed(b->bus, tf->t->path,
+                                                              MAILSPOOL_IFACE_STATUS,
+                                                              MAILSPOOL_IFACE_TRANSPORT, NULL);
+                for (size_t k = 0; k < ELEMENTSOF(tf->slots); k++)
+                        tf->slots[k] = sd_bus_slot_unref(tf->slots[k]);
+        }
+        b->transports = mfree(b->transports);
+        b->n_transports = 0;
+}
+
+static struct transport_face *transport_dbus_face(struct bus_faces *b,
+                                                   const struct transport *t)
+{
+        for (size_t i = 0; i < b->n_transports; i++)
+                if (b->transports[i].t == t)
+                        return &b->transports[i];
+        return NULL;
+}
+
+void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned changes)
+{
+        if (!transport_dbus_face(b, t))
+                return; /* not on the bus yet */
+        status_dbus_changed(b, t->path, changes);
+        unsigned mask = changes & (TRANSPORT_CHANGED_QUEUED | TRANSPORT_CHANGED_LAST_ERROR |
+                                   TRANSPORT_CHANGED_NEXT_RETRY);
+        if (mask)
+                bus_changes_mark(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
+                                 transport_change_names, mask);
+}
+
+void transport_dbus_message_received(struct bus_faces *b, struct transport *t, uint64_t id,
+                                     const char *file)
+{
+        _cleanup_free_ char *path = NULL;
+        if (!transport_dbus_face(b, t) || message_path_for_id(id, &path) < 0)
+                return;
+        int r = sd_bus_emit_signal(b->bus, t->path, MAILSPOOL_IFACE_TRANSPORT, "MessageReceived",
+                                   "os", path, file);
+        if (r < 0)
+                log_debug("cannot announce message %" PRIu64 ": %s", id, strerror(-r));
 }

@@ -1,4 +1,4 @@
-/* Reading DIR/mailspool.conf and DIR/transports.d/<id>.conf (docs/api.md,
+/* Reading DIR/mailspool.conf and DIR/transports.d/<id>.conf (docs/bus-api.md,
  * "Configuration files").
  *
  * Every problem is reported as "FILE:LINE: KEY: what is wrong", and always the
@@ -1133,7 +1133,7 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
         if (stat(config_dir, &st) < 0) {
                 if (errno != ENOENT)
                         return fail_errno(ret_error, config_dir, -errno);
-                /* No config dir at all: run out of the box (api.md, "The daemon's
+                /* No config dir at all: run out of the box (docs/bus-api.md, "The daemon's
                  * command line"). */
         } else {
                 if (!S_ISDIR(st.st_mode))

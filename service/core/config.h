@@ -1,5 +1,5 @@
 /* Configuration: DIR/mailspool.conf and DIR/transports.d/<id>.conf, read with
- * libinih exactly as docs/api.md ("Configuration files") says. */
+ * libinih exactly as docs/bus-api.md ("Configuration files") says. */
 #pragma once
 
 #include "util.h"

@@ -1,4 +1,4 @@
-/* Checks of the flags given to FlushQueues and ValidateState (docs/api.md,
+/* Checks of the flags given to FlushQueues and ValidateState (docs/bus-api.md,
  * org.mailspool.Spool1.Status). Pure logic, no bus. */
 #pragma once
 

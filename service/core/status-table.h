@@ -1,4 +1,4 @@
-/* The status table of QueryStatusTable (docs/api.md, Spooler): its columns,
+/* The status table of QueryStatusTable (docs/bus-api.md, Spooler): its columns,
  * and the AND-restriction evaluated over its rows. Pure logic, no bus. */
 #pragma once
 

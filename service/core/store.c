@@ -1,5 +1,5 @@
 /* The durable message store on SQLite. See store.h for the contract and
- * docs/design.md ("The store") for why it is shaped this way. */
+ * docs/architecture.md ("The store") for why it is shaped this way. */
 #include "store.h"
 
 #include <assert.h>

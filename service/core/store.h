@@ -22,7 +22,7 @@ enum msg_state {
         _MSG_STATE_MAX,
 };
 
-const char *msg_state_to_string(enum msg_state s);         /* "queued", ... as api.md */
+const char *msg_state_to_string(enum msg_state s);         /* "queued", ... as docs/bus-api.md */
 int msg_state_from_string(const char *s);                  /* enum value, or -EINVAL */
 const char *msg_direction_to_string(enum msg_direction d); /* "outbound", "inbound" */
 int msg_direction_from_string(const char *s);              /* enum value, or -EINVAL */

@@ -1,245 +1,158 @@
-/* The daemon as a whole: its transports, routing, reload, the spooler's own
- * status, and who the caller is. */
+/* The wiring: the spool, its flushes and the bus faces, and the listeners
+ * that carry what the lower layers report to the ones that act on it. */
 #include "daemon.h"
 
-#include <grp.h>
-#include <pwd.h>
-
-#include "flush.h"
 #include "log.h"
 #include "mailspool-bus.h"
-#include "transport.h"
 
-int transport_path_for_id(const char *id, char **ret)
+/* --- What the transports report, passed on ---------------------------------- */
+
+static void on_transport_changed(struct transport *t, unsigned changes, void *userdata)
 {
-        return sd_bus_path_encode(MAILSPOOL_TRANSPORT_PREFIX, id, ret);
+        struct daemon *d = userdata;
+        transport_dbus_changed(&d->faces, t, changes);
 }
 
-struct transport *daemon_find_transport(struct daemon *d, const char *id)
+static void on_message_changed(struct transport *t, uint64_t id, bool recipients,
+                               void *userdata)
 {
-        for (size_t i = 0; i < d->n_transports; i++)
-                if (streq(d->transports[i]->config->id, id))
-                        return d->transports[i];
-        return NULL;
+        struct daemon *d = userdata;
+        message_dbus_changed(&d->faces, id, recipients);
 }
 
-struct transport *daemon_find_transport_by_path(struct daemon *d, const char *path)
+static void on_message_settled(struct transport *t, uint64_t id, enum delivery_outcome outcome,
+                               void *userdata)
 {
-        for (size_t i = 0; i < d->n_transports; i++)
-                if (streq(d->transports[i]->path, path))
-                        return d->transports[i];
-        return NULL;
+        struct daemon *d = userdata;
+        flushes_message_settled(&d->flushes, t, id, outcome);
 }
 
-struct transport *daemon_route(struct daemon *d, const char *from)
+static void on_connection_failed(struct transport *t, enum mapi_error code, const char *error,
+                                 void *userdata)
 {
-        struct transport *first = NULL, *fallback = NULL;
-        for (size_t i = 0; i < d->n_transports; i++) {
-                struct transport *t = d->transports[i];
-                if (!transport_kind_is_outbound(t->config->kind))
-                        continue;
-                if (from && from[0] && t->config->identity && t->config->identity[0] &&
-                    strcasecmp(t->config->identity, from) == 0)
-                        return t;
-                if (!first)
-                        first = t;
-                if (t->config->is_default && !fallback)
-                        fallback = t;
-        }
-        return fallback ? fallback : first;
+        struct daemon *d = userdata;
+        flushes_connection_failed(&d->flushes, t, code, error);
 }
 
-/* Resolved once per configuration, so that no bus call waits on NSS. */
-static void daemon_resolve_admin_group(struct daemon *d)
+static void on_message_received(struct transport *t, uint64_t id, const char *file,
+                                void *userdata)
 {
-        d->has_admin_gid = false;
-        if (!d->config.admin_group)
-                return;
-        struct group *g = getgrnam(d->config.admin_group);
-        if (!g) {
-                log_warning("AdminGroup \"%s\" does not exist; only root may administer",
-                            d->config.admin_group);
-                return;
-        }
-        d->admin_gid = g->gr_gid;
-        d->has_admin_gid = true;
+        struct daemon *d = userdata;
+        transport_dbus_message_received(&d->faces, t, id, file);
+        flushes_message_received(&d->flushes, t);
 }
 
-int daemon_start_transports(struct daemon *d)
+static void on_download_done(struct transport *t, enum mapi_error code, const char *error,
+                             void *userdata)
 {
-        daemon_resolve_admin_group(d);
-        d->transports =
-            calloc(d->config.n_transports ? d->config.n_transports : 1, sizeof(struct transport *));
-        if (!d->transports)
-                return -ENOMEM;
-        for (size_t i = 0; i < d->config.n_transports; i++) {
-                struct transport *t;
-                int r = transport_new(d, &d->config.transports[i], (uint32_t) i + 1, &t);
-                if (r < 0)
-                        return r;
-                d->transports[d->n_transports++] = t;
-                r = transport_object_register(t);
-                if (r < 0)
-                        return r;
-                log_info("transport \"%s\" (%s) ready at %s", t->config->id,
-                         transport_kind_to_string(t->config->kind), t->path);
-        }
-        return 0;
+        struct daemon *d = userdata;
+        flushes_download_done(&d->flushes, t, code, error);
 }
 
-void daemon_stop_transports(struct daemon *d)
+static void on_validate_done(struct transport *t, enum mapi_error code, const char *error,
+                             void *userdata)
 {
-        for (size_t i = 0; i < d->n_transports; i++)
-                transport_free(d->transports[i]);
-        free(d->transports);
-        d->transports = NULL;
-        d->n_transports = 0;
+        struct daemon *d = userdata;
+        status_dbus_validate_done(&d->faces, t, code, error);
 }
 
-static bool daemon_is_idle(struct daemon *d)
+static void on_transport_idle(struct transport *t, void *userdata)
 {
-        if (d->flushes)
-                return false;
-        for (size_t i = 0; i < d->n_transports; i++)
-                if (d->transports[i]->in_transit > 0 || d->transports[i]->downloading)
-                        return false;
-        return true;
+        struct daemon *d = userdata;
+        spool_check_stop(d->spool);
 }
 
-static void announce_transports(struct daemon *d, bool added)
+static const struct transport_listener transport_listener = {
+    .changed = on_transport_changed,
+    .message_changed = on_message_changed,
+    .message_settled = on_message_settled,
+    .connection_failed = on_connection_failed,
+    .message_received = on_message_received,
+    .download_done = on_download_done,
+    .validate_done = on_validate_done,
+    .idle = on_transport_idle,
+};
+
+/* --- What the spool and the flush engine report ----------------------------- */
+
+static void on_spooler_changed(struct spool *s, unsigned changes, void *userdata)
 {
-        for (size_t i = 0; i < d->n_transports; i++) {
-                const char *path = d->transports[i]->path;
-                if (added)
-                        sd_bus_emit_interfaces_added(d->bus, path, MAILSPOOL_IFACE_STATUS, MAILSPOOL_IFACE_TRANSPORT,
-                                                     NULL);
-                else
-                        sd_bus_emit_interfaces_removed(d->bus, path, MAILSPOOL_IFACE_STATUS, MAILSPOOL_IFACE_TRANSPORT,
-                                                       NULL);
-        }
+        struct daemon *d = userdata;
+        status_dbus_changed(&d->faces, MAILSPOOL_SPOOLER_PATH, changes);
 }
 
-int daemon_reload(struct daemon *d, char **ret_error)
+static void on_transports_removed(struct spool *s, void *userdata)
 {
-        if (!daemon_is_idle(d))
-                return -EBUSY;
+        struct daemon *d = userdata;
+        transport_dbus_remove_all(&d->faces);
+}
 
-        struct spool_config fresh = {};
-        int r = config_load(d->config_dir, d->state_dir, &fresh, ret_error);
+static void on_transports_added(struct spool *s, void *userdata)
+{
+        struct daemon *d = userdata;
+        int r = transport_dbus_add_all(&d->faces);
+        if (r < 0)
+                log_error("cannot put the transports on the bus: %s", strerror(-r));
+        spooler_dbus_order_changed(&d->faces);
+}
+
+static void on_flush_progress(struct flush *f, struct transport *t, const char *text,
+                              void *userdata)
+{
+        struct daemon *d = userdata;
+        status_dbus_flush_progress(&d->faces, f, t, text);
+}
+
+static void on_flush_finished(struct flush *f, void *userdata)
+{
+        struct daemon *d = userdata;
+        status_dbus_flush_finished(&d->faces, f);
+}
+
+int daemon_start(struct daemon *d, struct spool_config *config)
+{
+        const struct spool_listener listener = {
+            .transport = &transport_listener,
+            .spooler_changed = on_spooler_changed,
+            .transports_removed = on_transports_removed,
+            .transports_added = on_transports_added,
+            .userdata = d,
+        };
+        int r = spool_new(d->event, d->store, d->config_dir, d->state_dir, config, &listener,
+                          &d->spool);
         if (r < 0)
                 return r;
-
-        /* Queued mail lives in the store, keyed by transport id: rebuilding
-         * the transports loses none of it. */
-        announce_transports(d, false);
-        daemon_stop_transports(d);
-        struct spool_config previous = d->config;
-        d->config = fresh;
-        r = daemon_start_transports(d);
+        d->flushes = (struct flushes){
+            .spool = d->spool,
+            .listener = {.progress = on_flush_progress,
+                         .finished = on_flush_finished,
+                         .userdata = d},
+        };
+        r = bus_faces_init(&d->faces, d->bus, d->event, d->system_bus, d->spool, &d->flushes);
+        if (r < 0)
+                return r;
+        r = spool_start_transports(d->spool);
         if (r < 0) {
-                /* Back to the transports of the previous configuration, so
-                 * that "not changed" stays true. */
-                daemon_stop_transports(d);
-                spool_config_clear(&d->config);
-                d->config = previous;
-                int k = daemon_start_transports(d);
-                if (k < 0)
-                        log_error("cannot restart the previous transports: %s", strerror(-k));
-                announce_transports(d, true);
-                if (asprintf(ret_error,
-                             "cannot start the new transports (%s); the previous "
-                             "configuration stays",
-                             strerror(-r)) < 0)
-                        *ret_error = NULL;
+                log_error("cannot start the transports: %s", strerror(-r));
                 return r;
         }
-        spool_config_clear(&previous);
-        announce_transports(d, true);
-        sd_bus_emit_properties_changed(d->bus, MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER, "TransportOrder", NULL);
-        log_notice("configuration re-read: %zu transport%s", d->n_transports,
-                   d->n_transports == 1 ? "" : "s");
-        return 0;
+        return transport_dbus_add_all(&d->faces);
 }
 
-void daemon_set_status(struct daemon *d, uint32_t code, const char *text)
+void daemon_done(struct daemon *d)
 {
-        const char *changed[3] = {};
-        size_t n = 0;
-
-        if (code != d->status_code) {
-                d->status_code = code;
-                changed[n++] = "StatusCode";
-        }
-        if (!streq_ptr(text, d->status_string)) {
-                char *c = strdup(text);
-                if (c) {
-                        free(d->status_string);
-                        d->status_string = c;
-                        changed[n++] = "StatusString";
-                }
-        }
-        if (n > 0 && d->spooler_slots[0])
-                sd_bus_emit_properties_changed(d->bus, MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_STATUS, changed[0],
-                                               changed[1], NULL);
+        bus_faces_done(&d->faces);
+        d->spool = spool_free(d->spool);
 }
 
-void daemon_check_stop(struct daemon *d)
+void daemon_reload(struct daemon *d)
 {
-        if (!d->stopping)
-                return;
-        for (size_t i = 0; i < d->n_transports; i++)
-                if (d->transports[i]->in_transit > 0)
-                        return;
-        sd_event_exit(d->event, 0);
-}
-
-int bus_caller_uid(sd_bus_message *m, uid_t *ret)
-{
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        int r = sd_bus_query_sender_creds(m, SD_BUS_CREDS_EUID, &creds);
-        if (r < 0)
-                return r;
-        return sd_bus_creds_get_euid(creds, ret);
-}
-
-/* Whether the user uid belongs to gid in the user database (its primary
- * group or a supplementary one). The database, not the calling process's
- * groups: the bus vouches for the uid alone, and "add the user to the
- * group" is how an administrator grants the right. */
-static bool user_in_group(uid_t uid, gid_t gid)
-{
-        struct passwd pw, *found = NULL;
-        char buf[4096];
-        if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
-                return false;
-        if (pw.pw_gid == gid)
-                return true;
-        int n = 64;
-        for (int attempt = 0; attempt < 4; attempt++) {
-                _cleanup_free_ gid_t *groups = calloc((size_t) n, sizeof(gid_t));
-                if (!groups)
-                        return false;
-                int want = n;
-                if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &want) >= 0) {
-                        for (int i = 0; i < want; i++)
-                                if (groups[i] == gid)
-                                        return true;
-                        return false;
-                }
-                n = want > n ? want : n * 2;
-        }
-        return false;
-}
-
-bool bus_caller_is_privileged(struct daemon *d, sd_bus_message *m)
-{
-        /* On a session bus the one user owns everything (docs/api.md, Access). */
-        if (!d->system_bus)
-                return true;
-        uid_t uid;
-        if (bus_caller_uid(m, &uid) < 0)
-                return false;
-        if (uid == 0)
-                return true;
-        return d->has_admin_gid && user_in_group(uid, d->admin_gid);
+        _cleanup_free_ char *text = NULL;
+        int r = flushes_reload(&d->flushes, &text);
+        if (r == -EBUSY)
+                log_warning("SIGHUP: the configuration is not re-read while a flush runs or mail "
+                            "is in transit; send SIGHUP again when it ends");
+        else if (r < 0)
+                log_error("SIGHUP: the configuration was not changed: %s",
+                          text ? text : strerror(-r));
 }

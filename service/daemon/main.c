@@ -1,5 +1,5 @@
 /* mailspoold: command line, start-up order, signals and exit codes
- * (docs/api.md, "The daemon's command line"). */
+ * (docs/bus-api.md, "The daemon's command line"). */
 #include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -8,10 +8,8 @@
 #include <curl/curl.h>
 
 #include "daemon.h"
-#include "flush.h"
 #include "log.h"
 #include "mailspool-bus.h"
-#include "transport.h"
 
 enum {
         EXIT_CLEAN = 0,
@@ -131,27 +129,17 @@ static int parse_args(int argc, char **argv, struct options *o)
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         struct daemon *d = userdata;
-        if (!d->stopping)
-                log_notice("stopping: finishing the messages in transit");
-        d->stopping = true;
         (void) sd_notify(false, "STOPPING=1");
-        daemon_check_stop(d);
+        spool_stop(d->spool);
         return 0;
 }
 
 static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         struct daemon *d = userdata;
-        _cleanup_free_ char *text = NULL;
 
         (void) sd_notify(false, "RELOADING=1");
-        int r = daemon_reload(d, &text);
-        if (r == -EBUSY)
-                log_warning("SIGHUP: the configuration is not re-read while a flush runs or mail "
-                            "is in transit; send SIGHUP again when it ends");
-        else if (r < 0)
-                log_error("SIGHUP: the configuration was not changed: %s",
-                          text ? text : strerror(-r));
+        daemon_reload(d);
         (void) sd_notify(false, "READY=1");
         return 0;
 }
@@ -165,18 +153,12 @@ static int open_bus(struct daemon *d)
                 return r;
         }
         r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
-        if (r >= 0)
-                r = sd_bus_add_object_manager(d->bus, &d->manager_slot, MAILSPOOL_OBJECT_ROOT);
-        if (r >= 0)
-                r = spooler_object_register(d);
-        if (r >= 0)
-                r = message_objects_register(d);
         if (r < 0)
-                log_error("cannot register the bus objects: %s", strerror(-r));
+                log_error("cannot attach to the bus: %s", strerror(-r));
         return r;
 }
 
-static int run(struct daemon *d)
+static int run(struct daemon *d, struct spool_config *config)
 {
         int r = sd_event_default(&d->event);
         if (r < 0)
@@ -217,16 +199,11 @@ static int run(struct daemon *d)
                 log_notice("%u message%s caught in transit by the last stop go out again", requeued,
                            requeued == 1 ? "" : "s");
 
-        d->spooler_status = (struct status_object){.d = d};
-        d->status_code = MAILSPOOL_STATUS_AVAILABLE;
-        d->status_string = strdup("Ready");
         if (open_bus(d) < 0)
                 return EXIT_UNAVAILABLE;
-        r = daemon_start_transports(d);
-        if (r < 0) {
-                log_error("cannot start the transports: %s", strerror(-r));
+        r = daemon_start(d, config);
+        if (r < 0)
                 return r == -EOPNOTSUPP ? EXIT_BAD_CONFIG : EXIT_UNAVAILABLE;
-        }
 
         r = sd_bus_request_name(d->bus, MAILSPOOL_BUS_NAME, 0);
         if (r < 0) {
@@ -235,7 +212,7 @@ static int run(struct daemon *d)
         }
         log_notice("mailspoold %s serving %s on the %s bus (%zu transport%s, state in %s)",
                    MAILSPOOL_VERSION, MAILSPOOL_BUS_NAME, d->system_bus ? "system" : "session",
-                   d->n_transports, d->n_transports == 1 ? "" : "s", d->state_dir);
+                   d->spool->n_transports, d->spool->n_transports == 1 ? "" : "s", d->state_dir);
         (void) sd_notify(false, "READY=1\nSTATUS=Serving " MAILSPOOL_BUS_NAME);
 
         r = sd_event_loop(d->event);
@@ -247,22 +224,15 @@ static int run(struct daemon *d)
         return EXIT_CLEAN;
 }
 
-static void daemon_done(struct daemon *d)
+static void release(struct daemon *d)
 {
-        daemon_stop_transports(d);
-        for (size_t i = 0; i < ELEMENTSOF(d->spooler_slots); i++)
-                sd_bus_slot_unref(d->spooler_slots[i]);
-        sd_bus_slot_unref(d->message_slot);
-        sd_bus_slot_unref(d->manager_slot);
+        daemon_done(d);
         if (d->bus) {
                 sd_bus_flush(d->bus);
                 sd_bus_flush_close_unref(d->bus);
         }
-        msg_record_clear(&d->current_message);
         store_close(d->store);
-        spool_config_clear(&d->config);
         sd_event_unref(d->event);
-        free(d->status_string);
         free(d->config_dir);
         free(d->state_dir);
 }
@@ -289,17 +259,19 @@ int main(int argc, char **argv)
             .state_dir = o.state_dir,
         };
         _cleanup_free_ char *error = NULL;
-        r = config_load(d.config_dir, d.state_dir, &d.config, &error);
+        struct spool_config config = {};
+        r = config_load(d.config_dir, d.state_dir, &config, &error);
         if (r < 0) {
                 log_error("bad configuration: %s", error ? error : strerror(-r));
                 free(d.config_dir);
                 free(d.state_dir);
                 return EXIT_BAD_CONFIG;
         }
-        if (d.config.builtin)
+        if (config.builtin)
                 log_info("no configuration in %s: using one local Maildir transport", d.config_dir);
 
-        int code = run(&d);
-        daemon_done(&d);
+        int code = run(&d, &config);
+        spool_config_clear(&config); /* when run() did not get as far as taking it */
+        release(&d);
         return code;
 }

@@ -1,74 +1,40 @@
-/* The flush engine (MAPI's FlushQueues). One request covers one or more
- * (transport, direction) parts; each part is run by its transport (an upload
- * round over the queue as it stood at the call, or a download), and the
- * request ends, replies and announces FlushFinished when its last part ends. */
+/* The flush engine: see flush.h. Every decision of a flush is made here:
+ * which parts, which messages, when a part and a request end, what the
+ * request comes to. */
 #include "flush.h"
 
-#include "bus-error.h"
+#include <stdarg.h>
+
 #include "flush-flags.h"
 #include "log.h"
 #include "mailspool-bus.h"
-
-struct flush_error {
-        char *path;
-        char *name;
-        char *message;
-};
-
-struct flush_part {
-        struct transport *t;
-        bool dir[_FLUSH_DIR_MAX];
-        bool running[_FLUSH_DIR_MAX];
-};
-
-struct flush {
-        struct daemon *d;
-        struct flush *next;
-
-        sd_bus_message *call; /* NULL once replied to (or FLUSH_ASYNC_OK) */
-        char *caller;         /* FlushProgress goes to this unique name; NULL: none */
-        char *emitter;        /* object that emits FlushFinished */
-        char *target;         /* what CancelFlush names: "/" or a transport path */
-        uint32_t flags;
-        bool spooler_level;
-        bool cancelled;
-
-        struct flush_part *parts;
-        size_t n_parts;
-        unsigned running;
-
-        uint32_t sent, deferred, failed, received;
-        uint32_t done, total;
-        char **skipped;
-        struct flush_error *errors;
-        size_t n_errors;
-        /* A part that could not connect or log on: if it was the only part,
-         * the call fails as a whole with this code. */
-        bool part_unreachable;
-        enum mapi_error unreachable_code;
-        char *unreachable_text;
-};
 
 static const char *const direction_words[_FLUSH_DIR_MAX] = {
     [FLUSH_DIR_UPLOAD] = "sending its outgoing queue",
     [FLUSH_DIR_DOWNLOAD] = "fetching its incoming queue",
 };
 
-static struct flush *flush_free(struct flush *f)
+static void round_clear(struct flush_round *r)
+{
+        free(r->ids);
+        free(r->settled);
+        free(r->error);
+}
+
+struct flush *flush_free(struct flush *f)
 {
         if (!f)
                 return NULL;
-        sd_bus_message_unref(f->call);
-        free(f->caller);
-        free(f->emitter);
         free(f->target);
+        free(f->emitter);
+        for (size_t i = 0; i < f->n_parts; i++)
+                round_clear(&f->parts[i].round);
         free(f->parts);
         strv_free(f->skipped);
         free(f->unreachable_text);
         for (size_t i = 0; i < f->n_errors; i++) {
                 free(f->errors[i].path);
-                free(f->errors[i].name);
-                free(f->errors[i].message);
+                free(f->errors[i].text);
         }
         free(f->errors);
         free(f);
@@ -80,99 +46,48 @@ static void flush_freep(struct flush **f)
         flush_free(*f);
 }
 
-static void flush_unlink(struct flush *f)
+static struct flush_part *flush_part_of(struct flush *f, const struct transport *t)
 {
-        for (struct flush **p = &f->d->flushes; *p; p = &(*p)->next)
-                if (*p == f) {
-                        *p = f->next;
-                        return;
+        for (size_t i = 0; i < f->n_parts; i++)
+                if (f->parts[i].t == t)
+                        return &f->parts[i];
+        return NULL;
+}
+
+/* The running part of (t, dir) and its flush, if any flush has one. */
+static struct flush_part *running_part(struct flushes *fl, const struct transport *t,
+                                       enum flush_direction dir, struct flush **ret)
+{
+        for (struct flush *f = fl->running; f; f = f->next) {
+                struct flush_part *p = flush_part_of(f, t);
+                if (p && p->running[dir]) {
+                        *ret = f;
+                        return p;
                 }
+        }
+        return NULL;
 }
 
-static int append_summary(sd_bus_message *m, const struct flush *f)
+struct flush *flushes_find(struct flushes *fl, const char *target)
 {
-        int r = sd_bus_message_append(m, "{sv}{sv}{sv}{sv}", "sent", "u", f->sent, "deferred", "u",
-                                      f->deferred, "failed", "u", f->failed, "received", "u",
-                                      f->received);
-        if (r < 0)
-                return r;
-        r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "skipped");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "ao");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "o");
-        for (char **p = f->skipped; r >= 0 && p && *p; p++)
-                r = sd_bus_message_append(m, "o", *p);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'e', "sv");
-        if (r >= 0)
-                r = sd_bus_message_append(m, "s", "errors");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'v', "a(oss)");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "(oss)");
-        for (size_t i = 0; r >= 0 && i < f->n_errors; i++)
-                r = sd_bus_message_append(m, "(oss)", f->errors[i].path, f->errors[i].name,
-                                          f->errors[i].message);
-        for (int k = 0; r >= 0 && k < 3; k++)
-                r = sd_bus_message_close_container(m);
-        return r;
+        struct flush *f = fl->running;
+        while (f && !streq(f->target, target))
+                f = f->next;
+        return f;
 }
 
-static int reply_summary(sd_bus_message *call, const struct flush *f)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_message_new_method_return(call, &reply);
-        if (r >= 0)
-                r = sd_bus_message_open_container(reply, 'a', "{sv}");
-        if (r >= 0)
-                r = append_summary(reply, f);
-        if (r >= 0)
-                r = sd_bus_message_close_container(reply);
-        if (r >= 0)
-                r = sd_bus_send(NULL, reply, NULL);
-        return r;
-}
-
-static void emit_finished(const struct flush *f)
-{
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
-        int r =
-            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS, "FlushFinished");
-        if (r >= 0)
-                r = sd_bus_message_append(sig, "ou", f->target, f->flags);
-        if (r >= 0)
-                r = sd_bus_message_open_container(sig, 'a', "{sv}");
-        if (r >= 0)
-                r = append_summary(sig, f);
-        if (r >= 0)
-                r = sd_bus_message_close_container(sig);
-        if (r >= 0)
-                r = sd_bus_send(f->d->bus, sig, NULL);
-        if (r < 0)
-                log_warning("cannot emit FlushFinished: %s", strerror(-r));
-}
-
-static void spooler_update_status(struct daemon *d)
+static void spooler_update_status(struct flushes *fl)
 {
         uint32_t code = MAILSPOOL_STATUS_AVAILABLE;
-        if (d->upload_flushes > 0)
+        if (fl->upload > 0)
                 code |= MAILSPOOL_STATUS_OUTBOUND_FLUSH;
-        if (d->download_flushes > 0)
+        if (fl->download > 0)
                 code |= MAILSPOOL_STATUS_INBOUND_FLUSH;
-        const char *text = d->upload_flushes && d->download_flushes ? "Sending and receiving"
-                           : d->upload_flushes                      ? "Sending"
-                           : d->download_flushes                    ? "Receiving"
-                                                                    : "Ready";
-        daemon_set_status(d, code, text);
+        const char *text = fl->upload && fl->download ? "Sending and receiving"
+                           : fl->upload               ? "Sending"
+                           : fl->download             ? "Receiving"
+                                                      : "Ready";
+        spool_set_status(fl->spool, code, text);
 }
 
 static void spooler_count_flush(struct flush *f, int delta)
@@ -180,58 +95,57 @@ static void spooler_count_flush(struct flush *f, int delta)
         if (!f->spooler_level)
                 return;
         if (f->flags & MAILSPOOL_FLUSH_UPLOAD)
-                f->d->upload_flushes += delta;
+                f->owner->upload += delta;
         if (f->flags & MAILSPOOL_FLUSH_DOWNLOAD)
-                f->d->download_flushes += delta;
-        spooler_update_status(f->d);
+                f->owner->download += delta;
+        spooler_update_status(f->owner);
+}
+
+static void flush_unlink(struct flush *f)
+{
+        for (struct flush **p = &f->owner->running; *p; p = &(*p)->next)
+                if (*p == f) {
+                        *p = f->next;
+                        return;
+                }
 }
 
 static void flush_finish(struct flush *f)
 {
         _cleanup_(flush_freep) struct flush *owned = f;
+        struct flushes *fl = f->owner;
 
         flush_unlink(f);
         spooler_count_flush(f, -1);
-
-        if (f->call) {
-                if (f->cancelled) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        bus_error_mapi(&e, MAPI_E_USER_CANCEL,
-                                       "the flush was stopped by CancelFlush");
-                        sd_bus_reply_method_error(f->call, &e);
-                } else if (f->n_parts == 1 && f->part_unreachable) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        bus_error_mapi(&e, f->unreachable_code, "%s",
-                                       strempty(f->unreachable_text));
-                        sd_bus_reply_method_error(f->call, &e);
-                } else if (reply_summary(f->call, f) < 0)
-                        log_warning("cannot reply to FlushQueues");
-        }
-        emit_finished(f);
         log_info("flush of %s ended: %u sent, %u deferred, %u failed, %u received", f->target,
                  f->sent, f->deferred, f->failed, f->received);
-        daemon_check_stop(f->d);
+        if (fl->listener.finished)
+                fl->listener.finished(f, fl->listener.userdata);
+        spool_check_stop(fl->spool);
 }
 
-static void send_progress(struct flush *f, struct transport *t, const char *text)
+enum mapi_error flush_result(const struct flush *f, const char **ret_text)
 {
-        if (!f->caller)
-                return;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
-        int r =
-            sd_bus_message_new_signal(f->d->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS, "FlushProgress");
-        /* Unicast: only the caller asked to be shown progress. */
-        if (r >= 0)
-                r = sd_bus_message_set_destination(sig, f->caller);
-        if (r >= 0)
-                r = sd_bus_message_append(sig, "ouus", t->path, f->done, f->total, text);
-        if (r >= 0)
-                r = sd_bus_send(f->d->bus, sig, NULL);
-        if (r < 0)
-                log_debug("cannot send FlushProgress: %s", strerror(-r));
+        if (f->cancelled) {
+                *ret_text = "the flush was stopped by CancelFlush";
+                return MAPI_E_USER_CANCEL;
+        }
+        if (f->n_parts == 1 && f->part_unreachable) {
+                *ret_text = strempty(f->unreachable_text);
+                return f->unreachable_code;
+        }
+        *ret_text = NULL;
+        return MAPI_OK;
 }
 
-void flush_message_outcome(struct flush *f, struct transport *t, enum delivery_outcome outcome)
+static void flush_progress(struct flush *f, struct transport *t, const char *text)
+{
+        if (f->owner->listener.progress)
+                f->owner->listener.progress(f, t, text, f->owner->listener.userdata);
+}
+
+static void flush_count_outcome(struct flush *f, struct transport *t,
+                                enum delivery_outcome outcome)
 {
         if (outcome == DELIVERY_SENT)
                 f->sent++;
@@ -245,58 +159,58 @@ void flush_message_outcome(struct flush *f, struct transport *t, enum delivery_o
         char text[160];
         snprintf(text, sizeof(text), "%s: %u of %u done (%u sent, %u deferred, %u failed)",
                  t->config->id, f->done, f->total, f->sent, f->deferred, f->failed);
-        send_progress(f, t, text);
-}
-
-void flush_message_received(struct flush *f, struct transport *t)
-{
-        f->received++;
-        char text[128];
-        snprintf(text, sizeof(text), "%s: received %u", t->config->id, f->received);
-        send_progress(f, t, text);
+        flush_progress(f, t, text);
 }
 
 static int flush_add_error(struct flush *f, const char *path, enum mapi_error code,
                            const char *text)
 {
-        struct flush_error *e = realloc(f->errors, sizeof(*e) * (f->n_errors + 1));
+        struct flush_error *e = reallocarray(f->errors, f->n_errors + 1, sizeof(*e));
         if (!e)
                 return -ENOMEM;
         f->errors = e;
         e = &f->errors[f->n_errors];
-        *e = (struct flush_error){strdup(path), strdup(mapi_error_dbus_name(code)), NULL};
-        if (asprintf(&e->message, "%s (0x%08X): %s", mapi_error_name(code), mapi_error_value(code),
-                     text) < 0)
-                e->message = NULL;
-        if (!e->path || !e->name || !e->message) {
+        *e = (struct flush_error){strdup(path), code, strdup(text)};
+        if (!e->path || !e->text) {
                 free(e->path);
-                free(e->name);
-                free(e->message);
+                free(e->text);
                 return -ENOMEM;
         }
         f->n_errors++;
         return 0;
 }
 
-void flush_part_done(struct flush *f, struct transport *t, enum flush_direction dir,
-                     enum mapi_error code, const char *error)
+/* Takes the round's list back from the transport: what it never claimed is
+ * settled now, counted as deferred when the server could not be reached. */
+static void round_take_back(struct flush *f, struct flush_part *p, bool count_deferred)
 {
-        struct flush_part *p = NULL;
-        for (size_t i = 0; i < f->n_parts; i++)
-                if (f->parts[i].t == t)
-                        p = &f->parts[i];
-        if (!p || !p->running[dir])
+        struct flush_round *r = &p->round;
+        if (r->taken_back)
                 return;
+        size_t claimed = transport_send_first_claimed(p->t);
+        transport_send_first(p->t, NULL, NULL, 0);
+        r->taken_back = true;
+        for (size_t i = claimed; i < r->n; i++)
+                if (!r->settled[i]) {
+                        r->settled[i] = true;
+                        r->n_settled++;
+                        if (count_deferred)
+                                flush_count_outcome(f, p->t, DELIVERY_DEFERRED);
+                }
+}
 
+static void flush_part_done(struct flush *f, struct flush_part *p, enum flush_direction dir,
+                            enum mapi_error code, const char *error)
+{
+        if (!p->running[dir])
+                return;
         p->running[dir] = false;
-        if (t->flush[dir] == f)
-                t->flush[dir] = NULL;
         if (dir == FLUSH_DIR_UPLOAD)
-                transport_upload_round_stop(t);
+                round_take_back(f, p, false);
         if (error) {
-                (void) flush_add_error(f, t->path, code, error);
+                (void) flush_add_error(f, p->t->path, code, error);
                 /* Unreachable only if nothing of this part got through. */
-                bool none_sent = dir != FLUSH_DIR_UPLOAD || t->round.n_sent == 0;
+                bool none_sent = dir != FLUSH_DIR_UPLOAD || p->round.n_sent == 0;
                 if ((code == MAPI_E_NETWORK_ERROR || code == MAPI_E_LOGON_FAILED) && none_sent) {
                         f->part_unreachable = true;
                         f->unreachable_code = code;
@@ -304,10 +218,93 @@ void flush_part_done(struct flush *f, struct transport *t, enum flush_direction 
                         f->unreachable_text = strdup(error);
                 }
         }
-        transport_update_status(t);
+        transport_show_flush(p->t, dir, false);
 
         if (--f->running == 0)
                 flush_finish(f);
+}
+
+static void round_check_finished(struct flush *f, struct flush_part *p)
+{
+        struct flush_round *r = &p->round;
+        if (p->running[FLUSH_DIR_UPLOAD] && r->n_settled == r->n)
+                flush_part_done(f, p, FLUSH_DIR_UPLOAD, r->error_code, r->error);
+}
+
+/* Index of id in the round, or -1. */
+static ssize_t round_find(const struct flush_round *r, uint64_t id)
+{
+        size_t lo = 0, hi = r->n;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (r->ids[mid] == id)
+                        return (ssize_t) mid;
+                if (r->ids[mid] < id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return -1;
+}
+
+void flushes_message_settled(struct flushes *fl, struct transport *t, uint64_t id,
+                             enum delivery_outcome outcome)
+{
+        struct flush *f;
+        struct flush_part *p = running_part(fl, t, FLUSH_DIR_UPLOAD, &f);
+        if (!p)
+                return;
+        struct flush_round *r = &p->round;
+        ssize_t i = round_find(r, id);
+        if (i < 0 || r->settled[i])
+                return;
+        r->settled[i] = true;
+        r->n_settled++;
+        if (outcome == DELIVERY_SENT)
+                r->n_sent++;
+        if (outcome != DELIVERY_NOT_TRIED)
+                flush_count_outcome(f, t, outcome);
+        transport_show_flush_progress(t, r->n_settled, r->n);
+        round_check_finished(f, p);
+}
+
+void flushes_connection_failed(struct flushes *fl, struct transport *t, enum mapi_error code,
+                               const char *error)
+{
+        struct flush *f;
+        struct flush_part *p = running_part(fl, t, FLUSH_DIR_UPLOAD, &f);
+        if (!p)
+                return;
+        struct flush_round *r = &p->round;
+        if (!r->error) {
+                r->error_code = code;
+                r->error = strdup(strempty(error));
+        }
+        /* Messages of the round not tried yet would meet the same closed
+         * door: they stay queued for a later attempt. */
+        round_take_back(f, p, true);
+        transport_show_flush_progress(t, r->n_settled, r->n);
+        round_check_finished(f, p);
+}
+
+void flushes_message_received(struct flushes *fl, struct transport *t)
+{
+        struct flush *f;
+        if (!running_part(fl, t, FLUSH_DIR_DOWNLOAD, &f))
+                return;
+        f->received++;
+        char text[128];
+        snprintf(text, sizeof(text), "%s: received %u", t->config->id, f->received);
+        flush_progress(f, t, text);
+}
+
+void flushes_download_done(struct flushes *fl, struct transport *t, enum mapi_error code,
+                           const char *error)
+{
+        struct flush *f;
+        struct flush_part *p = running_part(fl, t, FLUSH_DIR_DOWNLOAD, &f);
+        if (p)
+                flush_part_done(f, p, FLUSH_DIR_DOWNLOAD, code, error);
 }
 
 /* Adds the part (t, directions the request and the kind both have). */
@@ -320,7 +317,7 @@ static int flush_add_part(struct flush *f, struct transport *t)
             (f->flags & MAILSPOOL_FLUSH_DOWNLOAD) && transport_kind_is_inbound(t->config->kind);
         if (!p.dir[FLUSH_DIR_UPLOAD] && !p.dir[FLUSH_DIR_DOWNLOAD])
                 return 0;
-        struct flush_part *parts = realloc(f->parts, sizeof(*parts) * (f->n_parts + 1));
+        struct flush_part *parts = reallocarray(f->parts, f->n_parts + 1, sizeof(*parts));
         if (!parts)
                 return -ENOMEM;
         f->parts = parts;
@@ -328,40 +325,55 @@ static int flush_add_part(struct flush *f, struct transport *t)
         return 0;
 }
 
-static int flush_collect_parts(struct flush *f, struct transport *on_transport, const char *target,
-                               sd_bus_error *error)
+static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text,
+                  const char *fmt, ...)
 {
-        struct daemon *d = f->d;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(ret_text, fmt, ap) < 0)
+                *ret_text = NULL;
+        va_end(ap);
+        *ret_code = code;
+        return -EINVAL;
+}
+
+static int flush_collect_parts(struct flush *f, struct transport *on_transport, const char *target,
+                               enum mapi_error *ret_code, char **ret_text)
+{
+        struct spool *s = f->owner->spool;
+        bool forced = f->flags & MAILSPOOL_FLUSH_FORCE;
 
         if (on_transport) {
                 if (!streq(target, "/"))
-                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                              "on a transport, target_transport must be \"/\"; "
-                                              "name a target only on the spooler");
+                        return refuse(MAPI_E_INVALID_PARAMETER, ret_code, ret_text,
+                                      "on a transport, target_transport must be \"/\"; "
+                                      "name a target only on the spooler");
                 return flush_add_part(f, on_transport);
         }
 
         if (!streq(target, "/")) {
-                struct transport *t = daemon_find_transport_by_path(d, target);
+                struct transport *t = spool_find_transport_by_path(s, target);
                 if (!t)
-                        return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
-                                              target);
-                if (t->config->asynchronous && !(f->flags & MAILSPOOL_FLUSH_FORCE))
-                        return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                              "transport \"%s\" is asynchronous: flush it with "
-                                              "FLUSH_FORCE (0x8)",
-                                              t->config->id);
+                        return refuse(MAPI_E_NOT_FOUND, ret_code, ret_text, "no transport at %s",
+                                      target);
+                if (t->config->asynchronous && !forced)
+                        return refuse(MAPI_E_INVALID_PARAMETER, ret_code, ret_text,
+                                      "transport \"%s\" is asynchronous: flush it with "
+                                      "FLUSH_FORCE (0x8)",
+                                      t->config->id);
                 if (t->offline)
-                        return bus_error_mapi(error, MAPI_E_NETWORK_ERROR,
-                                              "transport \"%s\" is offline; call ValidateState "
-                                              "with FORCE_XP_CONNECT first",
-                                              t->config->id);
+                        return refuse(MAPI_E_NETWORK_ERROR, ret_code, ret_text,
+                                      "transport \"%s\" is offline; call ValidateState "
+                                      "with FORCE_XP_CONNECT first",
+                                      t->config->id);
                 return flush_add_part(f, t);
         }
 
-        for (size_t i = 0; i < d->n_transports; i++) {
-                struct transport *t = d->transports[i];
-                if ((t->config->asynchronous && !(f->flags & MAILSPOOL_FLUSH_FORCE)) || t->offline) {
+        for (size_t i = 0; i < s->n_transports; i++) {
+                struct transport *t = s->transports[i];
+                if ((t->config->asynchronous && !forced) || t->offline) {
                         int r = strv_extend(&f->skipped, t->path);
                         if (r < 0)
                                 return r;
@@ -374,19 +386,82 @@ static int flush_collect_parts(struct flush *f, struct transport *on_transport, 
         return 0;
 }
 
-static int flush_check_busy(const struct flush *f, sd_bus_error *error)
+static int flush_check_busy(struct flush *f, enum mapi_error *ret_code, char **ret_text)
 {
         for (size_t i = 0; i < f->n_parts; i++)
-                for (int dir = 0; dir < _FLUSH_DIR_MAX; dir++)
-                        if (f->parts[i].dir[dir] && f->parts[i].t->flush[dir])
-                                return bus_error_mapi(
-                                    error, MAPI_E_BUSY, "transport \"%s\" is already %s",
-                                    f->parts[i].t->config->id, direction_words[dir]);
+                for (int dir = 0; dir < _FLUSH_DIR_MAX; dir++) {
+                        struct flush *other;
+                        if (f->parts[i].dir[dir] &&
+                            running_part(f->owner, f->parts[i].t, dir, &other))
+                                return refuse(MAPI_E_BUSY, ret_code, ret_text,
+                                              "transport \"%s\" is already %s",
+                                              f->parts[i].t->config->id, direction_words[dir]);
+                }
         return 0;
 }
 
-static void flush_start_parts(struct flush *f)
+int flush_new(struct flushes *fl, struct transport *on_transport, const char *target,
+              uint32_t flags, struct flush **ret, enum mapi_error *ret_code, char **ret_text)
 {
+        const char *sentence;
+
+        *ret_text = NULL;
+        if (flush_flags_check(flags, !on_transport, ret_code, &sentence) < 0)
+                return refuse(*ret_code, ret_code, ret_text, "%s (flags 0x%X)", sentence, flags);
+        if (fl->spool->stopping)
+                return refuse(MAPI_E_BUSY, ret_code, ret_text, "the spooler is stopping");
+
+        _cleanup_(flush_freep) struct flush *f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->owner = fl;
+        f->flags = flags;
+        f->spooler_level = !on_transport;
+        f->target = strdup(on_transport ? on_transport->path : target);
+        f->emitter = strdup(on_transport ? on_transport->path : MAILSPOOL_SPOOLER_PATH);
+        if (!f->target || !f->emitter)
+                return -ENOMEM;
+        int r = flush_collect_parts(f, on_transport, target, ret_code, ret_text);
+        if (r < 0)
+                return r;
+        r = flush_check_busy(f, ret_code, ret_text);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(f);
+        return 0;
+}
+
+/* The upload part's round: every queued message (held ones too) and every
+ * deferred one, due or not. */
+static int round_start(struct flush_part *p, struct store *store)
+{
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0;
+        int k = store_list_pending(store, p->t->config->id, true, true, 0, &ids, &n);
+        if (k < 0)
+                return k;
+        p->round.settled = calloc(n ? n : 1, sizeof(bool));
+        if (!p->round.settled)
+                return -ENOMEM;
+        p->round.ids = TAKE_PTR(ids);
+        p->round.n = n;
+        transport_show_flush_progress(p->t, 0, n);
+        transport_send_first(p->t, p->round.ids, p->round.settled, n);
+        return 0;
+}
+
+void flush_run(struct flush *f)
+{
+        struct flushes *fl = f->owner;
+        char buf[64];
+
+        log_info("flush of %s started (%s, %zu part%s)", f->target,
+                 flush_flags_to_string(f->flags, buf, sizeof(buf)), f->n_parts,
+                 f->n_parts == 1 ? "" : "s");
+        f->next = fl->running;
+        fl->running = f;
+        spooler_count_flush(f, +1);
+
         /* Claim every part first, so that a part ending at once cannot end the
          * request while later parts have not started. */
         f->running = 1;
@@ -394,9 +469,9 @@ static void flush_start_parts(struct flush *f)
                 struct flush_part *p = &f->parts[i];
                 for (int dir = 0; dir < _FLUSH_DIR_MAX; dir++)
                         if (p->dir[dir]) {
-                                p->t->flush[dir] = f;
                                 p->running[dir] = true;
                                 f->running++;
+                                transport_show_flush(p->t, dir, true);
                         }
         }
 
@@ -404,12 +479,14 @@ static void flush_start_parts(struct flush *f)
                 struct flush_part *p = &f->parts[i];
                 struct transport *t = p->t;
                 if (p->dir[FLUSH_DIR_UPLOAD]) {
-                        int r = transport_upload_round_start(t);
-                        if (r < 0)
-                                flush_part_done(f, t, FLUSH_DIR_UPLOAD, MAPI_E_DISK_ERROR,
+                        if (round_start(p, fl->spool->store) < 0) {
+                                p->round.taken_back = true; /* never given */
+                                flush_part_done(f, p, FLUSH_DIR_UPLOAD, MAPI_E_DISK_ERROR,
                                                 "cannot read the queue from the store");
-                        else
-                                f->total += (uint32_t) t->round.n;
+                        } else {
+                                f->total += (uint32_t) p->round.n;
+                                round_check_finished(f, p);
+                        }
                 }
                 if (p->dir[FLUSH_DIR_DOWNLOAD]) {
                         int r = transport_download_start(t);
@@ -418,91 +495,39 @@ static void flush_start_parts(struct flush *f)
                                  * flush too, and its end ends this part. */
                                 r = 0;
                         if (r < 0)
-                                flush_part_done(f, t, FLUSH_DIR_DOWNLOAD, MAPI_E_CALL_FAILED,
+                                flush_part_done(f, p, FLUSH_DIR_DOWNLOAD, MAPI_E_CALL_FAILED,
                                                 strerror(-r));
                 }
-                transport_update_status(t);
         }
-        /* Upload rounds end in their transport's pump; drop the guard. */
+        /* Upload rounds end as their messages settle; drop the guard. */
         if (--f->running == 0)
                 flush_finish(f);
 }
 
-int flush_queues_call(struct daemon *d, struct transport *on_transport, sd_bus_message *m,
-                      const char *target, uint32_t flags, sd_bus_error *error)
+void flush_cancel(struct flush *f)
 {
-        enum mapi_error code;
-        const char *text;
-
-        if (flush_flags_check(flags, !on_transport, &code, &text) < 0)
-                return bus_error_mapi(error, code, "%s (flags 0x%X)", text, flags);
-        if (d->stopping)
-                return bus_error_mapi(error, MAPI_E_BUSY, "the spooler is stopping");
-
-        _cleanup_(flush_freep) struct flush *f = calloc(1, sizeof(*f));
-        if (!f)
-                return -ENOMEM;
-        f->d = d;
-        f->flags = flags;
-        f->spooler_level = !on_transport;
-        f->target = strdup(on_transport ? on_transport->path : target);
-        f->emitter = strdup(on_transport ? on_transport->path : MAILSPOOL_SPOOLER_PATH);
-        if (!f->target || !f->emitter)
-                return -ENOMEM;
-        if (!(flags & MAILSPOOL_FLUSH_NO_UI)) {
-                f->caller = strdup(strempty(sd_bus_message_get_sender(m)));
-                if (!f->caller)
-                        return -ENOMEM;
+        f->cancelled = true;
+        log_info("flush of %s cancelled", f->target);
+        /* A guard, as in flush_run(): the request ends at the end, not while
+         * its parts are being stopped. */
+        f->running++;
+        for (size_t i = 0; i < f->n_parts; i++) {
+                struct flush_part *p = &f->parts[i];
+                if (p->running[FLUSH_DIR_DOWNLOAD])
+                        transport_download_cancel(p->t);
+                if (p->running[FLUSH_DIR_UPLOAD]) {
+                        round_take_back(f, p, false);
+                        transport_show_flush_progress(p->t, p->round.n_settled, p->round.n);
+                        round_check_finished(f, p);
+                }
         }
-
-        int r = flush_collect_parts(f, on_transport, target, error);
-        if (r < 0)
-                return r;
-        r = flush_check_busy(f, error);
-        if (r < 0)
-                return r;
-
-        if (!(flags & MAILSPOOL_FLUSH_ASYNC_OK))
-                f->call = sd_bus_message_ref(m);
-        else {
-                r = reply_summary(m, f);
-                if (r < 0)
-                        return r;
-        }
-
-        char buf[64];
-        log_info("flush of %s started (%s, %zu part%s)", f->target,
-                 flush_flags_to_string(flags, buf, sizeof(buf)), f->n_parts,
-                 f->n_parts == 1 ? "" : "s");
-        f->next = d->flushes;
-        d->flushes = f;
-        spooler_count_flush(f, +1);
-        flush_start_parts(TAKE_PTR(f));
-        return 1;
+        if (--f->running == 0)
+                flush_finish(f);
 }
 
-int flush_cancel_call(struct daemon *d, sd_bus_message *m, const char *target, sd_bus_error *error)
+int flushes_reload(struct flushes *fl, char **ret_error)
 {
-        struct flush *f = d->flushes;
-        while (f && !streq(f->target, target))
-                f = f->next;
-        if (!f)
-                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no flush of %s is running", target);
-
-        const char *sender = sd_bus_message_get_sender(m);
-        const char *owner = f->call ? sd_bus_message_get_sender(f->call) : NULL;
-        if (!streq_ptr(sender, owner) && !bus_caller_is_privileged(d, m))
-                return bus_error_mapi(error, MAPI_E_NO_ACCESS,
-                                      "the flush of %s belongs to another client", target);
-
-        f->cancelled = true;
-        for (size_t i = 0; i < f->n_parts; i++) {
-                struct transport *t = f->parts[i].t;
-                if (f->parts[i].running[FLUSH_DIR_UPLOAD])
-                        transport_upload_round_stop(t);
-                if (f->parts[i].running[FLUSH_DIR_DOWNLOAD] && t->ops->download_cancel)
-                        t->ops->download_cancel(t);
-        }
-        log_info("flush of %s cancelled", target);
-        return sd_bus_reply_method_return(m, NULL);
+        if (fl->running || spool_busy(fl->spool))
+                return -EBUSY;
+        return spool_reload(fl->spool, ret_error);
 }

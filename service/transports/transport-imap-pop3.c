@@ -235,7 +235,7 @@ static int item_add(struct transport *t, const char *uid, const char *locator)
                     : asprintf(&key, "pop3:%s:%s", t->config->id, uid);
         if (r < 0)
                 return -ENOMEM;
-        r = store_has_source_key(t->daemon->store, key);
+        r = store_has_source_key(t->env.store, key);
         if (r != 0)
                 return r < 0 ? r : 0; /* fetched before */
         struct fetch_item *items = reallocarray(f->items, f->n_items + 1, sizeof(*items));
@@ -493,7 +493,7 @@ static int fetch_init(struct transport *t, enum fetch_protocol protocol)
         r = maildir_hostname(&f->hostname);
         if (r < 0)
                 return r;
-        r = curl_event_new(t->daemon->event, &f->curl);
+        r = curl_event_new(t->env.event, &f->curl);
         if (r < 0)
                 return r;
         curl_event_set_connection_cache(f->curl, 1);

@@ -53,15 +53,14 @@ static unsigned maildir_max_in_transit(struct transport *t)
 
 static int maildir_deliver(struct transport *t, uint64_t id)
 {
-        struct daemon *d = t->daemon;
         struct msg_record m = {};
         _cleanup_free_ void *body = NULL;
         size_t size = 0;
         _cleanup_free_ char *name = NULL, *error = NULL;
 
-        int r = store_get(d->store, id, &m);
+        int r = store_get(t->env.store, id, &m);
         if (r >= 0)
-                r = store_get_body(d->store, id, &body, &size);
+                r = store_get_body(t->env.store, id, &body, &size);
         if (r >= 0 && asprintf(&name, "%" PRIu64 ".M%" PRIu64 "Q%" PRIu64 ".%s",
                                m.submitted_usec / USEC_PER_SEC, m.submitted_usec % USEC_PER_SEC, id,
                                driver(t)->hostname) < 0)
@@ -98,7 +97,6 @@ static void pickup_reject(struct transport *t, const char *name, const char *why
  * the Maildir name and the store's source key come from the file itself. */
 static int pickup_one(struct transport *t, const char *name)
 {
-        struct daemon *d = t->daemon;
         _cleanup_free_ char *path = NULL, *key = NULL, *file_name = NULL, *data = NULL;
         _cleanup_free_ char *why = NULL;
 
@@ -119,11 +117,11 @@ static int pickup_one(struct transport *t, const char *name)
                      driver(t)->hostname) < 0)
                 return -ENOMEM;
 
-        int r = store_has_source_key(d->store, key);
+        int r = store_has_source_key(t->env.store, key);
         if (r < 0)
                 return r;
         if (r == 0) {
-                if ((uint64_t) st.st_size > d->config.max_message_size) {
+                if ((uint64_t) st.st_size > t->env.max_message_size) {
                         pickup_reject(t, name, "larger than MaxMessageSize");
                         return 0;
                 }
@@ -204,7 +202,7 @@ static int maildir_download(struct transport *t)
                 return r;
         qsort(files, strv_length(files), sizeof(char *), compare_names);
 
-        r = sd_event_add_defer(t->daemon->event, &m->pickup_source, pickup_step, t);
+        r = sd_event_add_defer(t->env.event, &m->pickup_source, pickup_step, t);
         if (r < 0)
                 return r;
         sd_event_source_set_enabled(m->pickup_source, SD_EVENT_ON);

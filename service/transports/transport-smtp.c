@@ -1,8 +1,8 @@
 /* The smtp kind: each message is one libcurl SMTP transfer on the daemon's
- * loop (service/curl-event.c), up to MaxConnections at once; libcurl keeps
+ * loop (curl-event.c), up to MaxConnections at once; libcurl keeps
  * the connections open between messages. What a server's reply means for
- * the message (sent, retry later, give up) is decided here; retries, flush
- * rounds and reports live in service/transport.c. */
+ * the message (sent, retry later, give up) is decided here; retries and
+ * reports live in transport.c, flush rounds in spool/flush.c. */
 
 #include "curl-event.h"
 #include "curl-session.h"
@@ -69,7 +69,7 @@ static int smtp_init(struct transport *t)
                           t->config->server);
                 return r;
         }
-        r = curl_event_new(t->daemon->event, &s->curl);
+        r = curl_event_new(t->env.event, &s->curl);
         if (r < 0)
                 return r;
         curl_event_set_max_connections(s->curl, t->config->max_connections);
@@ -380,9 +380,9 @@ static int smtp_deliver(struct transport *t, uint64_t id)
         _cleanup_free_ void *body = NULL;
         size_t size = 0;
 
-        int r = store_get(t->daemon->store, id, &m);
+        int r = store_get(t->env.store, id, &m);
         if (r >= 0)
-                r = store_get_body(t->daemon->store, id, &body, &size);
+                r = store_get_body(t->env.store, id, &body, &size);
         if (r < 0)
                 return r;
 

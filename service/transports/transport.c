@@ -1,17 +1,17 @@
 /* A transport's life: creation from its configuration, its status bits, and
- * its outgoing delivery queue. Drivers (service/transport-*.c) move single
- * messages; everything about order, retries and flush rounds lives here so
- * that every kind behaves the same. */
+ * its outgoing delivery queue. Drivers (transport-*.c) move single messages;
+ * order, retries and holding back after a failed connection live here so
+ * that every kind behaves the same. What happens is reported to the
+ * listener; which messages a flush wants first is the flush engine's
+ * decision (spool/flush.c), handed down with transport_send_first(). */
 #include "transport.h"
 
-#include <stdarg.h>
+#include <systemd/sd-bus.h>
 
-#include "bus-error.h"
-#include "flush.h"
+#include "bounce.h"
 #include "log.h"
 #include "mail-parse.h"
 #include "maildir.h"
-#include "ndr.h"
 #include "mailspool-bus.h"
 
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
@@ -22,10 +22,15 @@
 #define USEC_PER_DAY            (24 * 3600 * USEC_PER_SEC)
 #define MAX_QUEUE_LIFETIME_USEC (5 * USEC_PER_DAY)
 
+/* The listener's members, called with the listener's userdata. */
+#define REPORT(t, member, ...)                                                                             do {                                                                                                       if ((t)->env.listener && (t)->env.listener->member)                                                        (t)->env.listener->member((t), ##__VA_ARGS__, (t)->env.userdata);                    } while (0)
+
 static int pump_cb(sd_event_source *s, void *userdata);
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata);
+static void transport_kick(struct transport *t);
+static void transport_update_status(struct transport *t);
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind)
 {
@@ -43,6 +48,11 @@ const struct transport_ops *transport_ops_for_kind(enum transport_kind kind)
         }
 }
 
+int transport_path_for_id(const char *id, char **ret)
+{
+        return sd_bus_path_encode(MAILSPOOL_TRANSPORT_PREFIX, id, ret);
+}
+
 static void transport_arm_poll(struct transport *t)
 {
         if (!t->poll_timer || t->config->poll_interval == 0 ||
@@ -53,8 +63,23 @@ static void transport_arm_poll(struct transport *t)
         sd_event_source_set_enabled(t->poll_timer, SD_EVENT_ONESHOT);
 }
 
-int transport_new(struct daemon *d, const struct transport_config *c, uint32_t row_id,
-                  struct transport **ret)
+static int add_timer(struct transport *t, sd_event_source **s, clockid_t clock,
+                     sd_event_time_handler_t cb, const char *what)
+{
+        int r = sd_event_add_time(t->env.event, s, clock, UINT64_MAX, USEC_PER_SEC, cb, t);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(*s, what);
+        return sd_event_source_set_enabled(*s, SD_EVENT_OFF);
+}
+
+static uint32_t transport_resource_flags(const struct transport_config *c)
+{
+        return c->is_default ? MAILSPOOL_STATUS_DEFAULT_OUTBOUND : 0;
+}
+
+int transport_new(const struct transport_env *env, const struct transport_config *c,
+                  uint32_t row_id, struct transport **ret)
 {
         const struct transport_ops *ops = transport_ops_for_kind(c->kind);
         if (!ops) {
@@ -66,16 +91,24 @@ int transport_new(struct daemon *d, const struct transport_config *c, uint32_t r
         struct transport *t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
-        t->daemon = d;
-        t->status.d = d;
-        t->status.t = t;
+        t->env = *env;
         t->config = c;
         t->ops = ops;
-        t->row_id = row_id;
         t->last_error = strdup("");
         int r = transport_path_for_id(c->id, &t->path);
         if (r < 0 || !t->last_error)
                 goto fail;
+        t->status = (struct status_row){
+            .entry_id = t->path,
+            .row_id = row_id,
+            .object_type = MAILSPOOL_OBJECT_STATUS,
+            .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
+            .display_name = c->display_name,
+            .provider_display = ops->provider_display,
+            .resource_methods = c->methods,
+            .resource_flags = transport_resource_flags(c),
+            .identity_display = strempty(c->identity),
+        };
         if (ops->driver_size > 0) {
                 t->driver = calloc(1, ops->driver_size);
                 if (!t->driver) {
@@ -84,32 +117,25 @@ int transport_new(struct daemon *d, const struct transport_config *c, uint32_t r
                 }
         }
 
-        r = store_count_outbound_waiting(d->store, c->id, &t->queued_outbound);
+        r = store_count_outbound_waiting(env->store, c->id, &t->queued_outbound);
         if (r < 0)
                 goto fail;
-        r = store_next_retry(d->store, c->id, &t->next_retry);
+        r = store_next_retry(env->store, c->id, &t->next_retry);
         if (r < 0)
                 goto fail;
 
-        r = sd_event_add_defer(d->event, &t->pump_source, pump_cb, t);
+        r = sd_event_add_defer(env->event, &t->pump_source, pump_cb, t);
         if (r < 0)
                 goto fail;
+        (void) sd_event_source_set_description(t->pump_source, "transport-pump");
         sd_event_source_set_enabled(t->pump_source, SD_EVENT_OFF);
-        r = sd_event_add_time(d->event, &t->retry_timer, CLOCK_REALTIME, UINT64_MAX, USEC_PER_SEC,
-                              retry_cb, t);
+        r = add_timer(t, &t->retry_timer, CLOCK_REALTIME, retry_cb, "transport-retry");
+        if (r >= 0)
+                r = add_timer(t, &t->poll_timer, CLOCK_MONOTONIC, poll_cb, "transport-poll");
+        if (r >= 0)
+                r = add_timer(t, &t->hold_timer, CLOCK_MONOTONIC, hold_cb, "transport-hold");
         if (r < 0)
                 goto fail;
-        sd_event_source_set_enabled(t->retry_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(d->event, &t->poll_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC,
-                              poll_cb, t);
-        if (r < 0)
-                goto fail;
-        sd_event_source_set_enabled(t->poll_timer, SD_EVENT_OFF);
-        r = sd_event_add_time(d->event, &t->hold_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_SEC,
-                              hold_cb, t);
-        if (r < 0)
-                goto fail;
-        sd_event_source_set_enabled(t->hold_timer, SD_EVENT_OFF);
 
         /* Every kind may receive: downloads, pickups, reports of failed mail. */
         r = maildir_create(c->maildir);
@@ -124,12 +150,6 @@ int transport_new(struct daemon *d, const struct transport_config *c, uint32_t r
                         goto fail;
         }
 
-        t->status_code = 0;
-        t->status_string = strdup("");
-        if (!t->status_string) {
-                r = -ENOMEM;
-                goto fail;
-        }
         transport_update_status(t);
         transport_arm_poll(t);
         if (t->next_retry > 0) {
@@ -151,33 +171,17 @@ struct transport *transport_free(struct transport *t)
                 return NULL;
         if (t->ops && t->ops->done && t->driver)
                 t->ops->done(t);
-        for (size_t i = 0; i < ELEMENTSOF(t->slots); i++)
-                sd_bus_slot_unref(t->slots[i]);
         sd_event_source_disable_unref(t->pump_source);
         sd_event_source_disable_unref(t->retry_timer);
         sd_event_source_disable_unref(t->poll_timer);
         sd_event_source_disable_unref(t->hold_timer);
-        transport_validate_done(t, MAPI_E_CALL_FAILED, "the transport was removed");
-        free(t->round.error);
-        free(t->round.ids);
-        free(t->round.resolved);
         free(t->pending);
         free(t->driver);
         free(t->path);
-        free(t->status_string);
+        free((char *) t->status.status_string);
         free(t->last_error);
         free(t);
         return NULL;
-}
-
-uint32_t transport_resource_methods(const struct transport *t)
-{
-        return t->config->methods;
-}
-
-uint32_t transport_resource_flags(const struct transport *t)
-{
-        return t->config->is_default ? MAILSPOOL_STATUS_DEFAULT_OUTBOUND : 0;
 }
 
 static uint32_t transport_compute_status_code(const struct transport *t)
@@ -192,11 +196,11 @@ static uint32_t transport_compute_status_code(const struct transport *t)
                 c |= MAILSPOOL_STATUS_INBOUND_ENABLED;
         if (t->in_transit > 0)
                 c |= MAILSPOOL_STATUS_OUTBOUND_ACTIVE;
-        if (t->flush[FLUSH_DIR_UPLOAD])
+        if (t->flushing[FLUSH_DIR_UPLOAD])
                 c |= MAILSPOOL_STATUS_OUTBOUND_FLUSH;
         if (t->downloading)
                 c |= MAILSPOOL_STATUS_INBOUND_ACTIVE;
-        if (t->flush[FLUSH_DIR_DOWNLOAD])
+        if (t->flushing[FLUSH_DIR_DOWNLOAD])
                 c |= MAILSPOOL_STATUS_INBOUND_FLUSH;
         return c;
 }
@@ -208,11 +212,11 @@ static char *transport_compute_status_string(const struct transport *t)
 
         if (t->offline)
                 r = asprintf(&s, "Offline");
-        else if (t->flush[FLUSH_DIR_UPLOAD] && t->round.n > 0)
+        else if (t->flushing[FLUSH_DIR_UPLOAD] && t->flush_total > 0)
                 r = asprintf(&s, "Sending %zu of %zu",
-                             t->round.n_resolved < t->round.n ? t->round.n_resolved + 1
-                                                              : t->round.n,
-                             t->round.n);
+                             t->flush_settled < t->flush_total ? t->flush_settled + 1
+                                                               : t->flush_total,
+                             t->flush_total);
         else if (t->downloading)
                 r = asprintf(&s, "Receiving");
         else if (t->in_transit > 0)
@@ -226,28 +230,27 @@ static char *transport_compute_status_string(const struct transport *t)
         return r < 0 ? NULL : s;
 }
 
-void transport_update_status(struct transport *t)
+/* Recomputes StatusCode and StatusString and reports what moved. */
+static void transport_update_status(struct transport *t)
 {
         uint32_t code = transport_compute_status_code(t);
         _cleanup_free_ char *text = transport_compute_status_string(t);
-        const char *changed[3] = {};
-        size_t n = 0;
+        unsigned changes = 0;
 
-        if (code != t->status_code) {
-                t->status_code = code;
-                changed[n++] = "StatusCode";
+        if (code != t->status.status_code) {
+                t->status.status_code = code;
+                changes |= TRANSPORT_CHANGED_STATUS_CODE;
         }
-        if (text && !streq(text, t->status_string)) {
-                free(t->status_string);
-                t->status_string = TAKE_PTR(text);
-                changed[n++] = "StatusString";
+        if (text && !streq_ptr(text, t->status.status_string)) {
+                free((char *) t->status.status_string);
+                t->status.status_string = TAKE_PTR(text);
+                changes |= TRANSPORT_CHANGED_STATUS_STRING;
         }
-        if (n > 0 && t->slots[0])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_STATUS, changed[0],
-                                               changed[1], NULL);
+        if (changes)
+                REPORT(t, changed, changes);
 }
 
-void transport_set_last_error(struct transport *t, const char *text)
+static void transport_set_last_error(struct transport *t, const char *text)
 {
         if (streq(t->last_error, strempty(text)))
                 return;
@@ -256,9 +259,7 @@ void transport_set_last_error(struct transport *t, const char *text)
                 return;
         free(t->last_error);
         t->last_error = c;
-        if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
-                                               "LastError", NULL);
+        REPORT(t, changed, TRANSPORT_CHANGED_LAST_ERROR);
 }
 
 static void transport_set_queued(struct transport *t, uint32_t n)
@@ -266,15 +267,13 @@ static void transport_set_queued(struct transport *t, uint32_t n)
         if (n == t->queued_outbound)
                 return;
         t->queued_outbound = n;
-        if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
-                                               "QueuedOutbound", NULL);
+        REPORT(t, changed, TRANSPORT_CHANGED_QUEUED);
 }
 
 static void transport_refresh_next_retry(struct transport *t)
 {
         uint64_t next = 0;
-        if (store_next_retry(t->daemon->store, t->config->id, &next) < 0)
+        if (store_next_retry(t->env.store, t->config->id, &next) < 0)
                 return;
         if (next > 0) {
                 sd_event_source_set_time(t->retry_timer, next);
@@ -284,14 +283,33 @@ static void transport_refresh_next_retry(struct transport *t)
         if (next == t->next_retry)
                 return;
         t->next_retry = next;
-        if (t->slots[1])
-                sd_bus_emit_properties_changed(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
-                                               "NextRetry", NULL);
+        REPORT(t, changed, TRANSPORT_CHANGED_NEXT_RETRY);
 }
 
-void transport_kick(struct transport *t)
+/* Looks for work on a later iteration. */
+static void transport_kick(struct transport *t)
 {
         sd_event_source_set_enabled(t->pump_source, SD_EVENT_ONESHOT);
+}
+
+void transport_set_stopping(struct transport *t)
+{
+        t->stopping = true;
+}
+
+void transport_show_flush(struct transport *t, enum flush_direction dir, bool flushing)
+{
+        t->flushing[dir] = flushing;
+        if (dir == FLUSH_DIR_UPLOAD && !flushing)
+                t->flush_settled = t->flush_total = 0;
+        transport_update_status(t);
+}
+
+void transport_show_flush_progress(struct transport *t, size_t settled, size_t total)
+{
+        t->flush_settled = settled;
+        t->flush_total = total;
+        transport_update_status(t);
 }
 
 void transport_message_added(struct transport *t, bool hold)
@@ -309,56 +327,31 @@ void transport_message_aborted(struct transport *t)
         transport_update_status(t);
 }
 
-/* Index of id in the running upload round, or -1. */
-static ssize_t round_find(const struct upload_round *r, uint64_t id)
+void transport_send_first(struct transport *t, const uint64_t *ids, const bool *settled, size_t n)
 {
-        size_t lo = 0, hi = r->n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (r->ids[mid] == id)
-                        return (ssize_t) mid;
-                if (r->ids[mid] < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return -1;
+        t->first = ids;
+        t->first_settled = settled;
+        t->n_first = ids ? n : 0;
+        t->first_next = 0;
+        transport_kick(t);
 }
 
-/* Marks id settled in the round; true if it was a member not yet settled. */
-static bool round_resolve(struct transport *t, uint64_t id)
+size_t transport_send_first_claimed(const struct transport *t)
 {
-        if (!t->flush[FLUSH_DIR_UPLOAD])
-                return false;
-        ssize_t i = round_find(&t->round, id);
-        if (i < 0 || t->round.resolved[i])
-                return false;
-        t->round.resolved[i] = true;
-        t->round.n_resolved++;
-        return true;
+        return t->first_next;
 }
 
-static void round_check_finished(struct transport *t)
-{
-        struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
-        if (f && transport_upload_round_finished(t))
-                flush_part_done(f, t, FLUSH_DIR_UPLOAD, t->round.error_code, t->round.error);
-}
-
-/* The next message to try: first the running flush round, then what waits
+/* The next message to try: first what a flush asked for, then what waits
  * on its own (immediate sending, retries that are due). */
 static bool next_candidate(struct transport *t, bool *refilled, uint64_t *ret)
 {
-        struct upload_round *r = &t->round;
-
-        if (t->flush[FLUSH_DIR_UPLOAD])
-                while (r->next < r->n) {
-                        size_t i = r->next++;
-                        if (!r->resolved[i]) {
-                                *ret = r->ids[i];
-                                return true;
-                        }
+        while (t->first_next < t->n_first) {
+                size_t i = t->first_next++;
+                if (!t->first_settled[i]) {
+                        *ret = t->first[i];
+                        return true;
                 }
+        }
 
         /* Own work waits while the server is known to be unreachable. */
         if (t->holding)
@@ -371,11 +364,10 @@ static bool next_candidate(struct transport *t, bool *refilled, uint64_t *ret)
                 if (*refilled)
                         return false;
                 *refilled = true;
-                free(t->pending);
-                t->pending = NULL;
+                t->pending = mfree(t->pending);
                 t->n_pending = t->pending_next = 0;
                 bool queued = t->config->send_mode == SEND_IMMEDIATE;
-                if (store_list_pending(t->daemon->store, t->config->id, queued, false,
+                if (store_list_pending(t->env.store, t->config->id, queued, false,
                                        now_realtime_usec(), &t->pending, &t->n_pending) < 0)
                         return false;
         }
@@ -383,11 +375,10 @@ static bool next_candidate(struct transport *t, bool *refilled, uint64_t *ret)
 
 static void transport_pump(struct transport *t)
 {
-        struct daemon *d = t->daemon;
         unsigned max = t->ops->max_in_transit ? t->ops->max_in_transit(t) : 1;
         bool refilled = false;
 
-        if (d->stopping || t->offline || !t->ops->deliver)
+        if (t->stopping || t->offline || !t->ops->deliver)
                 return;
 
         /* At most `max` starts per iteration, so that bus calls are served
@@ -397,10 +388,10 @@ static void transport_pump(struct transport *t)
                 if (!next_candidate(t, &refilled, &id))
                         break;
 
-                int r = store_set_state(d->store, id, MSG_SENDING, NULL, 0);
+                int r = store_set_state(t->env.store, id, MSG_SENDING, NULL, 0);
                 if (r == -EBUSY || r == -ENOENT) {
                         /* Aborted or gone since it was listed: settled. */
-                        round_resolve(t, id);
+                        REPORT(t, message_settled, id, DELIVERY_NOT_TRIED);
                         continue;
                 }
                 if (r < 0) {
@@ -411,7 +402,7 @@ static void transport_pump(struct transport *t)
                 }
                 started++;
                 t->in_transit++;
-                message_emit_changed(d, id, false);
+                REPORT(t, message_changed, id, false);
                 transport_update_status(t);
                 r = t->ops->deliver(t, id);
                 if (r < 0) {
@@ -421,7 +412,6 @@ static void transport_pump(struct transport *t)
                         transport_delivery_done(t, id, DELIVERY_DEFERRED, text);
                 }
         }
-        round_check_finished(t);
 }
 
 static int pump_cb(sd_event_source *s, void *userdata)
@@ -440,15 +430,14 @@ static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata)
 
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        struct transport *t = userdata;
-        transport_kick(t);
+        transport_kick(userdata);
         return 0;
 }
 
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct transport *t = userdata;
-        if (!t->downloading && !t->offline && !t->daemon->stopping)
+        if (!t->downloading && !t->offline && !t->stopping)
                 (void) transport_download_start(t);
         transport_arm_poll(t);
         return 0;
@@ -467,39 +456,11 @@ static uint64_t retry_delay_usec(uint32_t attempts)
 static void transport_report_failure(struct transport *t, uint64_t id, const char *error,
                                      char *const *recipients, char *const *diagnostics)
 {
-        struct daemon *d = t->daemon;
-        _cleanup_(msg_record_clear) struct msg_record m = {};
-        _cleanup_free_ void *body = NULL;
-        _cleanup_free_ char *host = NULL, *report = NULL, *key = NULL, *name = NULL;
-        size_t size = 0, report_size = 0;
-
-        int r = store_get(d->store, id, &m);
+        _cleanup_(bounce_clear) struct bounce b = {};
+        int r = bounce_build(t->env.store, id, error, recipients, diagnostics, &b);
         if (r >= 0)
-                r = store_get_body(d->store, id, &body, &size);
-        if (r >= 0)
-                r = maildir_hostname(&host);
-        if (r >= 0) {
-                struct ndr_input in = {
-                    .reporting_host = host,
-                    .sender = m.sender,
-                    .recipients = recipients ? recipients : m.recipients,
-                    .diagnostics = diagnostics,
-                    .diagnostic = strempty(error),
-                    .submitted_usec = m.submitted_usec,
-                    .original = body,
-                    .original_size = size,
-                };
-                r = ndr_build(&in, &report, &report_size);
-        }
-        /* A refused recipient leaves the message for good, so the first one
-         * refused names this report among all of the message's reports. */
-        const char *first = recipients && recipients[0] ? recipients[0] : "";
-        if (r >= 0 && (asprintf(&key, "ndr:%" PRIu64 ":%s", id, first) < 0 ||
-                       asprintf(&name, "%" PRIu64 ".R%" PRIu64 "_%u.%s",
-                                now_realtime_usec() / USEC_PER_SEC, id, m.attempts, host) < 0))
-                r = -ENOMEM;
-        if (r >= 0)
-                r = transport_store_inbound(t, report, report_size, key, name, m.owner, NULL, NULL);
+                r = transport_store_inbound(t, b.report, b.size, b.source_key, b.file_name,
+                                            b.owner, NULL, NULL);
         if (r < 0 && r != -EEXIST)
                 log_error("transport \"%s\": cannot write the non-delivery report of message "
                           "%" PRIu64 ": %s",
@@ -508,28 +469,13 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
 
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error)
 {
-        struct upload_round *r = &t->round;
-        struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
-
         t->failed = true;
         transport_set_last_error(t, error);
-        if (f && !r->error) {
-                r->error_code = code;
-                r->error = strdup(strempty(error));
-        }
-        /* Messages of the round not tried yet would meet the same closed
-         * door: they stay queued for a later attempt. */
-        for (size_t i = r->next; f && i < r->n; i++)
-                if (!r->resolved[i]) {
-                        r->resolved[i] = true;
-                        r->n_resolved++;
-                        flush_message_outcome(f, t, DELIVERY_DEFERRED);
-                }
-        r->next = r->n;
         t->holding = true;
         sd_event_source_set_time(t->hold_timer, now_monotonic_usec() + RETRY_FIRST_USEC);
         sd_event_source_set_enabled(t->hold_timer, SD_EVENT_ONESHOT);
         transport_update_status(t);
+        REPORT(t, connection_failed, code, error);
 }
 
 /* Ends a delivery. retry (DELIVERY_DEFERRED only; NULL = every recipient)
@@ -539,7 +485,7 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
                             const char *error, char *const *retry, char *const *refused,
                             char *const *refusals)
 {
-        struct daemon *d = t->daemon;
+        struct store *store = t->env.store;
         enum msg_state to = outcome == DELIVERY_SENT       ? MSG_SENT
                             : outcome == DELIVERY_DEFERRED ? MSG_DEFERRED
                                                            : MSG_FAILED;
@@ -555,7 +501,7 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
                 _cleanup_(msg_record_clear) struct msg_record m = {};
                 uint32_t attempts = 1;
                 uint64_t now = now_realtime_usec();
-                if (store_get(d->store, id, &m) >= 0)
+                if (store_get(store, id, &m) >= 0)
                         attempts = m.attempts;
                 if (m.submitted_usec > 0 && now > m.submitted_usec + MAX_QUEUE_LIFETIME_USEC) {
                         /* Too old to keep trying: the sender learns it failed. */
@@ -573,8 +519,8 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
                 transport_report_failure(t, id, error, NULL, NULL);
 
         int r = outcome == DELIVERY_DEFERRED && retry
-                    ? store_defer_recipients(d->store, id, retry, error, next_attempt)
-                    : store_set_state(d->store, id, to, error, next_attempt);
+                    ? store_defer_recipients(store, id, retry, error, next_attempt)
+                    : store_set_state(store, id, to, error, next_attempt);
         if (r < 0)
                 /* The message stays "sending" in the store and goes back to the
                  * queue at the next start: delivered at least once. */
@@ -594,22 +540,16 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         }
         if (error)
                 transport_set_last_error(t, error);
-        message_emit_changed(d, id, outcome == DELIVERY_DEFERRED && retry);
+        REPORT(t, message_changed, id, outcome == DELIVERY_DEFERRED && retry);
         /* A retry that succeeded or failed for good may have been the next. */
         if (outcome == DELIVERY_DEFERRED || t->next_retry > 0)
                 transport_refresh_next_retry(t);
 
-        struct flush *f = t->flush[FLUSH_DIR_UPLOAD];
-        if (round_resolve(t, id)) {
-                if (outcome == DELIVERY_SENT)
-                        t->round.n_sent++;
-                flush_message_outcome(f, t, outcome);
-        }
-
+        REPORT(t, message_settled, id, outcome);
         transport_update_status(t);
         transport_kick(t);
-        round_check_finished(t);
-        daemon_check_stop(d);
+        if (t->in_transit == 0)
+                REPORT(t, idle);
 }
 
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
@@ -638,6 +578,7 @@ void transport_delivery_done_per_recipient(struct transport *t, uint64_t id,
                         n_sent++;
                         break;
                 case DELIVERY_DEFERRED:
+                case DELIVERY_NOT_TRIED:
                         retry[n_retry++] = (char *) rcpt[i].address;
                         break;
                 case DELIVERY_FAILED:
@@ -650,45 +591,6 @@ void transport_delivery_done_per_recipient(struct transport *t, uint64_t id,
                                                      : DELIVERY_FAILED;
         delivery_finish(t, id, outcome, error, n_retry > 0 ? retry : NULL,
                         n_refused > 0 ? refused : NULL, n_refused > 0 ? refusals : NULL);
-}
-
-int transport_upload_round_start(struct transport *t)
-{
-        struct upload_round *r = &t->round;
-        _cleanup_free_ uint64_t *ids = NULL;
-        size_t n = 0;
-
-        /* Every queued message (held ones too) and every deferred one, due or not. */
-        int k = store_list_pending(t->daemon->store, t->config->id, true, true, 0, &ids, &n);
-        if (k < 0)
-                return k;
-        bool *resolved = calloc(n ? n : 1, sizeof(bool));
-        if (!resolved)
-                return -ENOMEM;
-        free(r->ids);
-        free(r->resolved);
-        free(r->error);
-        *r = (struct upload_round){.ids = TAKE_PTR(ids), .resolved = resolved, .n = n};
-        transport_kick(t);
-        return 0;
-}
-
-bool transport_upload_round_finished(const struct transport *t)
-{
-        return t->round.n_resolved == t->round.n;
-}
-
-void transport_upload_round_stop(struct transport *t)
-{
-        struct upload_round *r = &t->round;
-        /* Messages not claimed yet are given up; those in transit finish. */
-        for (size_t i = r->next; i < r->n; i++)
-                if (!r->resolved[i]) {
-                        r->resolved[i] = true;
-                        r->n_resolved++;
-                }
-        r->next = r->n;
-        transport_kick(t);
 }
 
 int transport_download_start(struct transport *t)
@@ -705,25 +607,14 @@ int transport_download_start(struct transport *t)
         return r;
 }
 
-void transport_message_received(struct transport *t, uint64_t id, const char *file)
-{
-        _cleanup_free_ char *path = NULL;
-        if (t->slots[1] && message_path_for_id(id, &path) >= 0)
-                (void) sd_bus_emit_signal(t->daemon->bus, t->path, MAILSPOOL_IFACE_TRANSPORT,
-                                          "MessageReceived", "os", path, file);
-        struct flush *f = t->flush[FLUSH_DIR_DOWNLOAD];
-        if (f)
-                flush_message_received(f, t);
-}
-
 int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why)
 {
-        struct daemon *d = t->daemon;
+        struct store *store = t->env.store;
 
         if (source_key) {
-                int r = store_has_source_key(d->store, source_key);
+                int r = store_has_source_key(store, source_key);
                 if (r != 0)
                         return r < 0 ? r : -EEXIST;
         }
@@ -748,11 +639,11 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
             .path = path,
         };
         uint64_t id;
-        r = store_add_inbound(d->store, &rec, source_key, &id);
+        r = store_add_inbound(store, &rec, source_key, &id);
         if (r < 0)
                 return r;
         log_info("transport \"%s\": message %" PRIu64 " received into %s", t->config->id, id, path);
-        transport_message_received(t, id, path);
+        REPORT(t, message_received, id, path);
         if (ret_id)
                 *ret_id = id;
         return 0;
@@ -766,16 +657,17 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
                 transport_set_last_error(t, error);
         transport_update_status(t);
         transport_arm_poll(t);
-        struct flush *f = t->flush[FLUSH_DIR_DOWNLOAD];
-        if (f)
-                flush_part_done(f, t, FLUSH_DIR_DOWNLOAD, code, error);
+        REPORT(t, download_done, code, error);
 }
 
-int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, sd_bus_error *error)
+void transport_download_cancel(struct transport *t)
 {
-        if (flags & MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS)
-                return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
-                                      "transport \"%s\" has no remote header cache", t->config->id);
+        if (t->downloading && t->ops->download_cancel)
+                t->ops->download_cancel(t);
+}
+
+int transport_validate(struct transport *t, uint32_t flags)
+{
         if (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT) {
                 t->offline = true;
                 transport_update_status(t);
@@ -790,14 +682,6 @@ int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, s
                 transport_update_status(t);
                 return 0;
         }
-        if (m) {
-                sd_bus_message **calls =
-                    reallocarray(t->validate_calls, t->n_validate_calls + 1, sizeof(*calls));
-                if (!calls)
-                        return -ENOMEM;
-                t->validate_calls = calls;
-                calls[t->n_validate_calls++] = sd_bus_message_ref(m);
-        }
         /* One check at a time; callers arriving meanwhile share its result. */
         if (!t->validating) {
                 t->validating = true;
@@ -806,34 +690,20 @@ int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, s
                 if (r < 0)
                         transport_validate_done(t, MAPI_E_CALL_FAILED, strerror(-r));
         }
-        return m ? 1 : 0;
+        return 1;
 }
 
 void transport_validate_done(struct transport *t, enum mapi_error code, const char *error)
 {
-        sd_bus_message **calls = TAKE_PTR(t->validate_calls);
-        size_t n = t->n_validate_calls;
-        bool was_validating = t->validating;
-
-        t->n_validate_calls = 0;
+        if (!t->validating)
+                return;
         t->validating = false;
-        if (was_validating) {
-                t->failed = error != NULL;
-                if (!error)
-                        t->holding = false;
-                transport_set_last_error(t, error);
-                transport_update_status(t);
-                if (!error)
-                        transport_kick(t);
-        }
-        for (size_t i = 0; i < n; i++) {
-                if (error) {
-                        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-                        bus_error_mapi(&e, code, "transport \"%s\": %s", t->config->id, error);
-                        sd_bus_reply_method_error(calls[i], &e);
-                } else
-                        sd_bus_reply_method_return(calls[i], NULL);
-                sd_bus_message_unref(calls[i]);
-        }
-        free(calls);
+        t->failed = error != NULL;
+        if (!error)
+                t->holding = false;
+        transport_set_last_error(t, error);
+        transport_update_status(t);
+        if (!error)
+                transport_kick(t);
+        REPORT(t, validate_done, code, error);
 }

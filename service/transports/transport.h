@@ -1,9 +1,17 @@
-/* A transport: its status object, its outgoing delivery queue and the driver
- * (transport kind) behind a small operations table. */
+/* A transport: one configured account or Maildir, its outgoing delivery
+ * queue, its status, and the driver (transport kind) behind a small
+ * operations table. A transport reports what happens to the listener it was
+ * given and never calls up: the flush engine and the bus faces learn of its
+ * work from those reports (docs/architecture.md, "Layers"). */
 #pragma once
 
-#include "daemon.h"
+#include <systemd/sd-event.h>
+
+#include "config.h"
 #include "mapi-error.h"
+#include "status-table.h"
+#include "store.h"
+#include "util.h"
 
 enum flush_direction {
         FLUSH_DIR_UPLOAD,
@@ -13,8 +21,50 @@ enum flush_direction {
 
 enum delivery_outcome {
         DELIVERY_SENT,
-        DELIVERY_DEFERRED, /* temporary failure: retried with back-off */
-        DELIVERY_FAILED,   /* permanent failure */
+        DELIVERY_DEFERRED,  /* temporary failure: retried with back-off */
+        DELIVERY_FAILED,    /* permanent failure */
+        DELIVERY_NOT_TRIED, /* aborted or gone before it was tried: settled all the same */
+};
+
+/* What changed, in a listener's changed() report. */
+enum transport_change {
+        TRANSPORT_CHANGED_STATUS_CODE = 1u << 0,
+        TRANSPORT_CHANGED_STATUS_STRING = 1u << 1,
+        TRANSPORT_CHANGED_QUEUED = 1u << 2,
+        TRANSPORT_CHANGED_LAST_ERROR = 1u << 3,
+        TRANSPORT_CHANGED_NEXT_RETRY = 1u << 4,
+};
+
+struct transport;
+
+/* Where a transport reports. Every member is called from the event loop,
+ * possibly from inside a call into the transport; none may free it. */
+struct transport_listener {
+        /* Properties of the transport moved: enum transport_change bits. */
+        void (*changed)(struct transport *t, unsigned changes, void *userdata);
+        /* A message's State, Attempts, NextAttempt or LastError moved (and
+         * its Recipients, when a partial delivery narrowed them). */
+        void (*message_changed)(struct transport *t, uint64_t id, bool recipients, void *userdata);
+        /* A message this transport was to send has its outcome of this
+         * attempt, already recorded in the store. */
+        void (*message_settled)(struct transport *t, uint64_t id, enum delivery_outcome outcome,
+                                void *userdata);
+        /* The server could not be reached or refused the logon: the
+         * transport holds its own work back; what a flush asked it to send
+         * first waits too (see transport_send_first_claimed()). */
+        void (*connection_failed)(struct transport *t, enum mapi_error code, const char *error,
+                                  void *userdata);
+        /* A message came in (downloaded, picked up, or a report we wrote). */
+        void (*message_received)(struct transport *t, uint64_t id, const char *file,
+                                 void *userdata);
+        /* A download ended: code MAPI_OK, or why it failed. */
+        void (*download_done)(struct transport *t, enum mapi_error code, const char *error,
+                              void *userdata);
+        /* A check that transport_validate() started ended. */
+        void (*validate_done)(struct transport *t, enum mapi_error code, const char *error,
+                              void *userdata);
+        /* Nothing is in transit any more. */
+        void (*idle)(struct transport *t, void *userdata);
 };
 
 struct transport_ops {
@@ -39,59 +89,54 @@ struct transport_ops {
         int (*validate)(struct transport *t);
 };
 
-/* An upload flush's snapshot of this transport's queue: the messages that
- * must each reach an outcome of this attempt before the flush ends. */
-struct upload_round {
-        uint64_t *ids; /* ascending */
-        bool *resolved;
-        size_t n;
-        size_t next; /* the next one to claim */
-        size_t n_resolved;
-        size_t n_sent;
-        enum mapi_error error_code; /* the transport could not be reached... */
-        char *error;                /* ...and why; NULL if it could */
+/* What a transport works with, from whoever creates it. */
+struct transport_env {
+        sd_event *event;
+        struct store *store;
+        uint64_t max_message_size; /* MaxMessageSize, for what comes in */
+        const struct transport_listener *listener;
+        void *userdata; /* the listener's */
 };
 
 struct transport {
-        struct daemon *daemon;
-        struct status_object status;
-        const struct transport_config *config; /* points into daemon->config */
+        struct transport_env env;
+        const struct transport_config *config; /* owned by whoever created us */
         const struct transport_ops *ops;
         void *driver;
-        char *path;
-        uint32_t row_id;
+        char *path; /* its object path: how reports and summaries name it */
 
-        uint32_t status_code;
-        char *status_string;
+        /* Its row of the status table, which the Status interface shows too;
+         * status.status_string is ours (allocated). */
+        struct status_row status;
         char *last_error;
         uint32_t queued_outbound;
         uint64_t next_retry;
         bool offline;
         bool failed; /* the last connection attempt failed: STATUS_FAILURE */
+        bool stopping;
 
-        /* The delivery queue. */
+        /* Flushes in progress, as the flush engine tells us. */
+        bool flushing[_FLUSH_DIR_MAX];
+        size_t flush_settled, flush_total; /* for "Sending 3 of 40" */
+
+        /* The delivery queue: first what a flush asked for (borrowed, in
+         * the order given), then our own work from the store. */
         unsigned in_transit;
-        uint64_t *pending; /* ids fetched from the store, served in order */
+        const uint64_t *first;
+        const bool *first_settled;
+        size_t n_first, first_next;
+        uint64_t *pending;
         size_t n_pending, pending_next;
         sd_event_source *pump_source;
         sd_event_source *retry_timer;
         sd_event_source *poll_timer;
-
-        /* The flush that owns each direction right now, if any. */
-        struct flush *flush[_FLUSH_DIR_MAX];
-        struct upload_round round;
-        bool downloading;
-
-        /* ValidateState calls waiting for the running check. */
-        bool validating;
-        sd_bus_message **validate_calls;
-        size_t n_validate_calls;
         /* After the server could not be reached, mail waits for a retry or
          * a flush instead of trying it message by message. */
         sd_event_source *hold_timer;
         bool holding;
 
-        sd_bus_slot *slots[2];
+        bool downloading;
+        bool validating;
 };
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind);
@@ -100,32 +145,38 @@ extern const struct transport_ops smtp_transport_ops;
 extern const struct transport_ops imap_transport_ops;
 extern const struct transport_ops pop3_transport_ops;
 
-int transport_new(struct daemon *d, const struct transport_config *c, uint32_t row_id,
-                  struct transport **ret);
+int transport_new(const struct transport_env *env, const struct transport_config *c,
+                  uint32_t row_id, struct transport **ret);
 struct transport *transport_free(struct transport *t);
+/* Object path of a transport id. */
+int transport_path_for_id(const char *id, char **ret);
 
-/* Status object. */
-/* ValidateState(flags). With a call m, returns 1 when the reply comes later
- * (from transport_validate_done()); 0 when the caller replies now. */
-int transport_validate(struct transport *t, uint32_t flags, sd_bus_message *m, sd_bus_error *error);
-/* Called by the driver when its check ends: error NULL if it passed, else
- * the code (MAPI_E_NETWORK_ERROR, MAPI_E_LOGON_FAILED, ...) and a sentence. */
-void transport_validate_done(struct transport *t, enum mapi_error code, const char *error);
-uint32_t transport_resource_methods(const struct transport *t);
-uint32_t transport_resource_flags(const struct transport *t);
-/* Recomputes StatusCode/StatusString and emits PropertiesChanged if they moved. */
-void transport_update_status(struct transport *t);
-void transport_set_last_error(struct transport *t, const char *text);
+/* Status. */
+/* ValidateState(flags): FORCE_XP_DISCONNECT and FORCE_XP_CONNECT take it off
+ * and on line; otherwise the driver's check runs (one at a time). Returns 1
+ * when a check runs or ran, whose end is reported by validate_done (possibly
+ * before this returns); 0 when there is nothing to wait for. */
+int transport_validate(struct transport *t, uint32_t flags);
+void transport_set_stopping(struct transport *t);
+/* The flush engine's view, for StatusCode and StatusString. */
+void transport_show_flush(struct transport *t, enum flush_direction dir, bool flushing);
+void transport_show_flush_progress(struct transport *t, size_t settled, size_t total);
 
 /* Delivery queue. */
-void transport_kick(struct transport *t); /* look for work on a later iteration */
 void transport_message_added(struct transport *t, bool hold); /* a new outbound message */
 void transport_message_aborted(struct transport *t);
-/* Called by a driver before transport_delivery_done() when the server could
- * not be reached or refused our logon (code MAPI_E_NETWORK_ERROR or
- * MAPI_E_LOGON_FAILED): the transport shows STATUS_FAILURE, the running flush
- * round stops trying further messages (they count as deferred) and its
- * flush ends with this error. */
+/* Sends ids[0..n) before any other work, in that order, skipping those
+ * whose settled[i] is true; both arrays are borrowed until the next call
+ * (ids NULL: no list any more). */
+void transport_send_first(struct transport *t, const uint64_t *ids, const bool *settled, size_t n);
+/* How many of that list were taken into delivery so far; the rest were not
+ * tried. */
+size_t transport_send_first_claimed(const struct transport *t);
+
+/* Called by drivers. */
+/* Before transport_delivery_done() when the server could not be reached or
+ * refused our logon (code MAPI_E_NETWORK_ERROR or MAPI_E_LOGON_FAILED): the
+ * transport shows STATUS_FAILURE and holds its own work back. */
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error);
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
                              const char *error);
@@ -141,23 +192,17 @@ struct recipient_outcome {
 void transport_delivery_done_per_recipient(struct transport *t, uint64_t id,
                                            const struct recipient_outcome *rcpt, size_t n,
                                            const char *error);
+void transport_validate_done(struct transport *t, enum mapi_error code, const char *error);
 
-/* Flush parts, driven by flush.c. */
-int transport_upload_round_start(struct transport *t);
-bool transport_upload_round_finished(const struct transport *t);
-void transport_upload_round_stop(struct transport *t);
+/* Downloads. */
 int transport_download_start(struct transport *t);
-/* Called by the driver: a downloaded message is stored (id), or the download
- * ended (error NULL on success, else the code and a sentence). */
-void transport_message_received(struct transport *t, uint64_t id, const char *file);
 /* Keeps a message that came in (downloaded, picked up, or a report we wrote):
  * into the transport's Maildir as file_name, then into the store under
- * source_key (may be NULL), then announced with transport_message_received().
- * -EEXIST if source_key is already recorded (nothing done); -EINVAL with a
- * sentence in *ret_why if data is not a mail message. */
+ * source_key (may be NULL), then reported as received. -EEXIST if source_key
+ * is already recorded (nothing done); -EINVAL with a sentence in *ret_why if
+ * data is not a mail message. */
 int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
-
-int transport_object_register(struct transport *t);
+void transport_download_cancel(struct transport *t);

@@ -58,7 +58,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# --- The bus contract (docs/api.md, "Names" and "Constants") -----------------
+# --- The bus contract (docs/bus-api.md, "Names" and "Constants") -----------------
 
 BUS_NAME = "org.mailspool.Spool1"
 ROOT_PATH = "/org/mailspool/Spool1"
@@ -85,7 +85,7 @@ ERR_NOT_QUEUED = ERR_PREFIX + "NotQueued"
 ERR_INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
 ERR_ACCESS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 
-# MAPI code of each error (api.md, "Errors").
+# MAPI code of each error (docs/bus-api.md, "Errors").
 MAPI_E_BUSY = ("MAPI_E_BUSY", 0x8004010B)
 MAPI_E_NO_SUPPORT = ("MAPI_E_NO_SUPPORT", 0x80040102)
 MAPI_E_NOT_FOUND = ("MAPI_E_NOT_FOUND", 0x8004010F)
@@ -332,7 +332,7 @@ def decode(sig, data):
 
 
 def mapi_prefix(code):
-    """('MAPI_E_BUSY', 0x8004010B) -> 'MAPI_E_BUSY (0x8004010B):' (api.md, Errors)."""
+    """('MAPI_E_BUSY', 0x8004010B) -> 'MAPI_E_BUSY (0x8004010B):' (docs/bus-api.md, Errors)."""
     return "%s (0x%08X):" % code
 
 
@@ -1005,11 +1005,11 @@ class DaemonTestCase(unittest.TestCase):
 
     def assertBusError(self, err, name, code=None):
         """err is a BusError from Harness.call_error: its name, and its message
-        beginning 'MAPI_E_NAME (0x........):' (api.md, Errors)."""
+        beginning 'MAPI_E_NAME (0x........):' (docs/bus-api.md, Errors)."""
         self.assertIsInstance(err, BusError)
         self.assertEqual(err.name, name, "error name (message: %r)" % err.message)
         self.assertRegex(err.message, r"^MAPI_E_[A-Z_]+ \(0x[0-9A-Fa-f]{8}\): \S",
-                         "api.md, Errors: every message begins with the MAPI code name and value")
+                         "docs/bus-api.md, Errors: every message begins with the MAPI code name and value")
         if code is not None:
             self.assertTrue(err.message.upper().startswith(mapi_prefix(code).upper()),
                             "message %r should begin with %r" % (err.message, mapi_prefix(code)))

@@ -76,7 +76,7 @@ class ClientTestCase(DaemonTestCase):
 
 class CtlTest(ClientTestCase):
 
-    # api.md, Spooler.QueryStatusTable: every row, as a table and as JSON
+    # docs/bus-api.md, Spooler.QueryStatusTable: every row, as a table and as JSON
     def test_status_table_and_json(self):
         rc, out, err = self.ctl("status")
         self.assertEqual(rc, 0, err)
@@ -97,7 +97,7 @@ class CtlTest(ClientTestCase):
         self.assertEqual(rows["out"]["status_string"],
                          self.h.get_property(OUT, IFACE_STATUS, "StatusString"))
 
-    # api.md, FlushQueues: progress reaches the caller; not a TTY → plain lines
+    # docs/bus-api.md, FlushQueues: progress reaches the caller; not a TTY → plain lines
     def test_flush_prints_progress_lines_and_summary(self):
         self.queue(4)
         rc, out, err = self.ctl("flush", "--upload")
@@ -148,7 +148,7 @@ class CtlTest(ClientTestCase):
         self.assertEqual(rc, 0)
         self.assertIn("Exit status:", out)
 
-    # api.md, Message.Abort; ListMessages
+    # docs/bus-api.md, Message.Abort; ListMessages
     def test_list_show_abort(self):
         path = self.h.submit_data(make_message(subject="Hold me"), {"Hold": V("b", True)})
         number = path.rsplit("/", 1)[1]
@@ -178,7 +178,7 @@ class CtlTest(ClientTestCase):
 class CtlBusyTest(ClientTestCase):
     SINK_OPTIONS = ("-w", "1")  # each DATA answered after a second
 
-    # api.md, FlushQueues: a second flush of a flushing transport → Busy (exit 5)
+    # docs/bus-api.md, FlushQueues: a second flush of a flushing transport → Busy (exit 5)
     def test_busy_exit_code(self):
         self.queue(3)
         argv = ["gdbus", "call", "--session", "--dest", BUS_NAME, "--object-path", OUT,
@@ -199,7 +199,7 @@ class CtlBusyTest(ClientTestCase):
 
 class CtlTransportErrorTest(ClientTestCase):
 
-    # api.md, FlushQueues summary `errors`: a transport of the flush failed
+    # docs/bus-api.md, FlushQueues summary `errors`: a transport of the flush failed
     # while another worked → exit 12, the error named by transport id
     def test_transport_error_exit_code(self):
         self.h.write_config({"transports.d/deadend.conf":

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The state directory runs out of space or turns read-only (README, "Delivery
-guarantees"; api.md, Spooler.Submit: "nothing half-stored"): a submission that
+guarantees"; docs/bus-api.md, Spooler.Submit: "nothing half-stored"): a submission that
 cannot be stored gets a named error saying why, every message acknowledged
 before stays intact and deliverable, and the spooler takes mail again once
 space returns. Needs root (it mounts a small tmpfs as the state directory)."""
@@ -58,7 +58,7 @@ class DiskTestCase(DaemonTestCase):
 
 class FullDiskTest(DiskTestCase):
 
-    # api.md, Spooler.Submit: the reply comes after the message is durably
+    # docs/bus-api.md, Spooler.Submit: the reply comes after the message is durably
     # stored; a full disk gets a named error and nothing half-stored
     def test_full_then_space_returns(self):
         acked = []
@@ -90,7 +90,7 @@ class FullDiskTest(DiskTestCase):
 
 class ReadOnlyTest(DiskTestCase):
 
-    # api.md, "The daemon's command line": exit 2 when the store is unavailable;
+    # docs/bus-api.md, "The daemon's command line": exit 2 when the store is unavailable;
     # the store is untouched and serves again once writable
     def test_read_only_state_dir(self):
         acked = [self.submit(i, size=100) for i in range(3)]

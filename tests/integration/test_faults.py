@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fault injection against the smtp transport on loopback: what a server's
 misbehaviour means for a message (README.md, "Sending with SMTP", the table of
-replies; api.md, org.mailspool.Spool1.Message and Status.FlushQueues).
+replies; docs/bus-api.md, org.mailspool.Spool1.Message and Status.FlushQueues).
 
 Faults that Postfix's smtp-sink can play are played by it (sink.py): a 421
 greeting (-r CONNECT with a 421 soft-bounce text), a slow DATA (-w). Faults it
@@ -322,7 +322,7 @@ class Greeting421SinkTest(FaultTestCase):
         self.use_sink(("-r", "CONNECT", "-b", "421 4.3.2 Service not available, closing channel"))
 
     # README, "Sending with SMTP": 4xx -> deferred, retried after 1 min
-    # (NextAttempt, the transport's NextRetry), and by any flush; api.md,
+    # (NextAttempt, the transport's NextRetry), and by any flush; docs/bus-api.md,
     # FlushQueues: per-message outcomes never fail the call
     def test_421_greeting_defers_then_sends(self):
         ids = ["greet421-%d@example.org" % i for i in range(3)]
@@ -460,7 +460,7 @@ class SlowServerSpoolerTest(FaultTestCase):
     def make_server(self):
         self.use_sink(("-w", "2"))
 
-    # api.md, FlushQueues: "The event loop never blocks either way"; the
+    # docs/bus-api.md, FlushQueues: "The event loop never blocks either way"; the
     # spooler's StatusCode carries STATUS_OUTBOUND_FLUSH while a spooler-level
     # flush runs; the flush still ends with every message sent
     def test_spooler_status_read_is_prompt_during_slow_flush(self):

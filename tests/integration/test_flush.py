@@ -48,7 +48,7 @@ class FlushTest(DaemonTestCase):
         return self.assertCallFails(name, code, path, IFACE_STATUS, "FlushQueues", "ou",
                                     target, flags)
 
-    # api.md: Status.FlushQueues — a transport without STATUS_FLUSH_QUEUES
+    # docs/bus-api.md: Status.FlushQueues — a transport without STATUS_FLUSH_QUEUES
     # answers its own FlushQueues with NoSupport
     def test_maildir_transport_cannot_flush_itself(self):
         msg = hold(self.h, "stays")
@@ -58,21 +58,21 @@ class FlushTest(DaemonTestCase):
         self.assertEqual(self.state(msg), "queued")
         self.assertEqual(self.h.maildir_files("local"), [])
 
-    # api.md: Status.SettingsDialog -> always NoSupport
+    # docs/bus-api.md: Status.SettingsDialog -> always NoSupport
     def test_settings_dialog(self):
         for path in (SPOOLER_PATH, LOCAL):
             with self.subTest(path=path):
                 self.assertCallFails(ERR_NO_SUPPORT, MAPI_E_NO_SUPPORT, path, IFACE_STATUS,
                                      "SettingsDialog", "u", 0)
 
-    # api.md: Status.ChangePassword; any method whose bit is missing -> NoSupport
+    # docs/bus-api.md: Status.ChangePassword; any method whose bit is missing -> NoSupport
     def test_change_password(self):
         for path in (SPOOLER_PATH, LOCAL):
             with self.subTest(path=path):
                 self.assertCallFails(ERR_NO_SUPPORT, MAPI_E_NO_SUPPORT, path, IFACE_STATUS,
                                      "ChangePassword", "ssu", "old", "new", 0)
 
-    # api.md: Status.ValidateState; header-cache flags without remote access -> NoSupport
+    # docs/bus-api.md: Status.ValidateState; header-cache flags without remote access -> NoSupport
     def test_validate_state(self):
         self.assertEqual(self.h.call(LOCAL, IFACE_STATUS, "ValidateState", "u", 0), [])
         self.assertTrue(self.h.get_property(LOCAL, IFACE_STATUS, "StatusCode") & STATUS_AVAILABLE)
@@ -80,7 +80,7 @@ class FlushTest(DaemonTestCase):
         self.assertCallFails(ERR_NO_SUPPORT, MAPI_E_NO_SUPPORT, LOCAL, IFACE_STATUS,
                              "ValidateState", "u", REFRESH_XP_HEADER_CACHE)
 
-    # api.md: Status.FlushQueues — the spooler, given the transport as target,
+    # docs/bus-api.md: Status.FlushQueues — the spooler, given the transport as target,
     # flushes it; summary keys
     def test_spooler_flushes_transport_target(self):
         msg = hold(self.h, "via spooler")
@@ -97,7 +97,7 @@ class FlushTest(DaemonTestCase):
         self.assertIn(b"Subject: via spooler", delivered)
         self.assertEqual(self.h.get_property(LOCAL, IFACE_TRANSPORT, "QueuedOutbound"), 0)
 
-    # api.md: on the spooler, "/" means every transport in TransportOrder
+    # docs/bus-api.md: on the spooler, "/" means every transport in TransportOrder
     def test_spooler_flushes_all(self):
         msgs = [hold(self.h, "all %d" % i) for i in range(3)]
         summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
@@ -111,7 +111,7 @@ class FlushTest(DaemonTestCase):
         self.assertEqual(summary["sent"], 0, summary)
         self.assertEqual(len(self.h.maildir_files("local")), 3)
 
-    # api.md: flags — unknown bits -> InvalidArgs naming MAPI_E_UNKNOWN_FLAGS;
+    # docs/bus-api.md: flags — unknown bits -> InvalidArgs naming MAPI_E_UNKNOWN_FLAGS;
     # neither UPLOAD nor DOWNLOAD -> InvalidArgs
     def test_flag_validation(self):
         msg = hold(self.h, "untouched")
@@ -129,8 +129,8 @@ class FlushTest(DaemonTestCase):
         self.assertEqual(self.state(msg), "queued")
         self.assertEqual(self.h.maildir_files("local"), [])
 
-    # api.md: FLUSH_ASYNC_OK on a transport object -> InvalidArgs (spooler only).
-    # The maildir transport also lacks STATUS_FLUSH_QUEUES, and api.md says such
+    # docs/bus-api.md: FLUSH_ASYNC_OK on a transport object -> InvalidArgs (spooler only).
+    # The maildir transport also lacks STATUS_FLUSH_QUEUES, and docs/bus-api.md says such
     # a transport "answers its own FlushQueues with NoSupport": both rules apply
     # here, so either error is accepted; the InvalidArgs rule alone needs a
     # transport that can flush itself (smtp, imap, pop3). Nothing may start.
@@ -144,7 +144,7 @@ class FlushTest(DaemonTestCase):
         self.assertEqual(self.state(msg), "queued")
         self.assertEqual(self.h.maildir_files("local"), [])
 
-    # api.md: Errors — NotFound: no such transport
+    # docs/bus-api.md: Errors — NotFound: no such transport
     def test_unknown_target(self):
         msg = hold(self.h, "untouched")
         for target in (transport_path("nope"), "/org/mailspool/Spool1/transport",
@@ -154,7 +154,7 @@ class FlushTest(DaemonTestCase):
         self.assertEqual(self.state(msg), "queued")
 
     # Built-in default: files dropped into Pickup become inbound messages on a
-    # download flush; dotfiles are ignored (api.md: Pickup; Message.Path)
+    # download flush; dotfiles are ignored (docs/bus-api.md: Pickup; Message.Path)
     def test_download_from_pickup(self):
         data = make_message(subject="Dropped in", to="me@example.org", body="inbound body\n")
         drop(self.h, "mail-1", data)
@@ -194,7 +194,7 @@ class FlushTest(DaemonTestCase):
         subjects = sorted(r[3] for r in self.h.list_messages({"Direction": V("s", "inbound")}))
         self.assertEqual(subjects, ["in one", "in two"])
 
-    # api.md: Status — every property that can change emits PropertiesChanged with
+    # docs/bus-api.md: Status — every property that can change emits PropertiesChanged with
     # its new value; FlushQueues status bits rise while the flush runs and fall
     # when it ends (transport and spooler); Transport.QueuedOutbound
     def test_properties_changed_during_upload(self):
@@ -254,7 +254,7 @@ class FlushTest(DaemonTestCase):
         self.assertFalse(any(c & STATUS_OUTBOUND_FLUSH for c in codes),
                          "a download flush raises no OUTBOUND bit")
 
-    # api.md: Without FLUSH_NO_UI the caller (alone: unicast) receives
+    # docs/bus-api.md: Without FLUSH_NO_UI the caller (alone: unicast) receives
     # FlushProgress signals; with it, none
     def test_flush_progress_is_unicast_to_caller(self):
         hold(self.h, "progress 1")
@@ -285,7 +285,7 @@ class FlushTest(DaemonTestCase):
         mon.sync()  # everything the daemon sent before its reply has been seen
         self.assertEqual(mon.found(lambda m: True), [])
 
-    # api.md: FLUSH_ASYNC_OK (spooler only): the reply comes as soon as the flush
+    # docs/bus-api.md: FLUSH_ASYNC_OK (spooler only): the reply comes as soon as the flush
     # has started; its end is the FlushFinished signal
     def test_async_flush_finished_signal(self):
         msg = hold(self.h, "async")
@@ -303,7 +303,7 @@ class FlushTest(DaemonTestCase):
 
 
 class AsynchronousTransportTest(DaemonTestCase):
-    """api.md: a transport with Asynchronous = true is flushed by the spooler
+    """docs/bus-api.md: a transport with Asynchronous = true is flushed by the spooler
     only with FLUSH_FORCE."""
     CONFIG = {
         "mailspool.conf": "[Spooler]\nTransportOrder=sync lazy\n",

@@ -24,7 +24,7 @@ INTERFACES_DIR = os.environ.get("INTERFACES_DIR",
 COMPARE = os.path.join(HERE, "compare_introspection.py")
 LOCAL = transport_path("local")
 
-# api.md: Status / Transport / Message / Spooler properties and their types.
+# docs/bus-api.md: Status / Transport / Message / Spooler properties and their types.
 STATUS_PROPS = {
     "ResourceType": "u", "DisplayName": "s", "ProviderDisplay": "s", "ResourceMethods": "u",
     "ResourceFlags": "u", "StatusCode": "u", "StatusString": "s", "IdentityDisplay": "s",
@@ -52,7 +52,7 @@ def child_nodes(xml):
 class IntrospectionTest(DaemonTestCase):
 
     def compare(self, documents):
-        """api.md (first paragraph): the running service must match the XML."""
+        """docs/bus-api.md (first paragraph): the running service must match the XML."""
         self.assertTrue(os.path.isfile(COMPARE), "missing " + COMPARE)
         with tempfile.TemporaryDirectory(prefix="mailspool-introspect-") as d:
             files = []
@@ -73,7 +73,7 @@ class IntrospectionTest(DaemonTestCase):
         self.assertTrue(path.startswith(MESSAGE_PREFIX), path)
         return path
 
-    # api.md: Names (spooler: Status, Spooler)
+    # docs/bus-api.md: Names (spooler: Status, Spooler)
     def test_spooler_introspection_matches_xml(self):
         xml = self.h.introspect(SPOOLER_PATH)
         names = interface_names(xml)
@@ -86,7 +86,7 @@ class IntrospectionTest(DaemonTestCase):
         out = self.compare({"spooler": xml})
         self.assertIn("matches 2 interfaces", out)
 
-    # api.md: Names (transports: Status, Transport)
+    # docs/bus-api.md: Names (transports: Status, Transport)
     def test_transport_introspection_matches_xml(self):
         xml = self.h.introspect(LOCAL)
         names = interface_names(xml)
@@ -96,7 +96,7 @@ class IntrospectionTest(DaemonTestCase):
         out = self.compare({"transport": xml})
         self.assertIn("matches 2 interfaces", out)
 
-    # api.md: Names (object manager /org/mailspool/Spool1)
+    # docs/bus-api.md: Names (object manager /org/mailspool/Spool1)
     def test_object_manager_root_introspection(self):
         xml = self.h.introspect(ROOT_PATH)
         self.assertIn(IFACE_OBJECT_MANAGER, interface_names(xml))
@@ -110,7 +110,7 @@ class IntrospectionTest(DaemonTestCase):
         transports = child_nodes(self.h.introspect(ROOT_PATH + "/transport"))
         self.assertEqual(transports, {"local"})
 
-    # api.md: Names (messages: Message)
+    # docs/bus-api.md: Names (messages: Message)
     def test_message_introspection_matches_xml(self):
         path = self.submit_one()
         xml = self.h.introspect(path)
@@ -128,13 +128,13 @@ class IntrospectionTest(DaemonTestCase):
                             "message": self.h.introspect(path)})
         self.assertIn("matches 4 interfaces", out)
 
-    # api.md: Names — messages are not in the object manager
+    # docs/bus-api.md: Names — messages are not in the object manager
     def test_get_managed_objects(self):
         msg = self.submit_one()
         (objects,) = self.h.call(ROOT_PATH, IFACE_OBJECT_MANAGER, "GetManagedObjects")
         self.assertIn(SPOOLER_PATH, objects)
         self.assertIn(LOCAL, objects)
-        self.assertNotIn(msg, objects, "api.md: messages are not in the object manager")
+        self.assertNotIn(msg, objects, "docs/bus-api.md: messages are not in the object manager")
         self.assertEqual(set(objects), {SPOOLER_PATH, LOCAL})
         self.assertIn(IFACE_STATUS, objects[SPOOLER_PATH])
         self.assertIn(IFACE_SPOOLER, objects[SPOOLER_PATH])
@@ -150,14 +150,16 @@ class IntrospectionTest(DaemonTestCase):
         self.assertEqual(got, expected, "%s %s: properties and their types" % (path, iface))
         return {name: v["data"] for name, v in raw.items()}
 
-    # api.md: org.mailspool.Spool1.Status, Spooler (Properties)
+    # docs/bus-api.md: org.mailspool.Spool1.Status, Spooler (Properties)
     def test_spooler_properties(self):
         st = self.assert_property_types(SPOOLER_PATH, IFACE_STATUS, STATUS_PROPS)
         self.assertEqual(st["ResourceType"], MAPI_SPOOLER)
         self.assertEqual(st["ResourceMethods"], STATUS_VALIDATE_STATE | STATUS_FLUSH_QUEUES)
         self.assertEqual(st["ResourceMethods"] & STATUS_SETTINGS_DIALOG, 0)
-        self.assertEqual(st["IdentityDisplay"], "", "api.md: empty for the spooler")
+        self.assertEqual(st["IdentityDisplay"], "", "docs/bus-api.md: empty for the spooler")
         self.assertEqual(st["ProviderDisplay"], "Spooler")
+        # The interface's doc string says "Spooler" for the spooler.
+        self.assertEqual(st["DisplayName"], "Spooler")
         self.assertTrue(st["StatusCode"] & STATUS_AVAILABLE, hex(st["StatusCode"]))
         sp = self.assert_property_types(SPOOLER_PATH, IFACE_SPOOLER, SPOOLER_PROPS)
         self.assertEqual(sp["TransportOrder"], [LOCAL])
@@ -166,7 +168,7 @@ class IntrospectionTest(DaemonTestCase):
         self.assertEqual(self.h.get_property(SPOOLER_PATH, IFACE_STATUS, "ResourceType"),
                          MAPI_SPOOLER)
 
-    # api.md: Status and Transport properties; the built-in default transport
+    # docs/bus-api.md: Status and Transport properties; the built-in default transport
     def test_transport_properties(self):
         st = self.assert_property_types(LOCAL, IFACE_STATUS, STATUS_PROPS)
         self.assertEqual(st["ResourceType"], MAPI_TRANSPORT_PROVIDER)
@@ -176,7 +178,7 @@ class IntrospectionTest(DaemonTestCase):
         self.assertEqual(st["ProviderDisplay"], "Maildir")
         self.assertEqual(st["IdentityDisplay"], "")
         self.assertEqual(st["ResourceFlags"] & STATUS_DEFAULT_OUTBOUND, STATUS_DEFAULT_OUTBOUND,
-                         "api.md: Default = first outbound transport (STATUS_DEFAULT_OUTBOUND)")
+                         "docs/bus-api.md: Default = first outbound transport (STATUS_DEFAULT_OUTBOUND)")
         self.assertTrue(st["StatusCode"] & STATUS_AVAILABLE, hex(st["StatusCode"]))
         tr = self.assert_property_types(LOCAL, IFACE_TRANSPORT, TRANSPORT_PROPS)
         self.assertEqual(tr["Id"], "local")
@@ -187,12 +189,12 @@ class IntrospectionTest(DaemonTestCase):
         self.assertEqual(tr["LastError"], "")
         self.assertEqual(tr["NextRetry"], 0)
 
-    # api.md: Configuration files — DisplayName defaults to the id (the built-in
+    # docs/bus-api.md: Configuration files — DisplayName defaults to the id (the built-in
     # default transport has no DisplayName of its own either)
     def test_transport_display_name_defaults_to_id(self):
         self.assertEqual(self.h.get_property(LOCAL, IFACE_STATUS, "DisplayName"), "local")
 
-    # api.md: org.mailspool.Spool1.Message (Properties)
+    # docs/bus-api.md: org.mailspool.Spool1.Message (Properties)
     def test_message_property_types(self):
         path = self.submit_one()
         props = self.assert_property_types(path, IFACE_MESSAGE, MESSAGE_PROPS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Receiving: the imap and pop3 transports against a real, private Dovecot on
-loopback (api.md, Status.FlushQueues with FLUSH_DOWNLOAD; README, "Receiving
+loopback (docs/bus-api.md, Status.FlushQueues with FLUSH_DOWNLOAD; README, "Receiving
 mail"): every message the server holds arrives in our Maildir exactly once, a
 second flush fetches nothing, a new message arrives alone, MessageReceived
 names each one, a kill -9 mid-download loses and doubles nothing, the INBOUND
@@ -67,7 +67,7 @@ class ReceiveMixin:
         # Long: the rest of a 2000-message download under ASan on a busy machine.
         return self.h.flush("/", DOWNLOAD, path=path, timeout=120)
 
-    # api.md, FlushQueues: the download fetches what the server held; README:
+    # docs/bus-api.md, FlushQueues: the download fetches what the server held; README:
     # exactly once, even across flushes
     def test_download_once_then_nothing_then_the_new_one(self):
         ids = self.deliver(12, "first")
@@ -100,7 +100,7 @@ class ReceiveMixin:
         self.assertEqual(summary["received"], 3, summary)
         self.assertEqual(message_ids(self.ours()), sorted(ids))
 
-    # api.md, FlushQueues: the INBOUND_FLUSH bit while a download flush runs
+    # docs/bus-api.md, FlushQueues: the INBOUND_FLUSH bit while a download flush runs
     def test_inbound_flush_bit_rises_and_falls(self):
         self.deliver(5, "bits")
         mon = self.h.monitor("type='signal',member='PropertiesChanged'")
@@ -123,7 +123,7 @@ class ReceiveMixin:
         mon.wait_for(lambda m: True, timeout=30, what="the first MessageReceived")
         return proc, n
 
-    # api.md, FlushQueues: Busy for a second download of the same transport
+    # docs/bus-api.md, FlushQueues: Busy for a second download of the same transport
     def test_busy_during_download(self):
         proc, n = self.start_long_download()
         self.assertCallFails(ERR_BUSY, MAPI_E_BUSY, IN, IFACE_STATUS, "FlushQueues", "ou", "/",
@@ -151,12 +151,12 @@ class ReceiveMixin:
         self.assertEqual(len(self.h.list_messages({"Direction": V("s", "inbound")})), n,
                          "each recorded once in the store")
 
-    # api.md, Status.ValidateState: connect, log on, quit
+    # docs/bus-api.md, Status.ValidateState: connect, log on, quit
     def test_validate_state(self):
         self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
         self.assertFalse(self.h.get_property(IN, IFACE_STATUS, "StatusCode") & STATUS_FAILURE)
 
-    # api.md, Errors: the server is down → NetworkError, STATUS_FAILURE and a
+    # docs/bus-api.md, Errors: the server is down → NetworkError, STATUS_FAILURE and a
     # readable StatusString
     def test_server_down(self):
         self.deliver(1, "down")
@@ -176,7 +176,7 @@ class ReceiveMixin:
 class WrongPasswordMixin:
     PASSWORD = "wrong"
 
-    # api.md, Errors: the server refused the credentials → LogonFailed
+    # docs/bus-api.md, Errors: the server refused the credentials → LogonFailed
     def test_logon_failed(self):
         self.server.deliver(make_message(subject="locked"))
         err = self.assertCallFails(ERR_LOGON_FAILED, MAPI_E_LOGON_FAILED, IN, IFACE_STATUS,
@@ -219,7 +219,7 @@ class Pop3WrongPasswordTest(WrongPasswordMixin, ReceiveMixin, DaemonTestCase):
 class PollMixin:
     POLL_INTERVAL = 1
 
-    # api.md, configuration: PollInterval downloads on a timer, no flush asked
+    # docs/bus-api.md, configuration: PollInterval downloads on a timer, no flush asked
     def test_poll_interval_downloads(self):
         mon = self.h.monitor("type='signal',member='MessageReceived'")
         ids = self.deliver(2, "polled")
@@ -261,7 +261,7 @@ class SendAndReceiveTest(DaemonTestCase):
         }, clear=False)
         self.h.start()
 
-    # api.md, FlushQueues: UPLOAD|DOWNLOAD in one call on the spooler runs both
+    # docs/bus-api.md, FlushQueues: UPLOAD|DOWNLOAD in one call on the spooler runs both
     def test_upload_and_download_in_one_call(self):
         for i in range(2):
             self.h.submit_data(make_message(subject="out %d" % i))

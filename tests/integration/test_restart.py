@@ -24,7 +24,7 @@ class RestartTest(DaemonTestCase):
     def queued_rows(self):
         return sorted((r[0], r[1], r[3]) for r in self.h.list_messages())
 
-    # api.md: SendMode on-demand; SIGTERM; exit code 0; design.md: the store is
+    # docs/bus-api.md: SendMode on-demand; SIGTERM; exit code 0; docs/architecture.md: the store is
     # durable and on start nothing queued is lost
     def test_queued_mail_survives_restart(self):
         subjects = ["restart %d" % i for i in range(3)]
@@ -64,7 +64,7 @@ class RestartTest(DaemonTestCase):
         self.assertNotEqual(a, b, "a message id is never reused")
         self.assertEqual({r[0] for r in self.h.list_messages()}, {a, b})
 
-    # api.md: SIGHUP reloads config; design.md: without losing queued mail
+    # docs/bus-api.md: SIGHUP reloads config; docs/architecture.md: without losing queued mail
     def test_sighup_reload_keeps_queue(self):
         msg = self.h.submit_data(make_message(subject="kept"))
         self.assertEqual(self.h.get_property(LOCAL, IFACE_STATUS, "DisplayName"), "local")
@@ -79,7 +79,7 @@ class RestartTest(DaemonTestCase):
         self.assertEqual(summary["sent"], 1, summary)
         self.h.stop_daemon(expect_code=0)
 
-    # api.md, ValidateState CONFIG_CHANGED: a configuration that reads well but
+    # docs/bus-api.md, ValidateState CONFIG_CHANGED: a configuration that reads well but
     # whose transports cannot start (a server URL libcurl cannot parse) leaves
     # the previous transports serving, queue and all
     def test_reload_that_cannot_start_keeps_the_previous_transports(self):
@@ -102,7 +102,7 @@ class ExitCodeTest(DaemonTestCase):
     START = False
 
     def assert_names(self, log, filename, line, key):
-        """api.md: the message names the file, line and key (on one log line)."""
+        """docs/bus-api.md: the message names the file, line and key (on one log line)."""
         for text in log.splitlines():
             if filename in text and key in text and re.search(
                     r"(:%d\b|\bline %d\b)" % (line, line), text):
@@ -116,7 +116,7 @@ class ExitCodeTest(DaemonTestCase):
         self.assertFalse(ready, "READY=1 sent despite a bad configuration")
         self.assert_names(log, filename, line, key)
 
-    # api.md: exit code 1, bad configuration (the message names file, line, key)
+    # docs/bus-api.md: exit code 1, bad configuration (the message names file, line, key)
     def test_unknown_key(self):
         self.expect_config_error(
             {"transports.d/bad.conf": "[Transport]\nKind=maildir\nBogusKey=1\n"},
@@ -149,7 +149,7 @@ class ExitCodeTest(DaemonTestCase):
         self.assertEqual(self.h.get_property(LOCAL, IFACE_TRANSPORT, "SendMode"), "on-demand")
         self.h.stop_daemon(expect_code=0)
 
-    # api.md: exit code 2, bus or store unavailable
+    # docs/bus-api.md: exit code 2, bus or store unavailable
     def test_no_bus(self):
         self.h.start_bus()
         code, log, ready = self.h.run_daemon_expect_exit(env_overrides={

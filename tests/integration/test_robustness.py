@@ -2,7 +2,7 @@
 """D-Bus robustness of the running mailspoold: calls with wrong signatures,
 huge arguments, unknown object paths, a caller that vanishes in the middle of a
 synchronous FlushQueues, and a hundred clients at once. Each ends with the
-named error api.md gives (or the reply it promises), and every test then checks
+named error docs/bus-api.md gives (or the reply it promises), and every test then checks
 that the daemon still answers and finally stops cleanly (exit code 0: under
 ASan a leak or an error changes it) with no sanitizer report in its log.
 
@@ -115,7 +115,7 @@ class RobustnessCase(DaemonTestCase):
 
     def busctl_probed(self, path, iface, method, sig, args, timeout=CALL_TIMEOUT):
         """The busctl call in the background while other clients read Version
-        one after another (api.md: "The event loop never blocks"). Asserts
+        one after another (docs/bus-api.md: "The event loop never blocks"). Asserts
         that every read was answered within PROBE_BOUND and that the call
         itself was answered within timeout; returns (exit code, stdout, the
         error message or None, seconds)."""
@@ -178,7 +178,7 @@ class RobustnessCase(DaemonTestCase):
 
     def stop_clean(self):
         """SIGTERM: exit code 0 (under ASan a leak or a detected error makes it
-        non-zero) and no sanitizer report in the log (api.md, command line:
+        non-zero) and no sanitizer report in the log (docs/bus-api.md, command line:
         exit code 0 is a clean stop)."""
         log_path = self.h.daemon_log_path
         self.h.stop_daemon(expect_code=0)
@@ -192,7 +192,7 @@ class RobustnessCase(DaemonTestCase):
 
 class WrongSignatureTest(RobustnessCase):
 
-    # api.md, Errors: InvalidArgs for bad arguments; a call whose arguments do
+    # docs/bus-api.md, Errors: InvalidArgs for bad arguments; a call whose arguments do
     # not have the method's signature is refused before it does anything (no
     # flush starts, nothing is stored, nothing is aborted) and the daemon
     # keeps serving
@@ -245,7 +245,7 @@ class HugeArgumentsTest(RobustnessCase):
                "StatusString", "IdentityDisplay"]
     BOUND = 10  # seconds for one big call; a daemon linear in its input needs well under one
 
-    # api.md, Spooler.QueryStatusTable: unknown column -> InvalidArgs naming
+    # docs/bus-api.md, Spooler.QueryStatusTable: unknown column -> InvalidArgs naming
     # MAPI_E_BAD_COLUMN, here the last of 100 000 (a 1 MB call); "the event
     # loop never blocks": other clients are answered while it is read
     def test_query_status_table_100000_columns(self):
@@ -263,7 +263,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, Spooler.QueryStatusTable: the columns select what each row
+    # docs/bus-api.md, Spooler.QueryStatusTable: the columns select what each row
     # holds; naming a column many times selects it once (a row is a dict)
     def test_query_status_table_repeated_columns(self):
         n = 2000
@@ -279,7 +279,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, QueryStatusTable: the restriction is an AND; an unknown op ->
+    # docs/bus-api.md, QueryStatusTable: the restriction is an AND; an unknown op ->
     # InvalidArgs naming MAPI_E_TOO_COMPLEX, even after thousands of good terms
     def test_restriction_with_thousands_of_terms(self):
         watch = ErrorWatch(self.h)
@@ -302,7 +302,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, Spooler.ListMessages: filter keys State, Transport, Direction;
+    # docs/bus-api.md, Spooler.ListMessages: filter keys State, Transport, Direction;
     # a filter of thousands of (repeated) keys is read whole, and an unknown
     # key at its end -> InvalidArgs naming it
     def test_list_filter_with_thousands_of_keys(self):
@@ -324,7 +324,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, Spooler.SubmitData: Recipients as (the envelope); "The event
+    # docs/bus-api.md, Spooler.SubmitData: Recipients as (the envelope); "The event
     # loop never blocks": 20 000 envelope recipients (a 400 KB call) are
     # answered promptly, stored (all of them, in order) or refused with a
     # named error, and the daemon goes on serving
@@ -346,7 +346,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, Spooler.SubmitData and MaxMessageSize: a larger submission gets
+    # docs/bus-api.md, Spooler.SubmitData and MaxMessageSize: a larger submission gets
     # InvalidArgs naming what is wrong; nothing half-stored
     def test_submit_data_far_over_max_message_size(self):
         self.need_gdbus()
@@ -371,7 +371,7 @@ class HugeArgumentsTest(RobustnessCase):
         self.assert_alive()
         self.stop_clean()
 
-    # api.md, Spooler.Submit: oversized input -> InvalidArgs; a pipe that
+    # docs/bus-api.md, Spooler.Submit: oversized input -> InvalidArgs; a pipe that
     # never ends is read only up to MaxMessageSize, not forever
     def test_submit_endless_pipe(self):
         self.need_gdbus()
@@ -413,7 +413,7 @@ class HugeArgumentsTest(RobustnessCase):
 class UnknownObjectTest(RobustnessCase):
 
     def assert_unknown(self, err, path):
-        """api.md, Errors: NotFound is "no such transport or message"; the bus
+        """docs/bus-api.md, Errors: NotFound is "no such transport or message"; the bus
         library's own answer for a path nothing lives at is UnknownObject.
         Either is a named error; an api error carries its MAPI code."""
         self.assertIn(err.name, (ERR_UNKNOWN_OBJECT, ERR_NOT_FOUND),
@@ -421,7 +421,7 @@ class UnknownObjectTest(RobustnessCase):
         if err.name == ERR_NOT_FOUND:
             self.assertBusError(err, ERR_NOT_FOUND, MAPI_E_NOT_FOUND)
 
-    # api.md, Names and Errors: messages live at /message/<n>, transports at
+    # docs/bus-api.md, Names and Errors: messages live at /message/<n>, transports at
     # /transport/<id>; a path with no object behind it gets a named error,
     # is never an alias of another object, and changes nothing
     def test_unknown_object_paths(self):
@@ -453,10 +453,10 @@ class UnknownObjectTest(RobustnessCase):
                          "no alias of message 1 aborted it")
         self.stop_clean()
 
-    # api.md, Errors: NotFound = "no such transport or message". A message
+    # docs/bus-api.md, Errors: NotFound = "no such transport or message". A message
     # number beyond what the store can hold (2^63 and up, still a valid
     # unsigned 64-bit number) names no message either: the answer must not
-    # be a store failure (MAPI_E_DISK_ERROR, which api.md does not list).
+    # be a store failure (MAPI_E_DISK_ERROR, which docs/bus-api.md does not list).
     def test_message_numbers_beyond_the_store(self):
         self.need_gdbus()
         for n in ("9223372036854775808", "18446744073709551615"):
@@ -488,7 +488,7 @@ class CallerVanishesTest(RobustnessCase):
                              "SendMode=on-demand\nMaxConnections=1\n" % self.sink.url})
         self.h.start()
 
-    # api.md, FlushQueues: synchronous, the reply comes when every message
+    # docs/bus-api.md, FlushQueues: synchronous, the reply comes when every message
     # queued at the call's start has an outcome; FlushProgress goes to the
     # caller. A caller that disconnects meanwhile takes neither the flush nor
     # the daemon down: every message still reaches the server once, the bits
@@ -531,7 +531,7 @@ class ConcurrentClientsTest(RobustnessCase):
 
     CLIENTS = 100
 
-    # api.md, Spooler.SubmitData: the reply comes after the message is
+    # docs/bus-api.md, Spooler.SubmitData: the reply comes after the message is
     # durably stored, and names that message; ListMessages lists it; status
     # reads are served meanwhile. A hundred clients at once: every one gets
     # its own message back, none an error.

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The smtp transport and the whole FlushQueues against Postfix's real smtp-sink
-on loopback (api.md, org.mailspool.Spool1.Status, FlushQueues; and the SMTP
+on loopback (docs/bus-api.md, org.mailspool.Spool1.Status, FlushQueues; and the SMTP
 outcomes of README.md): immediate and on-demand sending, Bcc, exactly-once
 delivery, Busy, the status bits, FLUSH_ASYNC_OK and FlushFinished, FlushProgress
 and FLUSH_NO_UI, 4xx / dropped connection / 5xx outcomes with retries and
@@ -78,7 +78,7 @@ class ImmediateTest(SmtpTestCase):
 
     SEND_MODE = "immediate"
 
-    # README, "Sending with SMTP"; api.md, Spooler.Submit: Bcc is removed from
+    # README, "Sending with SMTP"; docs/bus-api.md, Spooler.Submit: Bcc is removed from
     # what is sent, its recipients still get the message
     def test_immediate_send_strips_bcc(self):
         path = self.submit("immediate", to="bob@example.org", bcc="hidden@example.org")
@@ -93,7 +93,7 @@ class ImmediateTest(SmtpTestCase):
 
 class SendTest(SmtpTestCase):
 
-    # api.md, FlushQueues: synchronous by default: the reply comes when every
+    # docs/bus-api.md, FlushQueues: synchronous by default: the reply comes when every
     # message queued at the call's start has an outcome of this attempt
     def test_on_demand_waits_for_flush_and_sends_each_once(self):
         n = 40
@@ -117,7 +117,7 @@ class SendTest(SmtpTestCase):
         self.assertEqual(again["sent"], 0)
         self.assertEqual(self.sink.count(), n)
 
-    # api.md, FlushQueues: without FLUSH_NO_UI the caller alone receives
+    # docs/bus-api.md, FlushQueues: without FLUSH_NO_UI the caller alone receives
     # FlushProgress; with it, none
     def test_progress_unless_no_ui(self):
         for i in range(3):
@@ -158,7 +158,7 @@ class SlowServerTest(SmtpTestCase):
                                  lambda c: c & STATUS_OUTBOUND_FLUSH)
         return proc
 
-    # api.md, FlushQueues: Busy when any requested (transport, direction) is
+    # docs/bus-api.md, FlushQueues: Busy when any requested (transport, direction) is
     # already flushing; nothing of the new request starts
     def test_busy_on_transport_and_spooler(self):
         proc = self.start_slow_flush(path=OUT)
@@ -172,7 +172,18 @@ class SlowServerTest(SmtpTestCase):
         self.assertIn("'sent': <uint32 4>", out, "the first flush sent its own four")
         self.assertEqual(self.sink.count(), 4, "the refused flush sent nothing")
 
-    # api.md, FlushQueues: status bits rise during the flush and fall after;
+    # docs/bus-api.md, "Message": a change made in a later pass of the loop is
+    # a later signal: an SMTP delivery is "sending" while the server talks
+    def test_sending_and_sent_are_separate_signals(self):
+        path = self.submit("two passes")
+        mon = self.h.monitor("type='signal',member='PropertiesChanged',path='%s'" % path)
+        self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        mon.sync()
+        states = [signal_args(m)[1]["State"] for m in mon.found(lambda m: True)
+                  if "State" in signal_args(m)[1]]
+        self.assertEqual(states, ["sending", "sent"], states)
+
+    # docs/bus-api.md, FlushQueues: status bits rise during the flush and fall after;
     # the spooler carries the FLUSH bits during a spooler-level flush
     def test_status_bits_rise_and_fall(self):
         mon = self.h.monitor("type='signal',member='PropertiesChanged'")
@@ -190,7 +201,7 @@ class SlowServerTest(SmtpTestCase):
         self.assertTrue(any(c & STATUS_OUTBOUND_FLUSH for c in codes), codes)
         self.assertFalse(codes[-1] & STATUS_OUTBOUND_FLUSH, "the last change lowers the bit")
 
-    # api.md, FlushQueues: with FLUSH_ASYNC_OK the reply comes as soon as the
+    # docs/bus-api.md, FlushQueues: with FLUSH_ASYNC_OK the reply comes as soon as the
     # flush has started; its end is FlushFinished
     def test_async_ok_replies_before_delivery(self):
         for i in range(3):
@@ -206,7 +217,7 @@ class SlowServerTest(SmtpTestCase):
         self.assertEqual(final["sent"], 3, final)
         self.assertEqual(self.sink.count(), 3)
 
-    # api.md, Spooler.CancelFlush: stops a running flush; its caller gets Cancelled
+    # docs/bus-api.md, Spooler.CancelFlush: stops a running flush; its caller gets Cancelled
     def test_cancel_flush(self):
         proc = self.start_slow_flush(n=6)
         self.h.call(SPOOLER_PATH, IFACE_SPOOLER, "CancelFlush", "o", "/")
@@ -307,7 +318,7 @@ class HardRejectTest(SmtpTestCase):
 
 class ServerDownTest(SmtpTestCase):
 
-    # api.md, FlushQueues: a flush whose only transport could not connect fails
+    # docs/bus-api.md, FlushQueues: a flush whose only transport could not connect fails
     # with NetworkError; the transport shows STATUS_FAILURE and a readable text
     def test_network_error(self):
         self.sink.stop()

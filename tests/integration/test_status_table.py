@@ -15,7 +15,7 @@ from harness import (  # noqa: E402
 
 LOCAL = transport_path("local")
 
-# api.md: Spooler.QueryStatusTable columns and their types.
+# docs/bus-api.md: Spooler.QueryStatusTable columns and their types.
 COLUMNS = {
     "EntryID": "o", "RowID": "u", "ObjectType": "u", "ResourceType": "u", "DisplayName": "s",
     "ProviderDisplay": "s", "ResourceMethods": "u", "ResourceFlags": "u", "StatusCode": "u",
@@ -53,7 +53,7 @@ class StatusTableTest(DaemonTestCase):
         return self.assertCallFails(ERR_INVALID_ARGS, code, SPOOLER_PATH, IFACE_SPOOLER,
                                     "QueryStatusTable", "asa(ssv)", columns, restriction)
 
-    # api.md: Spooler.QueryStatusTable — one row per status object, every column
+    # docs/bus-api.md: Spooler.QueryStatusTable — one row per status object, every column
     def test_all_columns(self):
         (raw,) = self.h.call_raw(SPOOLER_PATH, IFACE_SPOOLER, "QueryStatusTable", "asa(ssv)",
                                  [], [])["data"]
@@ -73,7 +73,7 @@ class StatusTableTest(DaemonTestCase):
             self.assertEqual(r["ObjectType"], MAPI_STATUS,
                              "ObjectType of a status row: MAPI_STATUS (0xA), MAPI's number")
 
-    # api.md: the columns mirror the Status properties of the row's object
+    # docs/bus-api.md: the columns mirror the Status properties of the row's object
     def test_columns_agree_with_properties(self):
         for r in self.query():
             props = self.h.get_all(r["EntryID"], IFACE_STATUS)
@@ -91,7 +91,7 @@ class StatusTableTest(DaemonTestCase):
         ids = [r["EntryID"] for r in self.query(["RowID", "EntryID"])]
         self.assertEqual(ids, [r["EntryID"] for r in self.query()])
 
-    # api.md: unknown column -> InvalidArgs naming MAPI_E_BAD_COLUMN (0x80040118)
+    # docs/bus-api.md: unknown column -> InvalidArgs naming MAPI_E_BAD_COLUMN (0x80040118)
     def test_unknown_column(self):
         err = self.bad_query(["EntryID", "NoSuchColumn"], [], MAPI_E_BAD_COLUMN)
         self.assertIn("NoSuchColumn", err.message)
@@ -104,7 +104,7 @@ class StatusTableTest(DaemonTestCase):
         self.assertEqual(err.name, ERR_INVALID_ARGS)
         self.assertRegex(err.message, r"^MAPI_E_[A-Z_]+ \(0x[0-9A-F]{8}\):")
 
-    # api.md: the restriction's eight operators
+    # docs/bus-api.md: the restriction's eight operators
     def test_operators(self):
         cases = [
             (("ResourceType", "==", V("u", 37)), [SPOOLER_PATH]),
@@ -144,7 +144,7 @@ class StatusTableTest(DaemonTestCase):
         rows = self.query(["DisplayName"], [("ResourceType", "==", V("u", 36))])
         self.assertEqual(rows, [{"DisplayName": self.local_name()}])
 
-    # api.md: type mismatch or unknown op -> InvalidArgs naming MAPI_E_TOO_COMPLEX
+    # docs/bus-api.md: type mismatch or unknown op -> InvalidArgs naming MAPI_E_TOO_COMPLEX
     def test_type_mismatch(self):
         for term in [("ResourceType", "==", V("s", "37")),
                      ("DisplayName", "==", V("u", 1)),
@@ -184,7 +184,7 @@ class StatusTableTest(DaemonTestCase):
 
     # Seed procedure 2 ("To flush ... individually by transport provider"),
     # steps 1-5: no transport here has STATUS_FLUSH_QUEUES, so each is flushed
-    # through the spooler with its EntryID as target (api.md: Status.FlushQueues).
+    # through the spooler with its EntryID as target (docs/bus-api.md: Status.FlushQueues).
     def test_seed_procedure_2(self):
         held = self.h.submit_data(make_message(subject="procedure 2"), {"Hold": V("b", True)})
         rows = self.query(["EntryID", "ResourceType"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Access on the system bus (api.md, "Access (system bus)"): a private
+"""Access on the system bus (docs/bus-api.md, "Access (system bus)"): a private
 dbus-daemon of type system that includes the project's own policy file
 (data/dbus/org.mailspool.Spool1.conf), mailspoold --system on it, and callers
 under different uids (setpriv): one user can neither list nor touch another's
@@ -170,7 +170,7 @@ class SystemBusTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         return out.split("'")[1]
 
-    # api.md, Access: a caller sees and aborts only its own messages
+    # docs/bus-api.md, Access: a caller sees and aborts only its own messages
     def test_users_see_and_abort_only_their_own_mail(self):
         mine = self.submit_held(ALICE, "alice's")
         theirs = self.submit_held(BOB, "bob's")
@@ -193,7 +193,7 @@ class SystemBusTest(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.state(mine), "aborted")
 
-    # api.md, Access: admin methods need uid 0 or the AdminGroup (checked by the
+    # docs/bus-api.md, Access: admin methods need uid 0 or the AdminGroup (checked by the
     # daemon on the caller's credentials, not by the policy file)
     def test_admin_methods_refused_to_users(self):
         self.denied(BOB, OUT, IFACE_STATUS + ".ChangePassword", "old", "new", "uint32 0")
@@ -211,7 +211,7 @@ class SystemBusTest(unittest.TestCase):
                                   "uint32 %d" % CONFIG_CHANGED)
         self.assertEqual(rc, 0, err)
 
-    # api.md, Access: anyone may flush; CancelFlush of another's flush is admin
+    # docs/bus-api.md, Access: anyone may flush; CancelFlush of another's flush is admin
     def test_cancel_of_anothers_flush_is_refused(self):
         self.submit_held(ALICE, "one")
         self.submit_held(ALICE, "two")

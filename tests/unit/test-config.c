@@ -1,4 +1,4 @@
-/* Reading the configuration files (docs/api.md, "Configuration files"): the
+/* Reading the configuration files (docs/bus-api.md, "Configuration files"): the
  * values and defaults, the order of the transports, and for every kind of
  * mistake the exact file, line and key in the message. */
 #include <stdarg.h>
@@ -217,7 +217,7 @@ static void test_spooler_file_without_transports(void **state)
 
 /* ---- values and defaults ---- */
 
-/* docs/api.md's example, with every key it leaves out at its default. */
+/* docs/bus-api.md's example, with every key it leaves out at its default. */
 static void test_api_example(void **state)
 {
         struct fixture *fx = *state;

@@ -1,4 +1,4 @@
-/* The flag rules of FlushQueues and ValidateState (docs/api.md, Status). */
+/* The flag rules of FlushQueues and ValidateState (docs/bus-api.md, Status). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* The status table's columns and restrictions (docs/api.md, QueryStatusTable). */
+/* The status table's columns and restrictions (docs/bus-api.md, QueryStatusTable). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -360,7 +360,7 @@ static unsigned selected_rows(const struct restriction_term *terms, size_t n)
         return set;
 }
 
-/* docs/api.md: [("ResourceType","==",<u 36>), ("ResourceMethods","&",<u 8>)].
+/* docs/bus-api.md: [("ResourceType","==",<u 36>), ("ResourceMethods","&",<u 8>)].
  * Both terms must hold: the spooler has the flush bit but the wrong type,
  * the maildir transport the right type but no flush bit. */
 static void test_api_example_transports_that_flush(void **state)

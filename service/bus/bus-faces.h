@@ -1,0 +1,100 @@
+/* The daemon's face on the bus: one file per object kind, each with its
+ * vtable, its property getters, its change announcements and its method
+ * handlers (docs/architecture.md, "The bus faces"). They share this state:
+ * the connection, the spool and its flushes they act on, and the queue of
+ * property changes. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "bus-changes.h"
+#include "flush.h"
+#include "spool.h"
+
+struct bus_faces;
+
+/* What the Status interface is registered on: the spooler (t NULL) or a
+ * transport; row is the object's status row. */
+struct status_object {
+        struct bus_faces *b;
+        struct transport *t;
+        const struct status_row *row;
+        /* ValidateState calls waiting for the transport's check. */
+        sd_bus_message **validate_calls;
+        size_t n_validate_calls;
+};
+
+/* A transport's object. */
+struct transport_face {
+        struct transport *t;
+        struct status_object status;
+        sd_bus_slot *slots[2];
+};
+
+struct message_object;
+
+struct bus_faces {
+        sd_bus *bus;
+        sd_event *event;
+        bool system_bus;
+        struct spool *spool;
+        struct flushes *flushes;
+        struct bus_changes *changes;
+
+        struct status_object spooler_status;
+        sd_bus_slot *spooler_slots[2];
+        sd_bus_slot *message_slot;
+        sd_bus_slot *manager_slot;
+        struct transport_face *transports; /* parallel to spool->transports */
+        size_t n_transports;
+
+        /* Message records read for the calls of this dispatch (message-dbus.c). */
+        struct message_object *messages;
+        sd_event_source *messages_release;
+};
+
+/* bus-faces.c: the object manager, every face registered, and teardown. */
+int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool system_bus,
+                   struct spool *spool, struct flushes *flushes);
+void bus_faces_done(struct bus_faces *b);
+
+/* Caller's uid, and whether it may see and do everything (root or
+ * AdminGroup on the system bus; always on a session bus). */
+int bus_caller_uid(sd_bus_message *m, uid_t *ret);
+bool bus_caller_is_privileged(struct bus_faces *b, sd_bus_message *m);
+
+/* status-dbus.c: org.mailspool.Spool1.Status on the spooler and transports. */
+extern const sd_bus_vtable status_vtable[];
+void status_dbus_changed(struct bus_faces *b, const char *path, unsigned changes);
+void status_dbus_validate_done(struct bus_faces *b, struct transport *t, enum mapi_error code,
+                               const char *error);
+void status_dbus_flush_progress(struct bus_faces *b, struct flush *f, struct transport *t,
+                                const char *text);
+void status_dbus_flush_finished(struct bus_faces *b, struct flush *f);
+/* CancelFlush(target): the flush's own caller, root or the admin group. */
+int status_dbus_cancel_flush(struct bus_faces *b, sd_bus_message *m, const char *target,
+                             sd_bus_error *error);
+/* Replies to the object's waiting ValidateState calls: it is going away. */
+void status_dbus_object_removed(struct status_object *o);
+
+/* spooler-dbus.c: the spooler object. */
+int spooler_dbus_register(struct bus_faces *b);
+void spooler_dbus_order_changed(struct bus_faces *b);
+
+/* transport-dbus.c: transport objects, rebuilt when the spool's transports are. */
+int transport_dbus_add_all(struct bus_faces *b);
+void transport_dbus_remove_all(struct bus_faces *b);
+void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned changes);
+void transport_dbus_message_received(struct bus_faces *b, struct transport *t, uint64_t id,
+                                     const char *file);
+
+/* message-dbus.c: message objects, read from the store. */
+int message_dbus_register(struct bus_faces *b);
+void message_dbus_release(struct bus_faces *b);
+int message_path_for_id(uint64_t id, char **ret);
+void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients);
+
+/* submit-dbus.c: Spooler.Submit and Spooler.SubmitData. */
+int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error);
+int method_submit_data(sd_bus_message *m, void *userdata, sd_bus_error *error);

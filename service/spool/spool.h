@@ -1,0 +1,69 @@
+/* The spool: the transports built from the configuration, in TransportOrder,
+ * the spooler's own status row, routing of new mail and reloading. It owns
+ * the transports and hands each one the listener of whoever created the
+ * spool; it neither reads nor answers their reports. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "status-table.h"
+#include "store.h"
+#include "transport.h"
+
+struct spool;
+
+struct spool_listener {
+        const struct transport_listener *transport; /* given to every transport */
+        /* The spooler's StatusCode or StatusString moved (enum transport_change bits). */
+        void (*spooler_changed)(struct spool *s, unsigned changes, void *userdata);
+        /* Around a reload: the transports are about to go, or new ones are up. */
+        void (*transports_removed)(struct spool *s, void *userdata);
+        void (*transports_added)(struct spool *s, void *userdata);
+        void *userdata;
+};
+
+struct spool {
+        sd_event *event;
+        struct store *store;
+        char *config_dir;
+        char *state_dir;
+        struct spool_config config;
+        gid_t admin_gid; /* AdminGroup, resolved when the configuration is read */
+        bool has_admin_gid;
+        struct spool_listener listener;
+
+        /* In TransportOrder; RowID of transports[i] is i + 1 (the spooler is 0). */
+        struct transport **transports;
+        size_t n_transports;
+
+        struct status_row status; /* the spooler's row; status_string is ours */
+        bool stopping;
+};
+
+/* Takes config (moved into the spool) and its directories' names (copied). */
+int spool_new(sd_event *event, struct store *store, const char *config_dir,
+              const char *state_dir, struct spool_config *config,
+              const struct spool_listener *listener, struct spool **ret);
+struct spool *spool_free(struct spool *s);
+
+/* Builds the transports from s->config. */
+int spool_start_transports(struct spool *s);
+/* Reads the configuration again. -EINVAL with *ret_error on a bad file; on
+ * transports that cannot start, the previous ones come back. The caller makes
+ * sure nothing is in transit and no flush runs. */
+int spool_reload(struct spool *s, char **ret_error);
+
+struct transport *spool_find_transport(struct spool *s, const char *id);
+struct transport *spool_find_transport_by_path(struct spool *s, const char *path);
+/* Where a new outbound message goes: the transport whose Identity is the
+ * From address, else the default one, else the first that sends. */
+struct transport *spool_route(struct spool *s, const char *from);
+/* Whether any transport has a message in transit or a download running. */
+bool spool_busy(const struct spool *s);
+
+void spool_set_status(struct spool *s, uint32_t code, const char *text);
+/* SIGTERM: no new deliveries; the loop exits once nothing is in transit. */
+void spool_stop(struct spool *s);
+/* Exits the loop if stopping and nothing is in transit. */
+void spool_check_stop(struct spool *s);

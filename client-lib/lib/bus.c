@@ -5,13 +5,13 @@
 
 /* The daemon's named errors as errno values (see mailspool.h). */
 static const sd_bus_error_map mailspool_errors[] = {
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.Busy", EBUSY),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.NoSupport", EOPNOTSUPP),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.NotFound", ENOENT),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.LogonFailed", EKEYREJECTED),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.NetworkError", EHOSTUNREACH),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.Cancelled", ECANCELED),
-    SD_BUS_ERROR_MAP("org.mailspool.Spool1.Error.NotQueued", EALREADY),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_BUSY, EBUSY),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_NO_SUPPORT, EOPNOTSUPP),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_NOT_FOUND, ENOENT),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_LOGON_FAILED, EKEYREJECTED),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_NETWORK_ERROR, EHOSTUNREACH),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_CANCELLED, ECANCELED),
+    SD_BUS_ERROR_MAP(MAILSPOOL_ERROR_NOT_QUEUED, EALREADY),
     SD_BUS_ERROR_MAP_END,
 };
 
@@ -82,21 +82,21 @@ MS_EXPORT int mailspool_transport_path(const char *id, char **ret_path)
 {
         if (!id || !*id || !ret_path)
                 return -EINVAL;
-        return sd_bus_path_encode(MS_TRANSPORT_ROOT, id, ret_path);
+        return sd_bus_path_encode(MAILSPOOL_TRANSPORT_PREFIX, id, ret_path);
 }
 
 MS_EXPORT int mailspool_transport_id(const char *path, char **ret_id)
 {
         if (!path || !ret_id)
                 return -EINVAL;
-        int r = sd_bus_path_decode(path, MS_TRANSPORT_ROOT, ret_id);
+        int r = sd_bus_path_decode(path, MAILSPOOL_TRANSPORT_PREFIX, ret_id);
         return r < 0 ? r : r == 0 ? -EINVAL : 0;
 }
 
 int ms_status_path(const char *transport, char **ret)
 {
         if (!transport) {
-                *ret = strdup(MS_SPOOLER_PATH);
+                *ret = strdup(MAILSPOOL_SPOOLER_PATH);
                 return *ret ? 0 : -ENOMEM;
         }
         return mailspool_transport_path(transport, ret);
@@ -105,7 +105,7 @@ int ms_status_path(const char *transport, char **ret)
 char *ms_transport_id(const char *path)
 {
         char *id = NULL;
-        if (path && sd_bus_path_decode(path, MS_TRANSPORT_ROOT, &id) > 0)
+        if (path && sd_bus_path_decode(path, MAILSPOOL_TRANSPORT_PREFIX, &id) > 0)
                 return id;
         return strdup("");
 }

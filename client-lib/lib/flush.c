@@ -103,7 +103,7 @@ MS_EXPORT int mailspool_flush(mailspool *m, const char *transport, bool via_spoo
                 if (r < 0)
                         return r;
         }
-        const char *object = transport && !via_spooler ? transport_path : MS_SPOOLER_PATH;
+        const char *object = transport && !via_spooler ? transport_path : MAILSPOOL_SPOOLER_PATH;
         const char *target = transport && via_spooler ? transport_path : "/";
 
         struct flush_call c = {.progress = progress, .userdata = userdata};
@@ -111,12 +111,12 @@ MS_EXPORT int mailspool_flush(mailspool *m, const char *transport, bool via_spoo
         int r = 0;
         /* Added (synchronously) before the call, so no progress is missed. */
         if (progress && !(flags & MAILSPOOL_FLUSH_NO_UI))
-                r = sd_bus_match_signal(m->bus, &match, NULL, object, MS_IFACE_STATUS,
+                r = sd_bus_match_signal(m->bus, &match, NULL, object, MAILSPOOL_IFACE_STATUS,
                                         "FlushProgress", progress_cb, &c);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = NULL;
         if (r >= 0)
-                r = sd_bus_message_new_method_call(m->bus, &message, MS_BUS_NAME, object,
-                                                   MS_IFACE_STATUS, "FlushQueues");
+                r = sd_bus_message_new_method_call(m->bus, &message, MAILSPOOL_BUS_NAME, object,
+                                                   MAILSPOOL_IFACE_STATUS, "FlushQueues");
         if (r >= 0)
                 r = sd_bus_message_append(message, "ou", target, flags);
         if (r >= 0)
@@ -173,7 +173,8 @@ MS_EXPORT int mailspool_cancel_flush(mailspool *m, const char *transport)
                 if (r < 0)
                         return r;
         }
-        int r = sd_bus_call_method(m->bus, MS_BUS_NAME, MS_SPOOLER_PATH, MS_IFACE_SPOOLER,
-                                   "CancelFlush", &m->error, NULL, "o", path ? path : "/");
+        int r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, MAILSPOOL_SPOOLER_PATH,
+                                   MAILSPOOL_IFACE_SPOOLER, "CancelFlush", &m->error, NULL, "o",
+                                   path ? path : "/");
         return r < 0 ? ms_fail(m, r) : 0;
 }

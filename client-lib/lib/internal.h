@@ -1,5 +1,7 @@
-/* What the parts of libmailspool share: the handle, the names of the bus
- * contract and the one way every call records its error. */
+/* What the parts of libmailspool share: the handle and the one way every
+ * call records its error. The bus contract's names (MAILSPOOL_BUS_NAME,
+ * MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_*, ...) come with mailspool.h from
+ * mailspool-bus.h. */
 #pragma once
 
 #include <errno.h>
@@ -8,15 +10,6 @@
 #include <systemd/sd-bus.h>
 
 #include "mailspool.h"
-
-#define MS_BUS_NAME        "org.mailspool.Spool1"
-#define MS_SPOOLER_PATH    "/org/mailspool/Spool1/spooler"
-#define MS_TRANSPORT_ROOT  "/org/mailspool/Spool1/transport"
-#define MS_MESSAGE_ROOT    "/org/mailspool/Spool1/message"
-#define MS_IFACE_STATUS    "org.mailspool.Spool1.Status"
-#define MS_IFACE_SPOOLER   "org.mailspool.Spool1.Spooler"
-#define MS_IFACE_TRANSPORT "org.mailspool.Spool1.Transport"
-#define MS_IFACE_MESSAGE   "org.mailspool.Spool1.Message"
 
 /* Long enough for a synchronous flush of a large queue. */
 #define MS_CALL_TIMEOUT_USEC (UINT64_C(24) * 3600 * 1000000)

@@ -28,8 +28,9 @@ MS_EXPORT int mailspool_list_messages(mailspool *m, const struct mailspool_messa
                 return -EINVAL;
         ms_error_reset(m);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        int r = sd_bus_message_new_method_call(m->bus, &call, MS_BUS_NAME, MS_SPOOLER_PATH,
-                                               MS_IFACE_SPOOLER, "ListMessages");
+        int r = sd_bus_message_new_method_call(m->bus, &call, MAILSPOOL_BUS_NAME,
+                                               MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER,
+                                               "ListMessages");
         if (r >= 0)
                 r = append_filter(call, filter);
         if (r >= 0)
@@ -79,7 +80,7 @@ MS_EXPORT void mailspool_message_entries_free(struct mailspool_message_entry *en
         free(entries);
 }
 
-/* "42" or "/org/mailspool/Spool1/message/42". */
+/* "42" or its object path, MAILSPOOL_MESSAGE_PREFIX "/42". */
 static int message_path(const char *message, char **ret)
 {
         if (!message || !*message)
@@ -92,7 +93,7 @@ static int message_path(const char *message, char **ret)
         }
         if (strspn(message, "0123456789") != strlen(message))
                 return -EINVAL;
-        return asprintf(ret, "%s/%s", MS_MESSAGE_ROOT, message) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/%s", MAILSPOOL_MESSAGE_PREFIX, message) < 0 ? -ENOMEM : 0;
 }
 
 static int read_property(sd_bus_message *reply, const char *name, struct mailspool_message *msg)
@@ -154,8 +155,9 @@ MS_EXPORT int mailspool_get_message(mailspool *m, const char *message,
         if (r < 0)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, ret->path, "org.freedesktop.DBus.Properties",
-                               "GetAll", &m->error, &reply, "s", MS_IFACE_MESSAGE);
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, ret->path,
+                               "org.freedesktop.DBus.Properties", "GetAll", &m->error, &reply, "s",
+                               MAILSPOOL_IFACE_MESSAGE);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "{sv}");
         while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
@@ -197,7 +199,7 @@ MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
         int r = message_path(message, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_MESSAGE, "Abort", &m->error,
-                               NULL, "");
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_MESSAGE, "Abort",
+                               &m->error, NULL, "");
         return r < 0 ? ms_fail(m, r) : 0;
 }

@@ -73,8 +73,9 @@ MS_EXPORT int mailspool_status_table(mailspool *m, struct mailspool_status_row *
                 return -EINVAL;
         ms_error_reset(m);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(m->bus, MS_BUS_NAME, MS_SPOOLER_PATH, MS_IFACE_SPOOLER,
-                                   "QueryStatusTable", &m->error, &reply, "asa(ssv)", 0, 0);
+        int r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, MAILSPOOL_SPOOLER_PATH,
+                                   MAILSPOOL_IFACE_SPOOLER, "QueryStatusTable", &m->error, &reply,
+                                   "asa(ssv)", 0, 0);
         if (r < 0)
                 return ms_fail(m, r);
 
@@ -126,7 +127,7 @@ MS_EXPORT int mailspool_validate(mailspool *m, const char *transport, uint32_t f
         int r = ms_status_path(transport, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_STATUS, "ValidateState",
-                               &m->error, NULL, "u", flags);
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_STATUS,
+                               "ValidateState", &m->error, NULL, "u", flags);
         return r < 0 ? ms_fail(m, r) : 0;
 }

@@ -12,10 +12,7 @@ static int append_options(sd_bus_message *call, const struct mailspool_submit_op
                         return r;
         }
         if (o->transport) {
-                _cleanup_free_ char *path = NULL;
-                r = mailspool_transport_path(o->transport, &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(call, "{sv}", "Transport", "o", path);
+                r = ms_append_transport(call, o->transport);
                 if (r < 0)
                         return r;
         }

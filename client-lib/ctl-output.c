@@ -106,6 +106,12 @@ void json_print_string(FILE *out, const char *s)
         fputc('"', out);
 }
 
+void json_print_member(FILE *out, const char *key, const char *s)
+{
+        fprintf(out, ",\"%s\":", key);
+        json_print_string(out, s);
+}
+
 void status_code_words(uint32_t code, char *buf, size_t size)
 {
         static const struct {

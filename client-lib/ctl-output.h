@@ -15,6 +15,9 @@ void table_free(struct table *t);
 
 /* s as a JSON string literal, quotes included. */
 void json_print_string(FILE *out, const char *s);
+/* ,"key":"s" — a string member after an object's first; key is printed as
+ * it is, so it must need no escaping. */
+void json_print_member(FILE *out, const char *key, const char *s);
 
 /* The StatusCode bits as words: "available,outbound-flush,outbound-active". */
 void status_code_words(uint32_t code, char *buf, size_t size);

@@ -2,16 +2,17 @@
  *
  * A small, blocking API over sd-bus for programs that submit mail, show the
  * spooler's status table, flush ("send and receive now"), and list or abort
- * their messages. Every call talks to org.mailspool.Spool1 on the bus chosen
- * at mailspool_open() and waits for its answer.
+ * their messages. Every call talks to MAILSPOOL_BUS_NAME on the bus chosen at
+ * mailspool_open() and waits for its answer.
  *
  * Errors: functions return 0 (or a count) on success and a negative errno
- * on failure. Errors named by the daemon map to: Busy -EBUSY, NoSupport
- * -EOPNOTSUPP, NotFound -ENOENT, LogonFailed -EKEYREJECTED, NetworkError
- * -EHOSTUNREACH, Cancelled -ECANCELED, NotQueued -EALREADY, AccessDenied
- * -EACCES, InvalidArgs -EINVAL. mailspool_error_name() and
+ * on failure. Errors named by the daemon (MAILSPOOL_ERROR_*) map to: Busy
+ * -EBUSY, NoSupport -EOPNOTSUPP, NotFound -ENOENT, LogonFailed -EKEYREJECTED,
+ * NetworkError -EHOSTUNREACH, Cancelled -ECANCELED, NotQueued -EALREADY,
+ * AccessDenied -EACCES, InvalidArgs -EINVAL. mailspool_error_name() and
  * mailspool_error_message() give the D-Bus error of the last failed call,
- * whose message starts with the MAPI code (e.g. "MAPI_E_BUSY (0x8004010B):").
+ * whose message starts with the MAPI code (MAILSPOOL_MAPI_E_*), e.g.
+ * "MAPI_E_BUSY (0x8004010B):".
  *
  * Strings and arrays returned to the caller are the caller's; each has its
  * free function below. A handle is not thread-safe; use one per thread. */
@@ -22,37 +23,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The bus contract's names and numbers (MAILSPOOL_FLUSH_*, MAILSPOOL_STATUS_*,
+ * MAILSPOOL_VALIDATE_*, MAILSPOOL_RESOURCE_*, ...) come from the contract's
+ * one header, installed beside this one, so that no copy can drift. */
+#include "mailspool-bus.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* FlushQueues flags (MAPI's values). */
-#define MAILSPOOL_FLUSH_UPLOAD   0x02u
-#define MAILSPOOL_FLUSH_DOWNLOAD 0x04u
-#define MAILSPOOL_FLUSH_FORCE    0x08u
-#define MAILSPOOL_FLUSH_NO_UI    0x10u
-#define MAILSPOOL_FLUSH_ASYNC_OK 0x20u
-
-/* StatusCode bits. */
-#define MAILSPOOL_STATUS_AVAILABLE        0x1u
-#define MAILSPOOL_STATUS_OFFLINE          0x2u
-#define MAILSPOOL_STATUS_FAILURE          0x4u
-#define MAILSPOOL_STATUS_INBOUND_ENABLED  0x10000u
-#define MAILSPOOL_STATUS_INBOUND_ACTIVE   0x20000u
-#define MAILSPOOL_STATUS_INBOUND_FLUSH    0x40000u
-#define MAILSPOOL_STATUS_OUTBOUND_ENABLED 0x100000u
-#define MAILSPOOL_STATUS_OUTBOUND_ACTIVE  0x200000u
-#define MAILSPOOL_STATUS_OUTBOUND_FLUSH   0x400000u
-#define MAILSPOOL_STATUS_REMOTE_ACCESS    0x800000u
-
-/* ValidateState flags used by clients. */
-#define MAILSPOOL_VALIDATE_FORCE_CONNECT    0x40000u
-#define MAILSPOOL_VALIDATE_FORCE_DISCONNECT 0x80000u
-#define MAILSPOOL_VALIDATE_CONFIG_CHANGED   0x100000u
-
-/* ResourceType. */
-#define MAILSPOOL_RESOURCE_TRANSPORT 36u
-#define MAILSPOOL_RESOURCE_SPOOLER   37u
 
 typedef struct mailspool mailspool;
 

@@ -134,22 +134,17 @@ static int cmd_status(mailspool *m, int argc, char **argv)
                         status_code_words(r->status_code, words, sizeof(words));
                         printf("%s{\"id\":", i ? "," : "");
                         json_print_string(stdout, r->id);
-                        printf(",\"path\":");
-                        json_print_string(stdout, r->path);
+                        json_print_member(stdout, "path", r->path);
                         printf(",\"row_id\":%" PRIu32 ",\"resource_type\":%" PRIu32
                                ",\"resource_methods\":%" PRIu32 ",\"resource_flags\":%" PRIu32
-                               ",\"status_code\":%" PRIu32 ",\"status\":",
+                               ",\"status_code\":%" PRIu32,
                                r->row_id, r->resource_type, r->resource_methods, r->resource_flags,
                                r->status_code);
-                        json_print_string(stdout, words);
-                        printf(",\"display_name\":");
-                        json_print_string(stdout, r->display_name);
-                        printf(",\"provider\":");
-                        json_print_string(stdout, r->provider_display);
-                        printf(",\"status_string\":");
-                        json_print_string(stdout, r->status_string);
-                        printf(",\"identity\":");
-                        json_print_string(stdout, r->identity_display);
+                        json_print_member(stdout, "status", words);
+                        json_print_member(stdout, "display_name", r->display_name);
+                        json_print_member(stdout, "provider", r->provider_display);
+                        json_print_member(stdout, "status_string", r->status_string);
+                        json_print_member(stdout, "identity", r->identity_display);
                         printf("}");
                 }
                 printf("]\n");
@@ -282,12 +277,9 @@ static int cmd_list(mailspool *m, int argc, char **argv)
                 for (int i = 0; i < n; i++) {
                         printf("%s{\"path\":", i ? "," : "");
                         json_print_string(stdout, e[i].path);
-                        printf(",\"state\":");
-                        json_print_string(stdout, e[i].state);
-                        printf(",\"transport\":");
-                        json_print_string(stdout, e[i].transport);
-                        printf(",\"subject\":");
-                        json_print_string(stdout, e[i].subject);
+                        json_print_member(stdout, "state", e[i].state);
+                        json_print_member(stdout, "transport", e[i].transport);
+                        json_print_member(stdout, "subject", e[i].subject);
                         printf(",\"size\":%" PRIu32 ",\"attempts\":%" PRIu32
                                ",\"submitted_usec\":%" PRIu64 "}",
                                e[i].size, e[i].attempts, e[i].submitted_usec);
@@ -341,30 +333,25 @@ static int cmd_show(mailspool *m, int argc, char **argv)
         if (arg.json) {
                 printf("{\"path\":");
                 json_print_string(stdout, msg.path);
-                printf(",\"id\":%" PRIu64 ",\"direction\":", msg.id);
-                json_print_string(stdout, msg.direction);
-                printf(",\"state\":");
-                json_print_string(stdout, msg.state);
-                printf(",\"transport\":");
-                json_print_string(stdout, msg.transport);
-                printf(",\"sender\":");
-                json_print_string(stdout, msg.sender);
+                printf(",\"id\":%" PRIu64, msg.id);
+                json_print_member(stdout, "direction", msg.direction);
+                json_print_member(stdout, "state", msg.state);
+                json_print_member(stdout, "transport", msg.transport);
+                json_print_member(stdout, "sender", msg.sender);
                 printf(",\"recipients\":[");
                 for (char **p = msg.recipients; p && *p; p++) {
                         printf("%s", p == msg.recipients ? "" : ",");
                         json_print_string(stdout, *p);
                 }
-                printf("],\"subject\":");
-                json_print_string(stdout, msg.subject);
-                printf(",\"message_id\":");
-                json_print_string(stdout, msg.message_id);
+                printf("]");
+                json_print_member(stdout, "subject", msg.subject);
+                json_print_member(stdout, "message_id", msg.message_id);
                 printf(",\"size\":%" PRIu64 ",\"submitted_usec\":%" PRIu64 ",\"attempts\":%" PRIu32
-                       ",\"next_attempt_usec\":%" PRIu64 ",\"owner\":%" PRIu32 ",\"last_error\":",
+                       ",\"next_attempt_usec\":%" PRIu64 ",\"owner\":%" PRIu32,
                        msg.size, msg.submitted_usec, msg.attempts, msg.next_attempt_usec,
                        msg.owner);
-                json_print_string(stdout, msg.last_error);
-                printf(",\"file\":");
-                json_print_string(stdout, msg.file);
+                json_print_member(stdout, "last_error", msg.last_error);
+                json_print_member(stdout, "file", msg.file);
                 printf("}\n");
         } else {
                 printf("      Message: %s\n", msg.path);

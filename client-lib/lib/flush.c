@@ -56,35 +56,30 @@ static int read_errors(sd_bus_message *reply, struct mailspool_flush_summary *s)
         return r;
 }
 
-static int read_summary(sd_bus_message *reply, struct mailspool_flush_summary *s)
+/* One entry of the summary; keys a newer daemon adds are skipped. */
+static int read_summary_entry(sd_bus_message *reply, const char *key, void *userdata)
 {
-        int r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *key;
-                r = sd_bus_message_read_basic(reply, 's', &key);
-                if (r < 0)
-                        break;
-                uint32_t *count = strcmp(key, "sent") == 0       ? &s->sent
-                                  : strcmp(key, "deferred") == 0 ? &s->deferred
-                                  : strcmp(key, "failed") == 0   ? &s->failed
-                                  : strcmp(key, "received") == 0 ? &s->received
-                                                                 : NULL;
-                if (count)
-                        r = sd_bus_message_read(reply, "v", "u", count);
-                else if (strcmp(key, "skipped") == 0) {
-                        r = sd_bus_message_enter_container(reply, 'v', "ao");
-                        if (r >= 0)
-                                r = sd_bus_message_read_strv(reply, &s->skipped);
-                        if (r >= 0)
-                                r = sd_bus_message_exit_container(reply);
-                } else if (strcmp(key, "errors") == 0)
-                        r = read_errors(reply, s);
-                else
-                        r = sd_bus_message_skip(reply, "v");
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
-        return r < 0 ? r : 0;
+        struct mailspool_flush_summary *s = userdata;
+        uint32_t *count = strcmp(key, "sent") == 0       ? &s->sent
+                          : strcmp(key, "deferred") == 0 ? &s->deferred
+                          : strcmp(key, "failed") == 0   ? &s->failed
+                          : strcmp(key, "received") == 0 ? &s->received
+                                                         : NULL;
+        if (count)
+                return ms_read_variant(reply, 'u', count);
+        if (strcmp(key, "skipped") == 0)
+                return ms_read_variant_strv(reply, "ao", &s->skipped);
+        if (strcmp(key, "errors") == 0)
+                return read_errors(reply, s);
+        return sd_bus_message_skip(reply, "v");
+}
+
+/* The path of an optional transport id: NULL without one, for which
+ * FlushQueues and CancelFlush send "/" (every transport). */
+static int transport_path_or_null(const char *transport, char **ret)
+{
+        *ret = NULL;
+        return transport ? mailspool_transport_path(transport, ret) : 0;
 }
 
 MS_EXPORT int mailspool_flush(mailspool *m, const char *transport, bool via_spooler, uint32_t flags,
@@ -98,25 +93,22 @@ MS_EXPORT int mailspool_flush(mailspool *m, const char *transport, bool via_spoo
                 *ret = (struct mailspool_flush_summary){0};
 
         _cleanup_free_ char *transport_path = NULL;
-        if (transport) {
-                int r = mailspool_transport_path(transport, &transport_path);
-                if (r < 0)
-                        return r;
-        }
-        const char *object = transport && !via_spooler ? transport_path : MS_SPOOLER_PATH;
+        int r = transport_path_or_null(transport, &transport_path);
+        if (r < 0)
+                return r;
+        const char *object = transport && !via_spooler ? transport_path : MAILSPOOL_SPOOLER_PATH;
         const char *target = transport && via_spooler ? transport_path : "/";
 
         struct flush_call c = {.progress = progress, .userdata = userdata};
         _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *call = NULL;
-        int r = 0;
         /* Added (synchronously) before the call, so no progress is missed. */
         if (progress && !(flags & MAILSPOOL_FLUSH_NO_UI))
-                r = sd_bus_match_signal(m->bus, &match, NULL, object, MS_IFACE_STATUS,
+                r = sd_bus_match_signal(m->bus, &match, NULL, object, MAILSPOOL_IFACE_STATUS,
                                         "FlushProgress", progress_cb, &c);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *message = NULL;
         if (r >= 0)
-                r = sd_bus_message_new_method_call(m->bus, &message, MS_BUS_NAME, object,
-                                                   MS_IFACE_STATUS, "FlushQueues");
+                r = sd_bus_message_new_method_call(m->bus, &message, MAILSPOOL_BUS_NAME, object,
+                                                   MAILSPOOL_IFACE_STATUS, "FlushQueues");
         if (r >= 0)
                 r = sd_bus_message_append(message, "ou", target, flags);
         if (r >= 0)
@@ -137,7 +129,7 @@ MS_EXPORT int mailspool_flush(mailspool *m, const char *transport, bool via_spoo
                 return ms_fail(m, -EIO);
         }
         if (ret) {
-                r = read_summary(reply, ret);
+                r = ms_read_dict(reply, read_summary_entry, ret);
                 if (r < 0) {
                         mailspool_flush_summary_clear(ret);
                         return ms_fail(m, r);
@@ -150,9 +142,7 @@ MS_EXPORT void mailspool_flush_summary_clear(struct mailspool_flush_summary *s)
 {
         if (!s)
                 return;
-        for (char **p = s->skipped; p && *p; p++)
-                free(*p);
-        free(s->skipped);
+        ms_strv_free(s->skipped);
         for (size_t i = 0; i < s->n_errors; i++) {
                 free(s->errors[i].transport);
                 free(s->errors[i].name);
@@ -168,12 +158,11 @@ MS_EXPORT int mailspool_cancel_flush(mailspool *m, const char *transport)
                 return -EINVAL;
         ms_error_reset(m);
         _cleanup_free_ char *path = NULL;
-        if (transport) {
-                int r = mailspool_transport_path(transport, &path);
-                if (r < 0)
-                        return r;
-        }
-        int r = sd_bus_call_method(m->bus, MS_BUS_NAME, MS_SPOOLER_PATH, MS_IFACE_SPOOLER,
-                                   "CancelFlush", &m->error, NULL, "o", path ? path : "/");
+        int r = transport_path_or_null(transport, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, MAILSPOOL_SPOOLER_PATH,
+                               MAILSPOOL_IFACE_SPOOLER, "CancelFlush", &m->error, NULL, "o",
+                               path ? path : "/");
         return r < 0 ? ms_fail(m, r) : 0;
 }

@@ -1,5 +1,7 @@
-/* What the parts of libmailspool share: the handle, the names of the bus
- * contract and the one way every call records its error. */
+/* What the parts of libmailspool share: the handle and the one way every
+ * call records its error. The bus contract's names (MAILSPOOL_BUS_NAME,
+ * MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_*, ...) come with mailspool.h from
+ * mailspool-bus.h. */
 #pragma once
 
 #include <errno.h>
@@ -8,15 +10,6 @@
 #include <systemd/sd-bus.h>
 
 #include "mailspool.h"
-
-#define MS_BUS_NAME        "org.mailspool.Spool1"
-#define MS_SPOOLER_PATH    "/org/mailspool/Spool1/spooler"
-#define MS_TRANSPORT_ROOT  "/org/mailspool/Spool1/transport"
-#define MS_MESSAGE_ROOT    "/org/mailspool/Spool1/message"
-#define MS_IFACE_STATUS    "org.mailspool.Spool1.Status"
-#define MS_IFACE_SPOOLER   "org.mailspool.Spool1.Spooler"
-#define MS_IFACE_TRANSPORT "org.mailspool.Spool1.Transport"
-#define MS_IFACE_MESSAGE   "org.mailspool.Spool1.Message"
 
 /* Long enough for a synchronous flush of a large queue. */
 #define MS_CALL_TIMEOUT_USEC (UINT64_C(24) * 3600 * 1000000)
@@ -48,3 +41,22 @@ char *ms_transport_id(const char *path);
 
 /* Reads one string, object path or signature into a new copy. */
 int ms_read_string(sd_bus_message *reply, char type, char **ret);
+
+/* Reads a variant of one basic type into field: a uint32_t or uint64_t for
+ * 'u' or 't'; for 's', 'o' or 'g' a char * that gets a new copy (what it
+ * held is freed, so a repeated key does not leak). */
+int ms_read_variant(sd_bus_message *reply, char type, void *field);
+/* Reads a variant holding "as" or "ao" into *ret, freeing what it held. */
+int ms_read_variant_strv(sd_bus_message *reply, const char *contents, char ***ret);
+void ms_strv_free(char **strv);
+
+/* Reads an a{sv}: read_value is called with each key and the message at its
+ * variant, which it must read or skip. Returns 1 when a dictionary was read,
+ * 0 when none was there (the end of the enclosing container, as with
+ * sd_bus_message_enter_container()), else a negative errno. */
+typedef int (*ms_read_value_fn)(sd_bus_message *reply, const char *key, void *userdata);
+int ms_read_dict(sd_bus_message *reply, ms_read_value_fn read_value, void *userdata);
+
+/* Appends the {sv} option "Transport" (Submit, ListMessages): the path of
+ * the transport id. */
+int ms_append_transport(sd_bus_message *call, const char *transport);

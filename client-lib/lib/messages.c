@@ -10,12 +10,8 @@ static int append_filter(sd_bus_message *call, const struct mailspool_message_fi
                 r = sd_bus_message_append(call, "{sv}", "State", "s", f->state);
         if (r >= 0 && f && f->direction)
                 r = sd_bus_message_append(call, "{sv}", "Direction", "s", f->direction);
-        if (r >= 0 && f && f->transport) {
-                _cleanup_free_ char *path = NULL;
-                r = mailspool_transport_path(f->transport, &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(call, "{sv}", "Transport", "o", path);
-        }
+        if (r >= 0 && f && f->transport)
+                r = ms_append_transport(call, f->transport);
         if (r >= 0)
                 r = sd_bus_message_close_container(call);
         return r;
@@ -28,8 +24,9 @@ MS_EXPORT int mailspool_list_messages(mailspool *m, const struct mailspool_messa
                 return -EINVAL;
         ms_error_reset(m);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        int r = sd_bus_message_new_method_call(m->bus, &call, MS_BUS_NAME, MS_SPOOLER_PATH,
-                                               MS_IFACE_SPOOLER, "ListMessages");
+        int r = sd_bus_message_new_method_call(m->bus, &call, MAILSPOOL_BUS_NAME,
+                                               MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER,
+                                               "ListMessages");
         if (r >= 0)
                 r = append_filter(call, filter);
         if (r >= 0)
@@ -79,7 +76,7 @@ MS_EXPORT void mailspool_message_entries_free(struct mailspool_message_entry *en
         free(entries);
 }
 
-/* "42" or "/org/mailspool/Spool1/message/42". */
+/* "42" or its object path, MAILSPOOL_MESSAGE_PREFIX "/42". */
 static int message_path(const char *message, char **ret)
 {
         if (!message || !*message)
@@ -92,11 +89,13 @@ static int message_path(const char *message, char **ret)
         }
         if (strspn(message, "0123456789") != strlen(message))
                 return -EINVAL;
-        return asprintf(ret, "%s/%s", MS_MESSAGE_ROOT, message) < 0 ? -ENOMEM : 0;
+        return asprintf(ret, "%s/%s", MAILSPOOL_MESSAGE_PREFIX, message) < 0 ? -ENOMEM : 0;
 }
 
-static int read_property(sd_bus_message *reply, const char *name, struct mailspool_message *msg)
+/* One property of GetAll; those a newer daemon adds are skipped. */
+static int read_property(sd_bus_message *reply, const char *name, void *userdata)
 {
+        struct mailspool_message *msg = userdata;
         struct {
                 const char *name;
                 char type;
@@ -105,7 +104,6 @@ static int read_property(sd_bus_message *reply, const char *name, struct mailspo
             {"Id", 't', &msg->id},
             {"Direction", 's', &msg->direction},
             {"State", 's', &msg->state},
-            {"Transport", 'o', &msg->transport},
             {"Sender", 's', &msg->sender},
             {"Subject", 's', &msg->subject},
             {"MessageID", 's', &msg->message_id},
@@ -117,29 +115,21 @@ static int read_property(sd_bus_message *reply, const char *name, struct mailspo
             {"Owner", 'u', &msg->owner},
             {"Path", 's', &msg->file},
         };
-        if (strcmp(name, "Recipients") == 0) {
-                int r = sd_bus_message_enter_container(reply, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_read_strv(reply, &msg->recipients);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-                return r;
-        }
-        for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-                if (strcmp(name, props[i].name) != 0)
-                        continue;
-                char sig[2] = {props[i].type, '\0'};
-                if (props[i].type == 't' || props[i].type == 'u')
-                        return sd_bus_message_read(reply, "v", sig, props[i].field);
-                const char *s;
-                int r = sd_bus_message_read(reply, "v", sig, &s);
+        if (strcmp(name, "Recipients") == 0)
+                return ms_read_variant_strv(reply, "as", &msg->recipients);
+        if (strcmp(name, "Transport") == 0) {
+                /* The API names a transport by its id, not by its path. */
+                _cleanup_free_ char *path = NULL;
+                int r = ms_read_variant(reply, 'o', &path);
                 if (r < 0)
                         return r;
-                char **field = props[i].field;
-                free(*field);
-                *field = props[i].type == 'o' ? ms_transport_id(s) : strdup(s);
-                return *field ? 0 : -ENOMEM;
+                free(msg->transport);
+                msg->transport = ms_transport_id(path);
+                return msg->transport ? 0 : -ENOMEM;
         }
+        for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+                if (strcmp(name, props[i].name) == 0)
+                        return ms_read_variant(reply, props[i].type, props[i].field);
         return sd_bus_message_skip(reply, "v");
 }
 
@@ -154,18 +144,11 @@ MS_EXPORT int mailspool_get_message(mailspool *m, const char *message,
         if (r < 0)
                 return r;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, ret->path, "org.freedesktop.DBus.Properties",
-                               "GetAll", &m->error, &reply, "s", MS_IFACE_MESSAGE);
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, ret->path,
+                               "org.freedesktop.DBus.Properties", "GetAll", &m->error, &reply, "s",
+                               MAILSPOOL_IFACE_MESSAGE);
         if (r >= 0)
-                r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-                const char *name;
-                r = sd_bus_message_read_basic(reply, 's', &name);
-                if (r >= 0)
-                        r = read_property(reply, name, ret);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
-        }
+                r = ms_read_dict(reply, read_property, ret);
         if (r < 0) {
                 mailspool_message_clear(ret);
                 return ms_fail(m, r);
@@ -182,9 +165,7 @@ MS_EXPORT void mailspool_message_clear(struct mailspool_message *msg)
                            msg->message_id, msg->last_error, msg->file};
         for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
                 free(strings[i]);
-        for (char **p = msg->recipients; p && *p; p++)
-                free(*p);
-        free(msg->recipients);
+        ms_strv_free(msg->recipients);
         *msg = (struct mailspool_message){0};
 }
 
@@ -197,7 +178,7 @@ MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
         int r = message_path(message, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_MESSAGE, "Abort", &m->error,
-                               NULL, "");
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_MESSAGE, "Abort",
+                               &m->error, NULL, "");
         return r < 0 ? ms_fail(m, r) : 0;
 }

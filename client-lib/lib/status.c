@@ -1,59 +1,31 @@
 /* The status table (QueryStatusTable with every column) and ValidateState. */
 #include "internal.h"
 
-/* One {sv} entry of a row into the matching field; unknown columns (a newer
+/* One column of a row into the matching field; unknown columns (a newer
  * daemon) are skipped. */
-static int read_column(sd_bus_message *reply, struct mailspool_status_row *row)
+static int read_column(sd_bus_message *reply, const char *name, void *userdata)
 {
-        const char *name;
-        int r = sd_bus_message_enter_container(reply, 'e', "sv");
-        if (r <= 0)
-                return r;
-        r = sd_bus_message_read_basic(reply, 's', &name);
-        if (r < 0)
-                return r;
-
+        struct mailspool_status_row *row = userdata;
         struct {
                 const char *name;
-                uint32_t *u;
-                char **s;
-        } const fields[] = {
-            {"RowID", &row->row_id, NULL},
-            {"ResourceType", &row->resource_type, NULL},
-            {"ResourceMethods", &row->resource_methods, NULL},
-            {"ResourceFlags", &row->resource_flags, NULL},
-            {"StatusCode", &row->status_code, NULL},
-            {"EntryID", NULL, &row->path},
-            {"DisplayName", NULL, &row->display_name},
-            {"ProviderDisplay", NULL, &row->provider_display},
-            {"StatusString", NULL, &row->status_string},
-            {"IdentityDisplay", NULL, &row->identity_display},
+                char type;
+                void *field;
+        } const columns[] = {
+            {"RowID", 'u', &row->row_id},
+            {"ResourceType", 'u', &row->resource_type},
+            {"ResourceMethods", 'u', &row->resource_methods},
+            {"ResourceFlags", 'u', &row->resource_flags},
+            {"StatusCode", 'u', &row->status_code},
+            {"EntryID", 'o', &row->path},
+            {"DisplayName", 's', &row->display_name},
+            {"ProviderDisplay", 's', &row->provider_display},
+            {"StatusString", 's', &row->status_string},
+            {"IdentityDisplay", 's', &row->identity_display},
         };
-        bool known = false;
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && !known; i++) {
-                if (strcmp(name, fields[i].name) != 0)
-                        continue;
-                known = true;
-                if (fields[i].u) {
-                        r = sd_bus_message_read(reply, "v", "u", fields[i].u);
-                } else {
-                        const char *value;
-                        r = sd_bus_message_read(reply, "v",
-                                                strcmp(name, "EntryID") == 0 ? "o" : "s", &value);
-                        if (r >= 0) {
-                                free(*fields[i].s);
-                                *fields[i].s = strdup(value);
-                                if (!*fields[i].s)
-                                        r = -ENOMEM;
-                        }
-                }
-        }
-        if (!known)
-                r = sd_bus_message_skip(reply, "v");
-        if (r < 0)
-                return r;
-        r = sd_bus_message_exit_container(reply);
-        return r < 0 ? r : 1;
+        for (size_t i = 0; i < sizeof(columns) / sizeof(columns[0]); i++)
+                if (strcmp(name, columns[i].name) == 0)
+                        return ms_read_variant(reply, columns[i].type, columns[i].field);
+        return sd_bus_message_skip(reply, "v");
 }
 
 static int fill_missing(struct mailspool_status_row *row)
@@ -73,15 +45,16 @@ MS_EXPORT int mailspool_status_table(mailspool *m, struct mailspool_status_row *
                 return -EINVAL;
         ms_error_reset(m);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        int r = sd_bus_call_method(m->bus, MS_BUS_NAME, MS_SPOOLER_PATH, MS_IFACE_SPOOLER,
-                                   "QueryStatusTable", &m->error, &reply, "asa(ssv)", 0, 0);
+        int r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, MAILSPOOL_SPOOLER_PATH,
+                                   MAILSPOOL_IFACE_SPOOLER, "QueryStatusTable", &m->error, &reply,
+                                   "asa(ssv)", 0, 0);
         if (r < 0)
                 return ms_fail(m, r);
 
         struct mailspool_status_row *rows = NULL;
         size_t n = 0;
         r = sd_bus_message_enter_container(reply, 'a', "a{sv}");
-        while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'a', "{sv}")) > 0) {
+        while (r >= 0 && (r = sd_bus_message_at_end(reply, false)) == 0) {
                 struct mailspool_status_row *more = realloc(rows, (n + 1) * sizeof(*rows));
                 if (!more) {
                         r = -ENOMEM;
@@ -89,12 +62,9 @@ MS_EXPORT int mailspool_status_table(mailspool *m, struct mailspool_status_row *
                 }
                 rows = more;
                 rows[n++] = (struct mailspool_status_row){0};
-                while ((r = read_column(reply, &rows[n - 1])) > 0)
-                        ;
+                r = ms_read_dict(reply, read_column, &rows[n - 1]);
                 if (r >= 0)
                         r = fill_missing(&rows[n - 1]);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(reply);
         }
         if (r < 0) {
                 mailspool_status_rows_free(rows, n);
@@ -126,7 +96,7 @@ MS_EXPORT int mailspool_validate(mailspool *m, const char *transport, uint32_t f
         int r = ms_status_path(transport, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(m->bus, MS_BUS_NAME, path, MS_IFACE_STATUS, "ValidateState",
-                               &m->error, NULL, "u", flags);
+        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_STATUS,
+                               "ValidateState", &m->error, NULL, "u", flags);
         return r < 0 ? ms_fail(m, r) : 0;
 }

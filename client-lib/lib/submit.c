@@ -12,10 +12,7 @@ static int append_options(sd_bus_message *call, const struct mailspool_submit_op
                         return r;
         }
         if (o->transport) {
-                _cleanup_free_ char *path = NULL;
-                r = mailspool_transport_path(o->transport, &path);
-                if (r >= 0)
-                        r = sd_bus_message_append(call, "{sv}", "Transport", "o", path);
+                r = ms_append_transport(call, o->transport);
                 if (r < 0)
                         return r;
         }
@@ -48,8 +45,9 @@ static int submit(mailspool *m, const char *method, int fd, const void *data, si
 {
         ms_error_reset(m);
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL, *reply = NULL;
-        int r = sd_bus_message_new_method_call(m->bus, &call, MS_BUS_NAME, MS_SPOOLER_PATH,
-                                               MS_IFACE_SPOOLER, method);
+        int r =
+            sd_bus_message_new_method_call(m->bus, &call, MAILSPOOL_BUS_NAME,
+                                           MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER, method);
         if (r >= 0)
                 r = fd >= 0 ? sd_bus_message_append(call, "h", fd)
                             : sd_bus_message_append_array(call, 'y', data, size);

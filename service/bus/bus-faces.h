@@ -54,11 +54,6 @@ struct bus_faces {
         sd_event_source *messages_release;
 };
 
-/* bus-faces.c: the object manager, every face registered, and teardown. */
-int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool system_bus,
-                   struct spool *spool, struct flushes *flushes);
-void bus_faces_done(struct bus_faces *b);
-
 /* Caller's uid, and whether it may see and do everything (root or
  * AdminGroup on the system bus; always on a session bus). */
 int bus_caller_uid(sd_bus_message *m, uid_t *ret);

@@ -3,6 +3,7 @@
  * (docs/bus-api.md, "Spooler"). */
 #include "bus-error.h"
 #include "bus-faces.h"
+#include "bus-read.h"
 #include "mailspool-bus.h"
 #include "status-table.h"
 
@@ -156,58 +157,49 @@ static int method_query_status_table(sd_bus_message *m, void *userdata, sd_bus_e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-static int read_list_filter(struct spool *s, sd_bus_message *m, struct store_filter *f,
-                            sd_bus_error *error)
+struct list_filter {
+        struct spool *spool;
+        struct store_filter *filter;
+};
+
+static int read_filter_entry(sd_bus_message *m, const char *key, void *userdata,
+                             sd_bus_error *error)
 {
-        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        struct list_filter *lf = userdata;
+        struct store_filter *f = lf->filter;
+        const char *value;
+
+        const char *want = streq(key, "Transport") ? "o" : "s";
+        if (!streq(key, "State") && !streq(key, "Transport") && !streq(key, "Direction"))
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "unknown filter key \"%s\" (State, Transport and "
+                                      "Direction are known)",
+                                      key);
+        int r = bus_enter_variant(m, "filter key", key, want, error);
         if (r < 0)
                 return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *value;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                const char *want = streq(key, "Transport") ? "o" : "s";
-                if (!streq(key, "State") && !streq(key, "Transport") && !streq(key, "Direction"))
+        r = sd_bus_message_read_basic(m, want[0], &value);
+        if (r < 0)
+                return r;
+        if (streq(key, "State")) {
+                f->state = msg_state_from_string(value);
+                if (f->state < 0)
                         return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                              "unknown filter key \"%s\" (State, Transport and "
-                                              "Direction are known)",
-                                              key);
-                r = sd_bus_message_enter_container(m, 'v', want);
-                if (r < 0)
+                                              "unknown message state \"%s\"", value);
+        } else if (streq(key, "Direction")) {
+                f->direction = msg_direction_from_string(value);
+                if (f->direction < 0)
                         return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                              "filter key \"%s\" takes a value of type %s", key,
-                                              want);
-                r = sd_bus_message_read_basic(m, want[0], &value);
-                if (r < 0)
-                        return r;
-                if (streq(key, "State")) {
-                        f->state = msg_state_from_string(value);
-                        if (f->state < 0)
-                                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                                      "unknown message state \"%s\"", value);
-                } else if (streq(key, "Direction")) {
-                        f->direction = msg_direction_from_string(value);
-                        if (f->direction < 0)
-                                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                                      "Direction is \"outbound\" or \"inbound\", "
-                                                      "not \"%s\"",
-                                                      value);
-                } else {
-                        struct transport *t = spool_find_transport_by_path(s, value);
-                        if (!t)
-                                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
-                                                      value);
-                        f->transport = t->config->id;
-                }
-                r = sd_bus_message_exit_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
+                                              "Direction is \"outbound\" or \"inbound\", "
+                                              "not \"%s\"",
+                                              value);
+        } else {
+                struct transport *t = spool_find_transport_by_path(lf->spool, value);
+                if (!t)
+                        return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
+                                              value);
+                f->transport = t->config->id;
         }
-        if (r < 0)
-                return r;
         return sd_bus_message_exit_container(m);
 }
 
@@ -216,7 +208,7 @@ static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error 
         struct bus_faces *b = userdata;
         struct store_filter f = STORE_FILTER_ALL;
 
-        int r = read_list_filter(b->spool, m, &f, error);
+        int r = bus_read_dict(m, read_filter_entry, &(struct list_filter){b->spool, &f}, error);
         if (r < 0)
                 return r;
         if (!bus_caller_is_privileged(b, m)) {

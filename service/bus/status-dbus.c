@@ -2,14 +2,12 @@
  * the spooler and every transport, its property changes, FlushQueues and
  * its replies and signals, ValidateState, SettingsDialog and ChangePassword
  * (docs/bus-api.md, "Status"). */
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include "bus-error.h"
 #include "bus-faces.h"
 #include "flush-flags.h"
 #include "log.h"
 #include "mailspool-bus.h"
+#include "secret-file.h"
 
 static const char *status_name(const struct status_object *o)
 {
@@ -373,45 +371,6 @@ static int method_settings_dialog(sd_bus_message *m, void *userdata, sd_bus_erro
                               "files and call ValidateState with CONFIG_CHANGED");
 }
 
-/* Reads the secret file, without a trailing newline. */
-static int read_secret(const char *path, char **ret)
-{
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        char buf[4096];
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        if (ferror(f))
-                return -EIO;
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-                n--;
-        *ret = strndup(buf, n);
-        return *ret ? 0 : -ENOMEM;
-}
-
-/* Replaces the secret file durably: a 0600 temporary file, fsync, rename. */
-static int write_secret(const char *path, const char *secret)
-{
-        _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s.new", path) < 0)
-                return -ENOMEM;
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        size_t len = strlen(secret);
-        if (write(fd, secret, len) != (ssize_t) len || write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-                int r = -errno;
-                unlink(tmp);
-                return r ? r : -EIO;
-        }
-        if (rename(tmp, path) < 0) {
-                int r = -errno;
-                unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
 static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
         struct status_object *o = userdata;
@@ -439,7 +398,7 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
                                       "the new password must be one non-empty line");
 
         _cleanup_free_ char *current = NULL;
-        r = read_secret(file, &current);
+        r = secret_file_read(file, &current);
         if (r < 0)
                 return bus_error_mapi(error, MAPI_E_CALL_FAILED, "cannot read %s: %s", file,
                                       strerror(-r));
@@ -447,7 +406,7 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
                 return bus_error_mapi(error, MAPI_E_LOGON_FAILED,
                                       "the old password of transport \"%s\" is not right",
                                       o->t->config->id);
-        r = write_secret(file, new_secret);
+        r = secret_file_write(file, new_secret);
         if (r < 0)
                 return bus_error_mapi(error, MAPI_E_DISK_ERROR, "cannot write %s: %s", file,
                                       strerror(-r));

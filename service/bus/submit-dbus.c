@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "bus-error.h"
+#include "bus-read.h"
 #include "log.h"
 #include "mail-parse.h"
 #include "transport.h"
@@ -57,10 +58,9 @@ static int read_recipients(sd_bus_message *m, char ***ret, sd_bus_error *error)
 static int read_option_value(sd_bus_message *m, const char *key, const char *type, void *ret,
                              sd_bus_error *error)
 {
-        int r = sd_bus_message_enter_container(m, 'v', type);
+        int r = bus_enter_variant(m, "option", key, type, error);
         if (r < 0)
-                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                      "option \"%s\" takes a value of type %s", key, type);
+                return r;
         if (streq(type, "as"))
                 r = read_recipients(m, (char ***) ret, error);
         else
@@ -70,45 +70,37 @@ static int read_option_value(sd_bus_message *m, const char *key, const char *typ
         return sd_bus_message_exit_container(m);
 }
 
+static int read_option(sd_bus_message *m, const char *key, void *userdata, sd_bus_error *error)
+{
+        struct submit_options *o = userdata;
+        const char *s;
+        int b, r;
+
+        if (streq(key, "Transport")) {
+                r = read_option_value(m, key, "o", &s, error);
+                if (r >= 0 && !(o->transport = strdup(s)))
+                        r = -ENOMEM;
+        } else if (streq(key, "Sender")) {
+                r = read_option_value(m, key, "s", &s, error);
+                if (r >= 0 && !(o->sender = strdup(s)))
+                        r = -ENOMEM;
+        } else if (streq(key, "Recipients")) {
+                o->recipients = strv_free(o->recipients);
+                r = read_option_value(m, key, "as", &o->recipients, error);
+        } else if (streq(key, "Hold")) {
+                r = read_option_value(m, key, "b", &b, error);
+                o->hold = b;
+        } else
+                r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                   "unknown option \"%s\" (Transport, Sender, Recipients "
+                                   "and Hold are known)",
+                                   key);
+        return r;
+}
+
 static int read_options(sd_bus_message *m, struct submit_options *o, sd_bus_error *error)
 {
-        int r = sd_bus_message_enter_container(m, 'a', "{sv}");
-        if (r < 0)
-                return r;
-        while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-                const char *key, *s;
-                int b;
-                r = sd_bus_message_read(m, "s", &key);
-                if (r < 0)
-                        return r;
-                if (streq(key, "Transport")) {
-                        r = read_option_value(m, key, "o", &s, error);
-                        if (r >= 0 && !(o->transport = strdup(s)))
-                                r = -ENOMEM;
-                } else if (streq(key, "Sender")) {
-                        r = read_option_value(m, key, "s", &s, error);
-                        if (r >= 0 && !(o->sender = strdup(s)))
-                                r = -ENOMEM;
-                } else if (streq(key, "Recipients")) {
-                        strv_free(o->recipients);
-                        o->recipients = NULL;
-                        r = read_option_value(m, key, "as", &o->recipients, error);
-                } else if (streq(key, "Hold")) {
-                        r = read_option_value(m, key, "b", &b, error);
-                        o->hold = b;
-                } else
-                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                           "unknown option \"%s\" (Transport, Sender, Recipients "
-                                           "and Hold are known)",
-                                           key);
-                if (r >= 0)
-                        r = sd_bus_message_exit_container(m);
-                if (r < 0)
-                        return r;
-        }
-        if (r < 0)
-                return r;
-        return sd_bus_message_exit_container(m);
+        return bus_read_dict(m, read_option, o, error);
 }
 
 /* Everything after the bytes are in: check, parse, route, store, reply. */

@@ -7,7 +7,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include "bus-faces.h"
+#include "bus-objects.h"
 #include "flush.h"
 #include "spool.h"
 

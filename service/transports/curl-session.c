@@ -2,9 +2,7 @@
  * (see curl-session.h). */
 #include "curl-session.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
+#include "secret-file.h"
 #include "util.h"
 
 /* RFC 5321 4.5.3.2 asks clients to wait minutes for a reply; we wait long
@@ -26,30 +24,6 @@ int curl_session_host_port(const char *url, char **ret)
         curl_free(port);
         curl_url_cleanup(u);
         return r;
-}
-
-/* The password file holds the secret on its first line. */
-static int read_password(const char *path, char **ret)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (st.st_size > 4096)
-                return -EFBIG;
-        _cleanup_free_ char *data = NULL;
-        int r = read_file_contents(fd, (size_t) st.st_size, &data);
-        if (r < 0)
-                return r;
-        char *password = strndup(data, (size_t) st.st_size);
-        explicit_bzero(data, (size_t) st.st_size);
-        if (!password)
-                return -ENOMEM;
-        password[strcspn(password, "\r\n")] = '\0';
-        *ret = password;
-        return 0;
 }
 
 static int errno_from_curl(CURLcode k)
@@ -82,7 +56,7 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
                 return errno_from_curl(k);
 
         _cleanup_free_ char *password = NULL;
-        int r = read_password(c->password_file, &password);
+        int r = secret_file_read(c->password_file, &password);
         if (r < 0)
                 return r;
         k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);

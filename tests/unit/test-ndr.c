@@ -1,4 +1,4 @@
-/* Non-delivery reports (service/ndr.c): the report is read back with GMime
+/* Non-delivery reports (service/core/ndr.c): the report is read back with GMime
  * and checked part by part against RFC 3464's shape. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* The SMTP reply we keep for a person and the class that decides a
- * message's fate (service/smtp-reply.c). */
+ * message's fate (service/core/smtp-reply.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the message store (service/store.c), each on a fresh database
+/* Unit tests of the message store (service/core/store.c), each on a fresh database
  * in a temporary directory. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,5 @@
-/* The bus side as a whole: its shared state, the object manager, every face
- * registered at start and released at the end. */
-#include "bus-faces.h"
+/* See bus-objects.h. */
+#include "bus-objects.h"
 
 #include "log.h"
 #include "mailspool-bus.h"

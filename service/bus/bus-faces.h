@@ -77,9 +77,10 @@ void status_dbus_object_removed(struct status_object *o);
 int spooler_dbus_register(struct bus_faces *b);
 void spooler_dbus_order_changed(struct bus_faces *b);
 
-/* transport-dbus.c: transport objects, rebuilt when the spool's transports are. */
-int transport_dbus_add_all(struct bus_faces *b);
-void transport_dbus_remove_all(struct bus_faces *b);
+/* transport-dbus.c: transport objects, rebuilt when the spool's transports
+ * are; announce: with InterfacesAdded/InterfacesRemoved (a reload). */
+int transport_dbus_add_all(struct bus_faces *b, bool announce);
+void transport_dbus_remove_all(struct bus_faces *b, bool announce);
 void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned changes);
 void transport_dbus_message_received(struct bus_faces *b, struct transport *t, uint64_t id,
                                      const char *file);

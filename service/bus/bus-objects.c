@@ -28,7 +28,7 @@ int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool syste
 
 void bus_faces_done(struct bus_faces *b)
 {
-        transport_dbus_remove_all(b);
+        transport_dbus_remove_all(b, false);
         for (size_t i = 0; i < ELEMENTSOF(b->spooler_slots); i++)
                 b->spooler_slots[i] = sd_bus_slot_unref(b->spooler_slots[i]);
         b->message_slot = sd_bus_slot_unref(b->message_slot);

@@ -96,7 +96,7 @@ static int transport_face_register(struct bus_faces *b, struct transport_face *t
                                         MAILSPOOL_IFACE_TRANSPORT, transport_vtable, t);
 }
 
-int transport_dbus_add_all(struct bus_faces *b)
+int transport_dbus_add_all(struct bus_faces *b, bool announce)
 {
         struct spool *s = b->spool;
         b->transports = calloc(s->n_transports ? s->n_transports : 1, sizeof(*b->transports));
@@ -108,19 +108,21 @@ int transport_dbus_add_all(struct bus_faces *b)
                 int r = transport_face_register(b, tf);
                 if (r < 0)
                         return r;
-                (void) sd_bus_emit_interfaces_added(b->bus, tf->t->path, MAILSPOOL_IFACE_STATUS,
-                                                    MAILSPOOL_IFACE_TRANSPORT, NULL);
+                if (announce)
+                        (void) sd_bus_emit_interfaces_added(b->bus, tf->t->path,
+                                                            MAILSPOOL_IFACE_STATUS,
+                                                            MAILSPOOL_IFACE_TRANSPORT, NULL);
         }
         return 0;
 }
 
-void transport_dbus_remove_all(struct bus_faces *b)
+void transport_dbus_remove_all(struct bus_faces *b, bool announce)
 {
         for (size_t i = 0; i < b->n_transports; i++) {
                 struct transport_face *tf = &b->transports[i];
                 status_dbus_object_removed(&tf->status);
                 bus_changes_forget(b->changes, tf->t->path);
-                if (tf->slots[0])
+                if (announce && tf->slots[0])
                         (void) sd_bus_emit_interfaces_removed(b->bus, tf->t->path,
                                                               MAILSPOOL_IFACE_STATUS,
                                                               MAILSPOOL_IFACE_TRANSPORT, NULL);

@@ -84,13 +84,13 @@ static void on_spooler_changed(struct spool *s, unsigned changes, void *userdata
 static void on_transports_removed(struct spool *s, void *userdata)
 {
         struct daemon *d = userdata;
-        transport_dbus_remove_all(&d->faces);
+        transport_dbus_remove_all(&d->faces, true);
 }
 
 static void on_transports_added(struct spool *s, void *userdata)
 {
         struct daemon *d = userdata;
-        int r = transport_dbus_add_all(&d->faces);
+        int r = transport_dbus_add_all(&d->faces, true);
         if (r < 0)
                 log_error("cannot put the transports on the bus: %s", strerror(-r));
         spooler_dbus_order_changed(&d->faces);
@@ -136,7 +136,7 @@ int daemon_start(struct daemon *d, struct spool_config *config)
                 log_error("cannot start the transports: %s", strerror(-r));
                 return r;
         }
-        return transport_dbus_add_all(&d->faces);
+        return transport_dbus_add_all(&d->faces, false);
 }
 
 void daemon_done(struct daemon *d)

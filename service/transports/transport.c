@@ -544,9 +544,10 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         /* A retry that succeeded or failed for good may have been the next. */
         if (outcome == DELIVERY_DEFERRED || t->next_retry > 0)
                 transport_refresh_next_retry(t);
-
-        REPORT(t, message_settled, id, outcome);
         transport_update_status(t);
+
+        /* Last, with our state settled: this may end a flush. */
+        REPORT(t, message_settled, id, outcome);
         transport_kick(t);
         if (t->in_transit == 0)
                 REPORT(t, idle);

@@ -11,6 +11,8 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "mailspool-bus.h"
+
 #define PERIOD_NSEC 10000000L
 
 static volatile sig_atomic_t stop;
@@ -58,8 +60,8 @@ int main(int argc, char **argv)
                 sd_bus_error error = SD_BUS_ERROR_NULL;
                 uint32_t code = 0;
                 double t0 = now_ms();
-                r = sd_bus_get_property_trivial(bus, "org.mailspool.Spool1", argv[1],
-                                                "org.mailspool.Spool1.Status", "StatusCode", &error,
+                r = sd_bus_get_property_trivial(bus, MAILSPOOL_BUS_NAME, argv[1],
+                                                MAILSPOOL_IFACE_STATUS, "StatusCode", &error,
                                                 'u', &code);
                 double took = now_ms() - t0;
                 if (r < 0 && !stop) {

@@ -7,6 +7,8 @@
 #include <systemd/sd-bus.h>
 #include <time.h>
 
+#include "mailspool-bus.h"
+
 static double now_seconds(void)
 {
         struct timespec ts;
@@ -44,9 +46,9 @@ int main(int argc, char **argv)
                 sd_bus_message *m = NULL, *reply = NULL;
                 sd_bus_error error = SD_BUS_ERROR_NULL;
                 char *data = make_message(size, i);
-                r = sd_bus_message_new_method_call(bus, &m, "org.mailspool.Spool1",
-                                                   "/org/mailspool/Spool1/spooler",
-                                                   "org.mailspool.Spool1.Spooler", "SubmitData");
+                r = sd_bus_message_new_method_call(bus, &m, MAILSPOOL_BUS_NAME,
+                                                   MAILSPOOL_SPOOLER_PATH,
+                                                   MAILSPOOL_IFACE_SPOOLER, "SubmitData");
                 if (r >= 0)
                         r = sd_bus_message_append_array(m, 'y', data, size);
                 if (r >= 0)

@@ -15,6 +15,7 @@
 #include "transport.h"
 
 struct submit_options {
+        uid_t owner; /* the caller, as the bus vouches for it */
         char *transport; /* object path, NULL if not given */
         char *sender;
         char **recipients;
@@ -98,8 +99,16 @@ static int read_option(sd_bus_message *m, const char *key, void *userdata, sd_bu
         return r;
 }
 
+/* The options, and who submits: a message whose owner the bus cannot vouch
+ * for (the caller left before we asked) is refused, never stored as ours. */
 static int read_options(sd_bus_message *m, struct submit_options *o, sd_bus_error *error)
 {
+        int r = bus_caller_uid(m, &o->owner);
+        if (r < 0)
+                return bus_error_mapi(error, MAPI_E_NO_ACCESS,
+                                      "the bus cannot tell who is submitting (%s); nothing was "
+                                      "stored",
+                                      strerror(-r));
         return bus_read_dict(m, read_option, o, error);
 }
 
@@ -146,8 +155,6 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
                 return r;
         }
 
-        uid_t uid = getuid();
-        (void) bus_caller_uid(m, &uid);
         struct msg_record rec = {
             .direction = MSG_OUTBOUND,
             .transport = (char *) t->config->id,
@@ -155,7 +162,7 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
             .recipients = mail.recipients,
             .subject = mail.subject,
             .message_id = mail.message_id,
-            .owner = uid,
+            .owner = o->owner,
             .hold = o->hold,
             .submitted_usec = now_realtime_usec(),
         };

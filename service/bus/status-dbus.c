@@ -62,7 +62,8 @@ void status_dbus_changed(struct bus_faces *b, const char *path, unsigned changes
 struct flush_call {
         sd_bus_message *call;
         char *caller; /* unique name; NULL: no progress (FLUSH_NO_UI) */
-        char *owner;  /* who may cancel it without privileges */
+        uid_t owner;  /* who may cancel it without privileges, from any connection:
+                       * an asynchronous flush outlives the call that started it */
 };
 
 static void flush_call_free(struct flush_call *c)
@@ -71,7 +72,6 @@ static void flush_call_free(struct flush_call *c)
                 return;
         sd_bus_message_unref(c->call);
         free(c->caller);
-        free(c->owner);
         free(c);
 }
 
@@ -194,13 +194,21 @@ static int flush_queues(struct bus_faces *b, struct transport *on_transport, sd_
         if (r < 0)
                 return text ? bus_error_mapi(error, code, "%s", text) : r;
 
+        uid_t owner;
+        r = bus_caller_uid(m, &owner);
+        if (r < 0) {
+                flush_free(f);
+                return bus_error_mapi(error, MAPI_E_NO_ACCESS,
+                                      "the bus cannot tell who is calling (%s)", strerror(-r));
+        }
         struct flush_call *c = calloc(1, sizeof(*c));
-        if (!c || !(c->owner = strdup(strempty(sd_bus_message_get_sender(m)))) ||
-            (!(flags & MAILSPOOL_FLUSH_NO_UI) && !(c->caller = strdup(c->owner)))) {
+        if (!c || (!(flags & MAILSPOOL_FLUSH_NO_UI) &&
+                   !(c->caller = strdup(strempty(sd_bus_message_get_sender(m)))))) {
                 flush_call_free(c);
                 flush_free(f);
                 return -ENOMEM;
         }
+        c->owner = owner;
         if (flags & MAILSPOOL_FLUSH_ASYNC_OK)
                 r = reply_summary(m, f);
         else
@@ -242,8 +250,9 @@ int status_dbus_cancel_flush(struct bus_faces *b, sd_bus_message *m, const char 
                 return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no flush of %s is running", target);
 
         const struct flush_call *c = f->userdata;
-        const char *owner = c && c->call ? c->owner : NULL;
-        if (!streq_ptr(sd_bus_message_get_sender(m), owner) && !bus_caller_is_privileged(b, m))
+        uid_t uid;
+        bool own = c && bus_caller_uid(m, &uid) >= 0 && uid == c->owner;
+        if (!own && !bus_caller_is_privileged(b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "the flush of %s belongs to another client", target);
         flush_cancel(f);
@@ -393,22 +402,28 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
                 return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
                                       "transport \"%s\" has no PasswordFile to change",
                                       o->t->config->id);
-        if (strchr(new_secret, '\n') || !new_secret[0])
+        if (strpbrk(new_secret, "\r\n") || !new_secret[0])
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                       "the new password must be one non-empty line");
 
+        /* The new password goes to the state directory, which the daemon
+         * owns under its unit; the configuration stays the administrator's. */
+        const char *stored = o->t->config->stored_secret;
         _cleanup_free_ char *current = NULL;
-        r = secret_file_read(file, &current);
+        r = secret_file_read_current(stored, file, &current);
         if (r < 0)
-                return bus_error_mapi(error, MAPI_E_CALL_FAILED, "cannot read %s: %s", file,
-                                      strerror(-r));
-        if (!streq(current, old_secret))
+                return bus_error_mapi(error, MAPI_E_CALL_FAILED,
+                                      "cannot read the password of transport \"%s\": %s",
+                                      o->t->config->id, strerror(-r));
+        bool right = streq(current, old_secret);
+        explicit_bzero(current, strlen(current));
+        if (!right)
                 return bus_error_mapi(error, MAPI_E_LOGON_FAILED,
                                       "the old password of transport \"%s\" is not right",
                                       o->t->config->id);
-        r = secret_file_write(file, new_secret);
+        r = secret_file_write(stored, new_secret);
         if (r < 0)
-                return bus_error_mapi(error, MAPI_E_DISK_ERROR, "cannot write %s: %s", file,
+                return bus_error_mapi(error, MAPI_E_DISK_ERROR, "cannot write %s: %s", stored,
                                       strerror(-r));
         log_notice("transport \"%s\": password changed", o->t->config->id);
         return sd_bus_reply_method_return(m, NULL);

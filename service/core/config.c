@@ -82,6 +82,7 @@ static void transport_config_clear(struct transport_config *t)
         free(t->server);
         free(t->user);
         free(t->password_file);
+        free(t->stored_secret);
         free(t->maildir);
         free(t->pickup);
         *t = (struct transport_config){0};
@@ -802,11 +803,14 @@ static int fill_transport_defaults(struct transport_file *tf, const char *state_
         else
                 c->methods = transport_kind_methods(c->kind);
 
-        _cleanup_free_ char *mail = NULL, *pickup = NULL;
-        if (asprintf(&mail, "mail/%s", c->id) < 0 || asprintf(&pickup, "pickup/%s", c->id) < 0)
+        _cleanup_free_ char *mail = NULL, *pickup = NULL, *secret = NULL;
+        if (asprintf(&mail, "mail/%s", c->id) < 0 || asprintf(&pickup, "pickup/%s", c->id) < 0 ||
+            asprintf(&secret, "secrets/%s", c->id) < 0)
                 return -ENOMEM;
         int r;
         if (!c->maildir && (r = path_resolve(state_dir, mail, &c->maildir)) < 0)
+                return r;
+        if (c->password_file && (r = path_resolve(state_dir, secret, &c->stored_secret)) < 0)
                 return r;
         if (c->kind == TRANSPORT_MAILDIR && !c->pickup &&
             (r = path_resolve(state_dir, pickup, &c->pickup)) < 0)

@@ -39,6 +39,10 @@ struct transport_config {
         char *server;        /* NULL for maildir */
         char *user;          /* NULL if none */
         char *password_file; /* absolute; NULL if none */
+        /* STATE/secrets/<id>, where ChangePassword keeps a new password (the
+         * daemon may not write beside the configuration); read before
+         * password_file once it exists. NULL without a password_file. */
+        char *stored_secret;
         enum starttls_mode starttls;
         bool is_default; /* the default outbound transport, explicit or chosen */
         enum send_mode send_mode;

@@ -56,7 +56,7 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
                 return errno_from_curl(k);
 
         _cleanup_free_ char *password = NULL;
-        int r = secret_file_read(c->password_file, &password);
+        int r = secret_file_read_current(c->stored_secret, c->password_file, &password);
         if (r < 0)
                 return r;
         k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);

@@ -51,7 +51,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
            send_interface="org.freedesktop.DBus.Introspectable"/>
   </policy>
   <include>{policy}</include>
-</busconfig>
+{extra}</busconfig>
 """
 
 
@@ -64,7 +64,13 @@ class SystemBusCase(unittest.TestCase):
     """Override SPOOLER_CONF or transports() to change the configuration."""
 
     SPOOLER_CONF = "[Spooler]\nAdminGroup=sys\n"
+    # The daemon's uid: 0, or an account of its own as under the shipped unit
+    # (then the bus lets it own the name, and it owns its state directory).
+    DAEMON_UID = 0
     SINK_ARGS = ("-w", "1")  # a flush lasts while we look at it
+
+    def configure(self, config_dir):
+        """More configuration, before the daemon starts."""
 
     def transports(self):
         return {"out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
@@ -82,7 +88,12 @@ class SystemBusCase(unittest.TestCase):
         socket_path = os.path.join(self.dir, "system_bus_socket")
         conf = os.path.join(self.dir, "bus.conf")
         with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(socket=socket_path, policy=os.path.abspath(POLICY)))
+            extra = ""
+            if self.DAEMON_UID:
+                extra = ('  <policy user="%d"><allow own="%s"/></policy>\n'
+                         % (self.DAEMON_UID, BUS_NAME))
+            f.write(BUS_CONFIG.format(socket=socket_path, policy=os.path.abspath(POLICY),
+                                      extra=extra))
         self.bus_log = open(os.path.join(self.dir, "bus.log"), "wb")
         self.addCleanup(self.bus_log.close)
         self.bus = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork"],
@@ -102,9 +113,14 @@ class SystemBusCase(unittest.TestCase):
                 f.write(text)
         self.daemon_log = open(os.path.join(self.dir, "mailspoold.log"), "wb")
         self.addCleanup(self.daemon_log.close)
+        self.configure(config)
+        state = self.state_dir = os.path.join(self.dir, "state")
+        os.makedirs(state, 0o700)
+        os.chown(state, self.DAEMON_UID, self.DAEMON_UID)
         self.daemon = subprocess.Popen(
-            [os.environ["MAILSPOOLD"], "--system", "--config-dir", config, "--state-dir",
-             os.path.join(self.dir, "state"), "--log-level", "debug"],
+            self.as_user(self.DAEMON_UID,
+                         [os.environ["MAILSPOOLD"], "--system", "--config-dir", config,
+                          "--state-dir", state, "--log-level", "debug"]),
             stdin=subprocess.DEVNULL, stdout=self.daemon_log, stderr=subprocess.STDOUT,
             env=self.env)
         self.addCleanup(self.stop, self.daemon)

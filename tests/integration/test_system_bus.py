@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (  # noqa: E402
     FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_SPOOLER, IFACE_STATUS, SPOOLER_PATH,
-    STATUS_OUTBOUND_FLUSH)
+    STATUS_OUTBOUND_FLUSH, parse_gdbus_error)
 from systembus import (  # noqa: E402
     ADMIN, ALICE, BOB, CONFIG_CHANGED, FORCE_XP_CONNECT, FORCE_XP_DISCONNECT, NOT_FOUND, OUT,
     SystemBusCase)

@@ -6,6 +6,15 @@
 #include "maildir.h"
 #include "ndr.h"
 
+/* FNV-1a: a short, stable name for a key in a file name. */
+static uint64_t fnv1a64(const char *s)
+{
+        uint64_t h = UINT64_C(14695981039346656037);
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
+        return h;
+}
+
 void bounce_clear(struct bounce *b)
 {
         free(b->report);
@@ -48,8 +57,12 @@ int bounce_build(struct store *store, uint64_t id, const char *error, char *cons
         const char *first = recipients && recipients[0] ? recipients[0] : "";
         if (asprintf(&b.source_key, "ndr:%" PRIu64 ":%s", id, first) < 0)
                 b.source_key = NULL;
-        if (asprintf(&b.file_name, "%" PRIu64 ".R%" PRIu64 "_%u.%s",
-                     now_realtime_usec() / USEC_PER_SEC, id, m.attempts, host) < 0)
+        /* The file name comes from the key too: two reports of one message
+         * in one attempt (one recipient refused, another expired) are two
+         * files. */
+        else if (asprintf(&b.file_name, "%" PRIu64 ".R%" PRIu64 "_%u_%016" PRIx64 ".%s",
+                          now_realtime_usec() / USEC_PER_SEC, id, m.attempts,
+                          fnv1a64(b.source_key), host) < 0)
                 b.file_name = NULL;
         if (!b.source_key || !b.file_name) {
                 bounce_clear(&b);

@@ -18,6 +18,7 @@ transport-level flush; these tests do not repeat them."""
 import os
 import re
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -618,6 +619,28 @@ class PerRecipientTest(FaultTestCase):
         self.assertEqual(self.props(path)["State"], "sent")
         self.assertEqual([t["rcpt_to"] for t in self.fake.transactions], [[OK], [SOFT]])
         self.assertEqual(len(self.inbound()), 1, "the refused recipient is reported once")
+
+
+    # No report is lost (a shared machine, class 6): one recipient refused for
+    # good and another given up on in the same attempt (the message outlived
+    # the queue lifetime of 5 days) are two reports, two files, two records
+    def test_refused_and_expired_in_one_attempt_are_two_reports(self):
+        path = self.submit("old one", to=HARD, cc=SOFT, message_id="old-one@example.org")
+        self.h.stop_daemon()
+        with sqlite3.connect(os.path.join(self.h.state_dir, "spool.db")) as db:
+            db.execute("UPDATE messages SET submitted = submitted - ?", (6 * 86400 * 10**6,))
+        db.close()
+        self.h.start_daemon()
+        self.h.flush()
+        self.assertEqual(self.props(path)["State"], "failed")
+        rows = self.inbound()
+        self.assertEqual(len(rows), 2, rows)
+        files = {self.h.message_props(r[0])["Path"] for r in rows}
+        self.assertEqual(len(files), 2, "each report has its own file: %r" % files)
+        reports = [self.read_report(r) for r in rows]
+        for who in (HARD, SOFT):
+            self.assertEqual(sum("Final-Recipient: rfc822; %s" % who in r for r in reports), 1,
+                             "one report names %s" % who)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ static const sd_bus_vtable transport_vtable[] = {
                     CHANGING),
     SD_BUS_PROPERTY("LastError", "s", NULL, offsetof(struct transport, last_error), CHANGING),
     SD_BUS_PROPERTY("NextRetry", "t", NULL, offsetof(struct transport, next_retry), CHANGING),
+    SD_BUS_PROPERTY("SkippedInbound", "u", NULL, offsetof(struct transport, skipped_inbound),
+                    CHANGING),
     SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "os", SD_BUS_PARAM(message) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
 };
@@ -82,6 +84,7 @@ static const char *const transport_change_names[] = {
     [__builtin_ctz(TRANSPORT_CHANGED_QUEUED)] = "QueuedOutbound",
     [__builtin_ctz(TRANSPORT_CHANGED_LAST_ERROR)] = "LastError",
     [__builtin_ctz(TRANSPORT_CHANGED_NEXT_RETRY)] = "NextRetry",
+    [__builtin_ctz(TRANSPORT_CHANGED_SKIPPED)] = "SkippedInbound",
 };
 
 static int transport_face_register(struct bus_faces *b, struct transport_face *tf)
@@ -148,7 +151,7 @@ void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned c
                 return; /* not on the bus yet */
         status_dbus_changed(b, t->path, changes);
         unsigned mask = changes & (TRANSPORT_CHANGED_QUEUED | TRANSPORT_CHANGED_LAST_ERROR |
-                                   TRANSPORT_CHANGED_NEXT_RETRY);
+                                   TRANSPORT_CHANGED_NEXT_RETRY | TRANSPORT_CHANGED_SKIPPED);
         if (mask)
                 bus_changes_mark(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                  transport_change_names, mask);

@@ -90,11 +90,23 @@ static void pickup_reject(struct transport *t, const char *name, const char *why
         log_warning("transport \"%s\": %s not taken (%s); moved to %s", t->config->id, from, why,
                     to);
         (void) rename(from, to);
+        transport_inbound_skipped(t);
+}
+
+/* Leaves a pickup entry we cannot take now where it is: it may be taken
+ * later (its permissions mended, its writer done). */
+static void pickup_leave(struct transport *t, const char *name, const char *why)
+{
+        log_warning("transport \"%s\": %s/%s left in place for now: %s", t->config->id,
+                    t->config->pickup, name, why);
+        transport_inbound_skipped(t);
 }
 
 /* One pickup file: into the Maildir, then into the store, then away from
  * Pickup. A crash between any two steps repeats the step, never the mail:
- * the Maildir name and the store's source key come from the file itself. */
+ * the Maildir name and the store's source key come from the file itself.
+ * An entry that is no file we can read is skipped, never a reason to stop:
+ * a negative return means the store or the Maildir failed. */
 static int pickup_one(struct transport *t, const char *name)
 {
         _cleanup_free_ char *path = NULL, *key = NULL, *file_name = NULL, *data = NULL;
@@ -103,13 +115,24 @@ static int pickup_one(struct transport *t, const char *name)
         if (asprintf(&path, "%s/%s", t->config->pickup, name) < 0)
                 return -ENOMEM;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd < 0)
-                return errno == ENOENT ? 0 : -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                if (errno == ELOOP || errno == ENXIO) /* a symbolic link, a socket */
+                        pickup_reject(t, name, "not a regular file");
+                else
+                        pickup_leave(t, name, strerror(errno));
                 return 0;
+        }
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                pickup_leave(t, name, strerror(errno));
+                return 0;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                pickup_reject(t, name, "not a regular file");
+                return 0;
+        }
         if (asprintf(&key, "pickup:%s:%ju:%jd:%jd.%09ld", t->config->id, (uintmax_t) st.st_ino,
                      (intmax_t) st.st_size, (intmax_t) st.st_mtim.tv_sec, st.st_mtim.tv_nsec) < 0 ||
             asprintf(&file_name, "%jd.I%juM%ldS%jd.%s", (intmax_t) st.st_mtim.tv_sec,
@@ -126,8 +149,11 @@ static int pickup_one(struct transport *t, const char *name)
                         return 0;
                 }
                 r = read_file_contents(fd, (size_t) st.st_size, &data);
-                if (r < 0)
-                        return r;
+                if (r < 0) {
+                        /* Shorter than it said: still being written. */
+                        pickup_leave(t, name, r == -EIO ? "it changed while read" : strerror(-r));
+                        return 0;
+                }
                 r = transport_store_inbound(t, data, (size_t) st.st_size, key, file_name, getuid(),
                                             NULL, &why);
                 if (r == -EINVAL) {

@@ -601,6 +601,10 @@ int transport_download_start(struct transport *t)
         if (t->downloading)
                 return -EBUSY;
         t->downloading = true;
+        if (t->skipped_inbound > 0) {
+                t->skipped_inbound = 0;
+                REPORT(t, changed, TRANSPORT_CHANGED_SKIPPED);
+        }
         int r = t->ops->download(t);
         if (r < 0)
                 t->downloading = false;
@@ -659,6 +663,12 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
         transport_update_status(t);
         transport_arm_poll(t);
         REPORT(t, download_done, code, error);
+}
+
+void transport_inbound_skipped(struct transport *t)
+{
+        t->skipped_inbound++;
+        REPORT(t, changed, TRANSPORT_CHANGED_SKIPPED);
 }
 
 void transport_download_cancel(struct transport *t)

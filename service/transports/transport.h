@@ -33,6 +33,7 @@ enum transport_change {
         TRANSPORT_CHANGED_QUEUED = 1u << 2,
         TRANSPORT_CHANGED_LAST_ERROR = 1u << 3,
         TRANSPORT_CHANGED_NEXT_RETRY = 1u << 4,
+        TRANSPORT_CHANGED_SKIPPED = 1u << 5,
 };
 
 struct transport;
@@ -111,6 +112,7 @@ struct transport {
         char *last_error;
         uint32_t queued_outbound;
         uint64_t next_retry;
+        uint32_t skipped_inbound; /* left aside by the running or last download */
         bool offline;
         bool failed; /* the last connection attempt failed: STATUS_FAILURE */
         bool stopping;
@@ -205,4 +207,7 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
+/* Called by a driver for each message or pickup entry it leaves aside (too
+ * large, not a file, unreadable): counted in SkippedInbound. */
+void transport_inbound_skipped(struct transport *t);
 void transport_download_cancel(struct transport *t);

@@ -31,7 +31,7 @@ STATUS_PROPS = {
 }
 TRANSPORT_PROPS = {
     "Id": "s", "Kind": "s", "Asynchronous": "b", "SendMode": "s", "Server": "s",
-    "QueuedOutbound": "u", "LastError": "s", "NextRetry": "t",
+    "QueuedOutbound": "u", "LastError": "s", "NextRetry": "t", "SkippedInbound": "u",
 }
 SPOOLER_PROPS = {"TransportOrder": "ao", "Version": "s"}
 MESSAGE_PROPS = {

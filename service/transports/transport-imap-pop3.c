@@ -37,6 +37,8 @@ struct fetch_driver {
         char *data;
         size_t size, allocated;
         char server_said[256]; /* the server's last status line */
+        size_t max_size;       /* of what a transfer may bring: MaxMessageSize */
+        bool too_large;        /* the transfer was stopped at max_size */
         char curl_error[CURL_ERROR_SIZE];
 
         /* IMAP, from the last SELECT: libcurl selects INBOX once per
@@ -79,14 +81,26 @@ static void transfer_clear(struct fetch_driver *f)
         }
         f->data = mfree(f->data);
         f->size = f->allocated = 0;
+        f->too_large = false;
         f->server_said[0] = '\0';
         f->curl_error[0] = '\0';
 }
+
+/* A POP3 UIDL listing of half a million messages. */
+#define LISTING_MAX_SIZE ((size_t) 16 << 20)
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 {
         struct fetch_driver *f = userdata;
         size_t n = size * nmemb;
+        /* Memory stays bounded whatever the server sends: a message over
+         * MaxMessageSize stops its transfer and stays on the server; a
+         * listing stops at LISTING_MAX_SIZE. */
+        size_t max = f->step == STEP_FETCH ? f->max_size : LISTING_MAX_SIZE;
+        if (n > max || f->size > max - n) {
+                f->too_large = true;
+                return 0; /* libcurl ends the transfer with an error */
+        }
         if (f->size + n + 1 > f->allocated) {
                 size_t want = f->allocated ? f->allocated : 65536;
                 while (want < f->size + n + 1)
@@ -413,6 +427,15 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
         f->easy = NULL;
         curl_easy_cleanup(easy);
 
+        if (f->step == STEP_FETCH && f->too_large) {
+                log_warning("transport \"%s\": %s is larger than MaxMessageSize (%zu bytes); "
+                            "left on the server",
+                            t->config->id, f->items[f->next].key, f->max_size);
+                transport_inbound_skipped(t, "larger than MaxMessageSize, left on the server");
+                f->next++;
+                fetch_next(t);
+                return;
+        }
         if (f->step == STEP_CHECK) {
                 transfer_clear(f);
                 transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
@@ -484,6 +507,8 @@ static int fetch_init(struct transport *t, enum fetch_protocol protocol)
 {
         struct fetch_driver *f = driver(t);
         f->protocol = protocol;
+        f->max_size = t->env.max_message_size < SIZE_MAX ? (size_t) t->env.max_message_size
+                                                         : SIZE_MAX;
         int r = curl_session_host_port(t->config->server, &f->host_port);
         if (r < 0) {
                 log_error("transport \"%s\": cannot read the server URL %s", t->config->id,

@@ -90,7 +90,7 @@ static void pickup_reject(struct transport *t, const char *name, const char *why
         log_warning("transport \"%s\": %s not taken (%s); moved to %s", t->config->id, from, why,
                     to);
         (void) rename(from, to);
-        transport_inbound_skipped(t);
+        transport_inbound_skipped(t, "not taken from Pickup");
 }
 
 /* Leaves a pickup entry we cannot take now where it is: it may be taken
@@ -99,7 +99,7 @@ static void pickup_leave(struct transport *t, const char *name, const char *why)
 {
         log_warning("transport \"%s\": %s/%s left in place for now: %s", t->config->id,
                     t->config->pickup, name, why);
-        transport_inbound_skipped(t);
+        transport_inbound_skipped(t, "unreadable in Pickup");
 }
 
 /* One pickup file: into the Maildir, then into the store, then away from

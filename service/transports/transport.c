@@ -223,6 +223,9 @@ static char *transport_compute_status_string(const struct transport *t)
                 r = asprintf(&s, "Sending");
         else if (t->failed && t->last_error[0])
                 r = asprintf(&s, "%s", t->last_error);
+        else if (t->skipped_inbound > 0)
+                r = asprintf(&s, "%u incoming left aside (%s)", t->skipped_inbound,
+                             t->skipped_why);
         else if (t->queued_outbound > 0)
                 r = asprintf(&s, "%u waiting to be sent", t->queued_outbound);
         else
@@ -603,6 +606,7 @@ int transport_download_start(struct transport *t)
         t->downloading = true;
         if (t->skipped_inbound > 0) {
                 t->skipped_inbound = 0;
+                t->skipped_why = NULL;
                 REPORT(t, changed, TRANSPORT_CHANGED_SKIPPED);
         }
         int r = t->ops->download(t);
@@ -665,10 +669,12 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
         REPORT(t, download_done, code, error);
 }
 
-void transport_inbound_skipped(struct transport *t)
+void transport_inbound_skipped(struct transport *t, const char *why)
 {
         t->skipped_inbound++;
+        t->skipped_why = why;
         REPORT(t, changed, TRANSPORT_CHANGED_SKIPPED);
+        transport_update_status(t);
 }
 
 void transport_download_cancel(struct transport *t)

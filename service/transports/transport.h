@@ -113,6 +113,7 @@ struct transport {
         uint32_t queued_outbound;
         uint64_t next_retry;
         uint32_t skipped_inbound; /* left aside by the running or last download */
+        const char *skipped_why;  /* why the last one was: a static sentence */
         bool offline;
         bool failed; /* the last connection attempt failed: STATUS_FAILURE */
         bool stopping;
@@ -208,6 +209,7 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
 /* Called by a driver for each message or pickup entry it leaves aside (too
- * large, not a file, unreadable): counted in SkippedInbound. */
-void transport_inbound_skipped(struct transport *t);
+ * large, not a file, unreadable): counted in SkippedInbound and named, with
+ * why (a static string), in StatusString. */
+void transport_inbound_skipped(struct transport *t, const char *why);
 void transport_download_cancel(struct transport *t);

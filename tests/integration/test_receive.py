@@ -67,6 +67,25 @@ class ReceiveMixin:
         # Long: the rest of a 2000-message download under ASan on a busy machine.
         return self.h.flush("/", DOWNLOAD, path=path, timeout=120)
 
+    # A shared machine, class 6: a message over MaxMessageSize is left on the
+    # server (counted in SkippedInbound, named in StatusString), the others
+    # arrive, and what the daemon holds of it stays under MaxMessageSize
+    def test_message_over_max_message_size_stays_on_the_server(self):
+        with open(os.path.join(self.h.config_dir, "mailspool.conf"), "w") as f:
+            f.write("[Spooler]\nMaxMessageSize=100000\n")
+        self.h.restart_daemon()
+        small = self.deliver(2, "small")
+        self.server.deliver(make_message(subject="huge", message_id="huge@example.org",
+                                         body=("x" * 76 + "\n") * 4000))
+        for _ in range(2):  # and again: it is not taken later either
+            summary = self.download()
+            self.assertEqual(summary["received"], 2 if _ == 0 else 0, summary)
+            self.assertEqual(summary["errors"], [], summary)
+            self.assertEqual(self.h.get_property(IN, IFACE_TRANSPORT, "SkippedInbound"), 1)
+            self.assertIn("MaxMessageSize", self.h.get_property(IN, IFACE_STATUS,
+                                                                "StatusString"))
+        self.assertEqual(message_ids(self.ours()), sorted(small))
+
     # docs/bus-api.md, FlushQueues: the download fetches what the server held; README:
     # exactly once, even across flushes
     def test_download_once_then_nothing_then_the_new_one(self):

@@ -27,6 +27,7 @@
 #define MAILSPOOL_ERROR_NETWORK_ERROR MAILSPOOL_BUS_NAME ".Error.NetworkError"
 #define MAILSPOOL_ERROR_CANCELLED     MAILSPOOL_BUS_NAME ".Error.Cancelled"
 #define MAILSPOOL_ERROR_NOT_QUEUED    MAILSPOOL_BUS_NAME ".Error.NotQueued"
+#define MAILSPOOL_ERROR_TIMEOUT       MAILSPOOL_BUS_NAME ".Error.Timeout"
 /* The bus's standard errors, for bad arguments, refused callers, store
  * failures and anything else that went wrong. */
 #define MAILSPOOL_ERROR_INVALID_ARGS  "org.freedesktop.DBus.Error.InvalidArgs"
@@ -48,6 +49,7 @@
 #define MAILSPOOL_MAPI_E_NO_ACCESS         0x80070005u
 #define MAILSPOOL_MAPI_E_DISK_ERROR        0x80040116u
 #define MAILSPOOL_MAPI_E_CALL_FAILED       0x80004005u
+#define MAILSPOOL_MAPI_E_TIMEOUT           0x80040401u
 
 /* --- FlushQueues flags ----------------------------------------------------- */
 

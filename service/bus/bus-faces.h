@@ -33,6 +33,14 @@ struct transport_face {
 };
 
 struct message_object;
+struct submit_reader;
+
+/* What messages read from pipes and sockets may hold (submit-dbus.c): a
+ * caller's descriptors and memory are bounded, and so are everyone's. */
+struct submit_limits {
+        unsigned readers;         /* pending pipe submissions in all */
+        unsigned readers_per_uid; /* ... of one uid */
+};
 
 struct bus_faces {
         sd_bus *bus;
@@ -48,6 +56,12 @@ struct bus_faces {
         sd_bus_slot *manager_slot;
         struct transport_face *transports; /* parallel to spool->transports */
         size_t n_transports;
+
+        /* Messages being read from pipes and sockets (submit-dbus.c). */
+        struct submit_reader *readers;
+        unsigned n_readers;
+        uint64_t reader_bytes;
+        struct submit_limits submit_limits;
 
         /* Message records read for the calls of this dispatch (message-dbus.c). */
         struct message_object *messages;
@@ -94,3 +108,7 @@ void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients);
 /* submit-dbus.c: Spooler.Submit and Spooler.SubmitData. */
 int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error);
 int method_submit_data(sd_bus_message *m, void *userdata, sd_bus_error *error);
+/* The limits, from the descriptors the daemon may open (RLIMIT_NOFILE). */
+void submit_limits_init(struct submit_limits *l);
+/* Drops every pending pipe submission (at the end). */
+void submit_readers_free(struct bus_faces *b);

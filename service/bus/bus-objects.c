@@ -14,6 +14,7 @@ int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool syste
             .spool = spool,
             .flushes = flushes,
         };
+        submit_limits_init(&b->submit_limits);
         int r = bus_changes_new(bus, event, &b->changes);
         if (r >= 0)
                 r = sd_bus_add_object_manager(bus, &b->manager_slot, MAILSPOOL_OBJECT_ROOT);
@@ -34,6 +35,7 @@ void bus_faces_done(struct bus_faces *b)
         b->message_slot = sd_bus_slot_unref(b->message_slot);
         b->manager_slot = sd_bus_slot_unref(b->manager_slot);
         message_dbus_release(b);
+        submit_readers_free(b);
         b->messages_release = sd_event_source_disable_unref(b->messages_release);
         b->changes = bus_changes_free(b->changes);
 }

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "bus-error.h"
@@ -198,26 +199,87 @@ int method_submit_data(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return submit_store(userdata, m, &o, data, size, error);
 }
 
-/* A message arriving through a pipe or socket, read as it comes. */
+/* A message arriving through a pipe or socket, read as it comes, within
+ * limits: a caller that never finishes, or opens many, cannot take the
+ * daemon's descriptors or memory from the others. */
 struct submit_reader {
         struct bus_faces *b;
-        sd_bus_message *call;
+        struct submit_reader *prev, *next;
+        sd_bus_message *call; /* holds the descriptor, which we read */
         struct submit_options options;
         int fd;
         sd_event_source *source;
+        sd_event_source *deadline;
         char *data;
         size_t size, allocated;
 };
 
+void submit_limits_init(struct submit_limits *l)
+{
+        /* A quarter of the descriptors for pending pipe submissions: the rest
+         * serve the store, the servers, the bus and Maildir writes. One uid
+         * gets a sixteenth of that, so that fifteen others still fit. */
+        struct rlimit rl = {.rlim_cur = 1024};
+        (void) getrlimit(RLIMIT_NOFILE, &rl);
+        rlim_t quarter = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 4u << 20 ? 1u << 20
+                                                                              : rl.rlim_cur / 4;
+        l->readers = quarter > 1 ? (unsigned) quarter : 1;
+        l->readers_per_uid = l->readers / 16 > 2 ? l->readers / 16 : 2;
+}
+
+/* MaxMessageSize as a size a buffer can have (the key takes up to 2^64-1). */
+static uint64_t max_buffer(const struct bus_faces *b)
+{
+        uint64_t max = b->spool->config.max_message_size;
+        return max < (UINT64_C(1) << 40) ? max + 1 : UINT64_C(1) << 40;
+}
+
+/* Bytes of read buffers one uid, and everyone, may hold: one message of
+ * MaxMessageSize per uid, four in all. */
+static uint64_t reader_bytes_per_uid(const struct bus_faces *b)
+{
+        return max_buffer(b);
+}
+
+static uint64_t reader_bytes_total(const struct bus_faces *b)
+{
+        return 4 * reader_bytes_per_uid(b);
+}
+
+static void uid_usage(const struct bus_faces *b, uid_t uid, unsigned *ret_n, uint64_t *ret_bytes)
+{
+        *ret_n = 0;
+        *ret_bytes = 0;
+        for (const struct submit_reader *s = b->readers; s; s = s->next)
+                if (s->options.owner == uid) {
+                        (*ret_n)++;
+                        *ret_bytes += s->allocated;
+                }
+}
+
 static void submit_reader_free(struct submit_reader *s)
 {
+        struct bus_faces *b = s->b;
+        if (s->prev)
+                s->prev->next = s->next;
+        else if (b->readers == s)
+                b->readers = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
+        b->n_readers--;
+        b->reader_bytes -= s->allocated;
         sd_event_source_disable_unref(s->source);
+        sd_event_source_disable_unref(s->deadline);
         sd_bus_message_unref(s->call);
         submit_options_clear(&s->options);
-        if (s->fd >= 0)
-                close(s->fd);
         free(s->data);
         free(s);
+}
+
+void submit_readers_free(struct bus_faces *b)
+{
+        while (b->readers)
+                submit_reader_free(b->readers);
 }
 
 static void submit_reader_finish(struct submit_reader *s, int r, sd_bus_error *error)
@@ -231,6 +293,33 @@ static void submit_reader_finish(struct submit_reader *s, int r, sd_bus_error *e
         submit_reader_free(s);
 }
 
+/* Room for the next read, within the caller's and everyone's budget. */
+static int submit_reader_grow(struct submit_reader *s, sd_bus_error *error)
+{
+        struct bus_faces *b = s->b;
+        uint64_t cap = max_buffer(b); /* one byte more than a message may have */
+        if (s->size + 65536 <= s->allocated || s->allocated >= cap)
+                return 0;
+        size_t want = s->allocated ? s->allocated * 2 : 131072;
+        if (want > cap)
+                want = (size_t) cap;
+        unsigned n;
+        uint64_t mine;
+        uid_usage(b, s->options.owner, &n, &mine);
+        uint64_t more = want - s->allocated;
+        if (mine + more > reader_bytes_per_uid(b) || b->reader_bytes + more > reader_bytes_total(b))
+                return bus_error_mapi(error, MAPI_E_BUSY,
+                                      "the spooler is reading as much mail as it may hold at "
+                                      "once; nothing was stored, try again shortly");
+        char *p = realloc(s->data, want);
+        if (!p)
+                return -ENOMEM;
+        s->data = p;
+        b->reader_bytes += more;
+        s->allocated = want;
+        return 0;
+}
+
 static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         struct submit_reader *s = userdata;
@@ -238,15 +327,14 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
         uint64_t max = s->b->spool->config.max_message_size;
 
         for (;;) {
-                if (s->size + 65536 > s->allocated) {
-                        size_t want = s->allocated ? s->allocated * 2 : 131072;
-                        char *more = realloc(s->data, want);
-                        if (!more) {
-                                submit_reader_finish(s, -ENOMEM, &error);
-                                return 0;
-                        }
-                        s->data = more;
-                        s->allocated = want;
+                int r = submit_reader_grow(s, &error);
+                if (r >= 0 && s->size >= s->allocated)
+                        r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
+                                           "the message is larger than the spooler can hold; "
+                                           "nothing was stored");
+                if (r < 0) {
+                        submit_reader_finish(s, r, &error);
+                        return 0;
                 }
                 ssize_t n = read(s->fd, s->data + s->size, s->allocated - s->size);
                 if (n < 0 && errno == EINTR)
@@ -254,9 +342,9 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
                 if (n < 0 && errno == EAGAIN)
                         return 0;
                 if (n < 0) {
-                        int r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
-                                               "cannot read the message: %s; nothing was stored",
-                                               strerror(errno));
+                        r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
+                                           "cannot read the message: %s; nothing was stored",
+                                           strerror(errno));
                         submit_reader_finish(s, r, &error);
                         return 0;
                 }
@@ -264,10 +352,10 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
                         break;
                 s->size += (size_t) n;
                 if (s->size > max) {
-                        int r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
-                                               "the message is larger than %" PRIu64
-                                               " bytes (MaxMessageSize); nothing was stored",
-                                               max);
+                        r = bus_error_mapi(&error, MAPI_E_INVALID_PARAMETER,
+                                           "the message is larger than %" PRIu64
+                                           " bytes (MaxMessageSize); nothing was stored",
+                                           max);
                         submit_reader_finish(s, r, &error);
                         return 0;
                 }
@@ -275,6 +363,67 @@ static int submit_reader_io(sd_event_source *source, int fd, uint32_t revents, v
         int r = submit_store(s->b, s->call, &s->options, s->data, s->size, &error);
         submit_reader_finish(s, r, &error);
         return 0;
+}
+
+static int submit_reader_deadline(sd_event_source *source, uint64_t usec, void *userdata)
+{
+        struct submit_reader *s = userdata;
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r = bus_error_mapi(&error, MAPI_E_TIMEOUT,
+                               "the message did not arrive whole within %" PRIu32
+                               " s (SubmitTimeout); nothing was stored",
+                               s->b->spool->config.submit_timeout);
+        submit_reader_finish(s, r, &error);
+        return 0;
+}
+
+/* Reads a pipe or socket on the loop: the writer may still be writing. */
+static int submit_reader_start(struct bus_faces *b, sd_bus_message *m, int fd,
+                               struct submit_options *o, sd_bus_error *error)
+{
+        unsigned mine;
+        uint64_t bytes;
+        uid_usage(b, o->owner, &mine, &bytes);
+        if (mine >= b->submit_limits.readers_per_uid || b->n_readers >= b->submit_limits.readers)
+                return bus_error_mapi(error, MAPI_E_BUSY,
+                                      "%u messages of yours are still being read (at most %u, "
+                                      "%u in all); nothing was stored, try again when they "
+                                      "are in",
+                                      mine, b->submit_limits.readers_per_uid,
+                                      b->submit_limits.readers);
+
+        struct submit_reader *s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->b = b;
+        s->next = b->readers;
+        if (s->next)
+                s->next->prev = s;
+        b->readers = s;
+        b->n_readers++;
+        s->call = sd_bus_message_ref(m);
+        s->options = *o;
+        *o = (struct submit_options){};
+        /* The call's own descriptor: a copy would cost one more per caller. */
+        s->fd = fd;
+        int r = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
+        if (r >= 0)
+                r = sd_event_add_io(b->event, &s->source, fd, EPOLLIN, submit_reader_io, s);
+        if (r >= 0)
+                r = sd_event_add_time_relative(b->event, &s->deadline, CLOCK_MONOTONIC,
+                                               b->spool->config.submit_timeout * USEC_PER_SEC,
+                                               USEC_PER_SEC, submit_reader_deadline, s);
+        if (r < 0) {
+                s->call = sd_bus_message_unref(s->call);
+                submit_reader_free(s);
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "cannot watch the message descriptor: %s; nothing was "
+                                      "stored",
+                                      strerror(-r));
+        }
+        (void) sd_event_source_set_description(s->source, "submit-reader");
+        (void) sd_event_source_set_description(s->deadline, "submit-deadline");
+        return 1;
 }
 
 int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -314,30 +463,5 @@ int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error)
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                       "the message descriptor must be a regular file, a pipe "
                                       "or a socket; nothing was stored");
-
-        /* A pipe or socket: the writer may still be writing. Our own
-         * descriptor, non-blocking, watched by the loop. */
-        struct submit_reader *s = calloc(1, sizeof(*s));
-        if (!s)
-                return -ENOMEM;
-        s->b = b;
-        s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (s->fd < 0 || fcntl(s->fd, F_SETFL, fcntl(s->fd, F_GETFL) | O_NONBLOCK) < 0) {
-                r = -errno;
-                submit_reader_free(s);
-                return r;
-        }
-        s->call = sd_bus_message_ref(m);
-        s->options = o;
-        o = (struct submit_options){};
-        r = sd_event_add_io(b->event, &s->source, s->fd, EPOLLIN, submit_reader_io, s);
-        if (r < 0) {
-                s->call = sd_bus_message_unref(s->call);
-                submit_reader_free(s);
-                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                      "cannot watch the message descriptor: %s; nothing was "
-                                      "stored",
-                                      strerror(-r));
-        }
-        return 1;
+        return submit_reader_start(b, m, fd, &o, error);
 }

@@ -400,6 +400,7 @@ enum spooler_key {
         SPOOLER_TRANSPORT_ORDER,
         SPOOLER_ADMIN_GROUP,
         SPOOLER_MAX_MESSAGE_SIZE,
+        SPOOLER_SUBMIT_TIMEOUT,
         _SPOOLER_KEY_MAX,
 };
 
@@ -407,6 +408,7 @@ struct spooler_file {
         struct config_file file;
         char *admin_group;
         uint64_t max_message_size;
+        uint32_t submit_timeout;
         char **transport_order; /* NULL if TransportOrder is not set */
 };
 
@@ -452,10 +454,22 @@ static int parse_max_message_size(struct config_file *f, const char *key, const 
         return 0;
 }
 
+static int parse_submit_timeout(struct config_file *f, const char *key, const char *value)
+{
+        uint64_t seconds;
+        if (parse_decimal(value, MAX_SUBMIT_TIMEOUT, &seconds) < 0 || seconds == 0)
+                return file_fail(f, f->line, key,
+                                 "expected a number of seconds from 1 to %u, got \"%s\"",
+                                 MAX_SUBMIT_TIMEOUT, value);
+        spooler_file_of(f)->submit_timeout = (uint32_t) seconds;
+        return 0;
+}
+
 static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_TRANSPORT_ORDER] = {"TransportOrder", parse_transport_order},
     [SPOOLER_ADMIN_GROUP] = {"AdminGroup", parse_admin_group},
     [SPOOLER_MAX_MESSAGE_SIZE] = {"MaxMessageSize", parse_max_message_size},
+    [SPOOLER_SUBMIT_TIMEOUT] = {"SubmitTimeout", parse_submit_timeout},
 };
 
 static void spooler_file_done(struct spooler_file *s)
@@ -1116,6 +1130,7 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
         _cleanup_(transport_list_clear) struct transport_list list = {0};
         _cleanup_(spool_config_clear) struct spool_config config = {
             .max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE,
+            .submit_timeout = CONFIG_DEFAULT_SUBMIT_TIMEOUT,
         };
         _cleanup_free_ char *spooler_path = path_join(config_dir, "mailspool.conf");
         if (!spooler_path)
@@ -1130,6 +1145,7 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
                     .n_keys = _SPOOLER_KEY_MAX,
                 },
             .max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE,
+            .submit_timeout = CONFIG_DEFAULT_SUBMIT_TIMEOUT,
         };
 
         struct stat st;
@@ -1184,6 +1200,7 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
         config.n_transports = list.n;
         config.admin_group = TAKE_PTR(spooler.admin_group);
         config.max_message_size = spooler.max_message_size;
+        config.submit_timeout = spooler.submit_timeout;
 
         *ret = config;
         config = (struct spool_config){0};

@@ -57,6 +57,9 @@ struct transport_config {
 struct spool_config {
         char *admin_group; /* NULL if none */
         uint64_t max_message_size;
+        /* Seconds a message handed over as a pipe or socket may take to
+         * arrive whole (SubmitTimeout). */
+        uint32_t submit_timeout;
         /* In TransportOrder: the order given, then (if TransportOrder is not
          * set) file-name order. */
         struct transport_config *transports;
@@ -65,6 +68,10 @@ struct spool_config {
 };
 
 #define CONFIG_DEFAULT_MAX_MESSAGE_SIZE UINT64_C(52428800)
+/* Two minutes: a mail program pipes a message in well under a second, and a
+ * script that generates one has that long. */
+#define CONFIG_DEFAULT_SUBMIT_TIMEOUT 120
+#define MAX_SUBMIT_TIMEOUT            86400
 #define CONFIG_BUILTIN_TRANSPORT_ID     "local"
 
 /* Reads config_dir (relative paths in it resolve against config_dir; default

@@ -27,6 +27,7 @@ static const struct {
     /* Store failures (disk full, read-only state dir): the standard IOError. */
     E(MAPI_E_DISK_ERROR, MAILSPOOL_ERROR_IO_ERROR),
     E(MAPI_E_CALL_FAILED, MAILSPOOL_ERROR_FAILED),
+    E(MAPI_E_TIMEOUT, MAILSPOOL_ERROR_TIMEOUT),
 };
 
 const char *mapi_error_name(enum mapi_error e)

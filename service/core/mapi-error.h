@@ -21,6 +21,7 @@ enum mapi_error {
         MAPI_E_NO_ACCESS,
         MAPI_E_DISK_ERROR,
         MAPI_E_CALL_FAILED,
+        MAPI_E_TIMEOUT,
         _MAPI_E_MAX,
 };
 

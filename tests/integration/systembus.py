@@ -3,6 +3,7 @@
 under different uids (setpriv): the set-up of every test of a shared machine."""
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -67,7 +68,14 @@ class SystemBusCase(unittest.TestCase):
     # The daemon's uid: 0, or an account of its own as under the shipped unit
     # (then the bus lets it own the name, and it owns its state directory).
     DAEMON_UID = 0
+    # The daemon's RLIMIT_NOFILE (None: inherited), from which it derives its
+    # limits on submissions read from pipes.
+    DAEMON_NOFILE = None
     SINK_ARGS = ("-w", "1")  # a flush lasts while we look at it
+
+    def _limit_nofile(self):
+        if self.DAEMON_NOFILE:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.DAEMON_NOFILE, self.DAEMON_NOFILE))
 
     def configure(self, config_dir):
         """More configuration, before the daemon starts."""
@@ -122,7 +130,7 @@ class SystemBusCase(unittest.TestCase):
                          [os.environ["MAILSPOOLD"], "--system", "--config-dir", config,
                           "--state-dir", state, "--log-level", "debug"]),
             stdin=subprocess.DEVNULL, stdout=self.daemon_log, stderr=subprocess.STDOUT,
-            env=self.env)
+            env=self.env, preexec_fn=self._limit_nofile)
         self.addCleanup(self.stop, self.daemon)
         self.wait("mailspoold on the system bus",
                   lambda: self.gdbus(0, SPOOLER_PATH, "org.freedesktop.DBus.Peer.Ping")[0] == 0)

@@ -9,6 +9,45 @@
 
 #include "mailspool.h"
 
+/* Bytes of the control character at s (C0, DEL, or C1 as UTF-8), else 0. */
+static size_t control_length(const unsigned char *s)
+{
+        if (*s < 0x20 || *s == 0x7f)
+                return 1;
+        if (s[0] == 0xc2 && s[1] >= 0x80 && s[1] <= 0x9f)
+                return 2;
+        return 0;
+}
+
+char *text_for_terminal(const char *s)
+{
+        const unsigned char *p = (const unsigned char *) (s ? s : "");
+        /* At most four bytes ("\xHH") for each byte. */
+        char *out = malloc(strlen((const char *) p) * 4 + 1);
+        if (!out)
+                return NULL;
+        char *o = out;
+        while (*p) {
+                size_t n = control_length(p);
+                if (n == 0) {
+                        *o++ = (char) *p++;
+                        continue;
+                }
+                unsigned c = n == 1 ? p[0] : p[1];
+                o += sprintf(o, "\\x%02x", c);
+                p += n;
+        }
+        *o = '\0';
+        return out;
+}
+
+void print_text(FILE *out, const char *s)
+{
+        char *t = text_for_terminal(s);
+        fputs(t ? t : "?", out);
+        free(t);
+}
+
 struct table {
         unsigned n_columns;
         size_t n_rows; /* the header is row 0 */
@@ -39,7 +78,7 @@ int table_add_row(struct table *t, const char *const *cells)
                 row[c] = NULL;
         t->n_rows++;
         for (unsigned c = 0; c < t->n_columns; c++) {
-                row[c] = strdup(cells[c] ? cells[c] : "");
+                row[c] = text_for_terminal(cells[c]);
                 if (!row[c])
                         return -1;
         }
@@ -162,7 +201,8 @@ void progress_report(struct progress *p, const char *transport, uint32_t done, u
                      const char *text)
 {
         if (!p->tty) {
-                fprintf(p->out, "%s\n", text);
+                print_text(p->out, text);
+                fputc('\n', p->out);
                 fflush(p->out);
                 return;
         }
@@ -183,7 +223,9 @@ void progress_report(struct progress *p, const char *transport, uint32_t done, u
                 fputc(i < filled ? '#' : '.', p->out);
         fprintf(p->out, "] %9s  ", counts);
         int room = (int) p->columns - (int) bar - 15;
-        fprintf(p->out, "%.*s\033[K", room > 0 ? room : 0, text);
+        char *shown = text_for_terminal(text);
+        fprintf(p->out, "%.*s\033[K", room > 0 ? room : 0, shown ? shown : "");
+        free(shown);
         fflush(p->out);
 }
 

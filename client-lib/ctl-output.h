@@ -6,7 +6,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* A table of strings, printed with each column as wide as its widest cell. */
+/* Text from the daemon (a Subject, a server's reply) as a terminal may show
+ * it: control characters (C0, DEL and C1) written as \xHH, so that data can
+ * neither move the cursor nor start a line of its own. Writes s to out. */
+void print_text(FILE *out, const char *s);
+/* The same into a new string; NULL only without memory. */
+char *text_for_terminal(const char *s);
+
+/* A table of strings (each cell passed through text_for_terminal()), printed with each column as wide as its widest cell. */
 struct table;
 struct table *table_new(unsigned n_columns, const char *const *headers);
 int table_add_row(struct table *t, const char *const *cells);

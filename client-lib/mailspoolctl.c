@@ -82,7 +82,9 @@ static int fail(mailspool *m, int r, const char *what)
 {
         const char *message = m ? mailspool_error_message(m) : NULL;
         const char *name = m ? mailspool_error_name(m) : NULL;
-        fprintf(stderr, "mailspoolctl: %s: %s\n", what, message ? message : strerror(-r));
+        fprintf(stderr, "mailspoolctl: %s: ", what);
+        print_text(stderr, message ? message : strerror(-r));
+        fputc('\n', stderr);
         if (name && (strcmp(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
                      strcmp(name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0 ||
                      strcmp(name, "org.freedesktop.DBus.Error.NoReply") == 0))
@@ -185,6 +187,14 @@ static void on_progress(const char *transport, uint32_t done, uint32_t total, co
         progress_report(userdata, transport, done, total, text);
 }
 
+/* "      Subject: text", the label right-aligned, the text made safe. */
+static void show_field(const char *label, const char *value)
+{
+        printf("%13s%s ", label, *label ? ":" : " ");
+        print_text(stdout, value);
+        putchar('\n');
+}
+
 static int print_summary(const struct mailspool_flush_summary *s)
 {
         if (!arg.quiet)
@@ -200,11 +210,12 @@ static int print_summary(const struct mailspool_flush_summary *s)
         }
         for (size_t i = 0; i < s->n_errors; i++) {
                 char *id = NULL;
-                fprintf(stderr, "mailspoolctl: %s: %s\n",
+                fprintf(stderr, "mailspoolctl: %s: ",
                         mailspool_transport_id(s->errors[i].transport, &id) == 0
                             ? id
-                            : s->errors[i].transport,
-                        s->errors[i].message);
+                            : s->errors[i].transport);
+                print_text(stderr, s->errors[i].message);
+                fputc('\n', stderr);
                 free(id);
         }
         return s->n_errors ? EXIT_TRANSPORT_ERRORS : EXIT_OK;
@@ -354,25 +365,24 @@ static int cmd_show(mailspool *m, int argc, char **argv)
                 json_print_member(stdout, "file", msg.file);
                 printf("}\n");
         } else {
-                printf("      Message: %s\n", msg.path);
-                printf("    Direction: %s\n", msg.direction ? msg.direction : "");
-                printf("        State: %s\n", msg.state ? msg.state : "");
-                printf("    Transport: %s\n", msg.transport ? msg.transport : "");
-                printf("       Sender: %s\n", msg.sender ? msg.sender : "");
+                show_field("Message", msg.path);
+                show_field("Direction", msg.direction);
+                show_field("State", msg.state);
+                show_field("Transport", msg.transport);
+                show_field("Sender", msg.sender);
                 for (char **p = msg.recipients; p && *p; p++)
-                        printf("%s%s\n",
-                               p == msg.recipients ? "   Recipients: " : "               ", *p);
-                printf("      Subject: %s\n", msg.subject ? msg.subject : "");
-                printf("   Message-ID: %s\n", msg.message_id ? msg.message_id : "");
+                        show_field(p == msg.recipients ? "Recipients" : "", *p);
+                show_field("Subject", msg.subject);
+                show_field("Message-ID", msg.message_id);
                 printf("         Size: %" PRIu64 " bytes\n", msg.size);
                 printf("    Submitted: %s\n", submitted);
                 printf("     Attempts: %" PRIu32 "\n", msg.attempts);
                 printf(" Next attempt: %s\n", next);
                 printf("        Owner: %" PRIu32 "\n", msg.owner);
                 if (msg.last_error && *msg.last_error)
-                        printf("   Last error: %s\n", msg.last_error);
+                        show_field("Last error", msg.last_error);
                 if (msg.file && *msg.file)
-                        printf("         File: %s\n", msg.file);
+                        show_field("File", msg.file);
         }
         mailspool_message_clear(&msg);
         return EXIT_OK;

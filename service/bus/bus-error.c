@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
 #include "util.h"
 
 int bus_error_mapi(sd_bus_error *error, enum mapi_error code, const char *fmt, ...)
@@ -16,6 +17,9 @@ int bus_error_mapi(sd_bus_error *error, enum mapi_error code, const char *fmt, .
         int r = vasprintf(&text, fmt, ap);
         va_end(ap);
         if (r < 0)
+                return -ENOMEM;
+        /* The words may quote a server or a file name: the bus takes only UTF-8. */
+        if (utf8_make_valid_in_place(&text) < 0)
                 return -ENOMEM;
 
         sd_bus_error_setf(error, mapi_error_dbus_name(code), "%s (0x%08X): %s",

@@ -103,6 +103,8 @@ void transport_dbus_message_received(struct bus_faces *b, struct transport *t, u
 int message_dbus_register(struct bus_faces *b);
 void message_dbus_release(struct bus_faces *b);
 int message_path_for_id(uint64_t id, char **ret);
+/* Its text fields as valid UTF-8 (headers and replies may hold any bytes). */
+int message_record_for_bus(struct msg_record *m);
 void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients);
 
 /* submit-dbus.c: Spooler.Submit and Spooler.SubmitData. */

@@ -10,6 +10,7 @@
 #include "bus-faces.h"
 #include "log.h"
 #include "mailspool-bus.h"
+#include "utf8.h"
 
 /* A message as one call sees it. rec comes first: the vtable's offsets are
  * those of struct msg_record. */
@@ -18,6 +19,19 @@ struct message_object {
         struct bus_faces *b;
         struct message_object *next;
 };
+
+int message_record_for_bus(struct msg_record *m)
+{
+        int r = 0;
+        char **fields[] = {&m->transport, &m->sender, &m->subject, &m->message_id,
+                           &m->last_error, &m->path};
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fields); i++)
+                r = utf8_make_valid_in_place(fields[i]);
+        STRV_FOREACH(p, m->recipients)
+                if (r >= 0)
+                        r = utf8_make_valid_in_place(p);
+        return r;
+}
 
 int message_path_for_id(uint64_t id, char **ret)
 {
@@ -85,6 +99,8 @@ static int message_find(sd_bus *bus, const char *path, const char *iface, void *
         if (!o)
                 return -ENOMEM;
         int r = store_get(b->spool->store, id, &o->rec);
+        if (r >= 0)
+                r = message_record_for_bus(&o->rec);
         /* docs/bus-api.md, "Errors": no such message is NotFound, and so is
          * another user's: its existence is not the caller's business. */
         if (r >= 0 && !caller_may_see(b, &o->rec))

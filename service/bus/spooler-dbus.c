@@ -231,7 +231,9 @@ static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error 
                 r = sd_bus_message_open_container(reply, 'a', "(osssuut)");
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 _cleanup_free_ char *path = NULL;
-                r = message_path_for_id(msgs[i].id, &path);
+                r = message_record_for_bus(&msgs[i]);
+                if (r >= 0)
+                        r = message_path_for_id(msgs[i].id, &path);
                 if (r >= 0)
                         r = sd_bus_message_append(
                             reply, "(osssuut)", path, msg_state_to_string(msgs[i].state),

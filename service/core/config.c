@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "mailspool-bus.h"
+#include "utf8.h"
 
 #define DEFAULT_POLL_INTERVAL   300u
 #define MAX_POLL_INTERVAL       UINT64_C(2147483647) /* fits a signed 32-bit timer */
@@ -326,6 +327,11 @@ static int handle_key(void *userdata, const char *section, const char *key, cons
                 return 0;
         }
         f->key_lines[k] = f->line;
+        /* Names and identities go on the bus, which takes only UTF-8. */
+        if (!utf8_is_valid(value)) {
+                file_fail(f, f->line, key, "the value is not valid UTF-8");
+                return 0;
+        }
 
         return f->keys[k].parse(f, key, value) >= 0;
 }

@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <stdio.h>
 
+#include "utf8.h"
+
 void smtp_reply_feed(struct smtp_reply *r, const char *line, size_t size)
 {
         while (size > 0 && (line[size - 1] == '\n' || line[size - 1] == '\r'))
@@ -15,14 +17,9 @@ void smtp_reply_feed(struct smtp_reply *r, const char *line, size_t size)
         /* The refusal is what matters, not the "221 Bye" that follows it. */
         if (r->code >= 400 && code < 400)
                 return;
-        if (size >= sizeof(r->text))
-                size = sizeof(r->text) - 1;
-        /* Control characters from the wire never reach a log or a property. */
-        for (size_t i = 0; i < size; i++) {
-                unsigned char c = (unsigned char) line[i];
-                r->text[i] = c < 0x20 || c == 0x7f ? ' ' : (char) c;
-        }
-        r->text[size] = '\0';
+        /* Control characters and invalid UTF-8 from the wire never reach a
+         * log or a property. */
+        utf8_copy_line(r->text, sizeof(r->text), line, size);
         r->code = code;
 }
 

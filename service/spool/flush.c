@@ -8,6 +8,7 @@
 #include "flush-flags.h"
 #include "log.h"
 #include "mailspool-bus.h"
+#include "utf8.h"
 
 static const char *const direction_words[_FLUSH_DIR_MAX] = {
     [FLUSH_DIR_UPLOAD] = "sending its outgoing queue",
@@ -170,7 +171,7 @@ static int flush_add_error(struct flush *f, const char *path, enum mapi_error co
                 return -ENOMEM;
         f->errors = e;
         e = &f->errors[f->n_errors];
-        *e = (struct flush_error){strdup(path), code, strdup(text)};
+        *e = (struct flush_error){strdup(path), code, utf8_make_valid(text)};
         if (!e->path || !e->text) {
                 free(e->path);
                 free(e->text);

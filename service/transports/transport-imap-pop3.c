@@ -13,6 +13,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "transport.h"
+#include "utf8.h"
 
 enum fetch_protocol {
         FETCH_IMAP,
@@ -154,10 +155,7 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
                 note_select(f, data, size);
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
                 size--;
-        size_t n = size < sizeof(f->server_said) - 1 ? size : sizeof(f->server_said) - 1;
-        for (size_t i = 0; i < n; i++)
-                f->server_said[i] = (unsigned char) data[i] < 0x20 ? ' ' : data[i];
-        f->server_said[n] = '\0';
+        utf8_copy_line(f->server_said, sizeof(f->server_said), data, size);
         return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "mail-parse.h"
 #include "maildir.h"
 #include "mailspool-bus.h"
+#include "utf8.h"
 
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
 #define RETRY_FIRST_USEC (60 * USEC_PER_SEC)
@@ -257,7 +258,8 @@ static void transport_set_last_error(struct transport *t, const char *text)
 {
         if (streq(t->last_error, strempty(text)))
                 return;
-        char *c = strdup(strempty(text));
+        /* Everyone reads it on the bus, which takes only UTF-8. */
+        char *c = utf8_make_valid(strempty(text));
         if (!c)
                 return;
         free(t->last_error);

@@ -177,11 +177,11 @@ class SystemBusCase(unittest.TestCase):
         self.assertEqual(e.name, ACCESS_DENIED, err)
         self.assertTrue(e.message.startswith("MAPI_E_NO_ACCESS (0x80070005):"), e.message)
 
-    def submit_held(self, uid, subject):
+    def submit_held(self, uid, subject, **kw):
         """SubmitData as uid (the message bytes as a GVariant byte string)."""
-        data = make_message(subject=subject).decode()
-        literal = "b'%s'" % data.replace("\\", "\\\\").replace("'", "\\'").replace(
-            "\r", "\\r").replace("\n", "\\n")
+        data = make_message(subject=subject, **kw).decode()
+        literal = "b'%s'" % "".join(
+            "\\%03o" % ord(c) if ord(c) < 0x20 or c in "\\'" else c for c in data)
         rc, out, err = self.gdbus(uid, SPOOLER_PATH, IFACE_SPOOLER + ".SubmitData", literal,
                                   "{'Hold': <true>}")
         self.assertEqual(rc, 0, err)

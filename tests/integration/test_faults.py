@@ -138,7 +138,9 @@ class FakeSmtp:
 
     def _session(self, conn, f):
         def reply(line):
-            conn.sendall(line.encode() + b"\r\n")
+            # A lone surrogate ("\udcff") stands for a raw byte (0xff): what
+            # a server may send that is not UTF-8.
+            conn.sendall(line.encode("utf-8", "surrogateescape") + b"\r\n")
 
         reply(self.greeting)
         if not self.greeting.startswith("2"):

@@ -16,6 +16,9 @@ struct bus_changes {
         sd_event_source *defer;
         struct change *marks;
         size_t n_marks, allocated;
+        const char *private_iface;
+        bus_changes_emit_fn private_emit;
+        void *private_userdata;
 };
 
 static int emit_cb(sd_event_source *s, void *userdata)
@@ -86,6 +89,14 @@ void bus_changes_mark(struct bus_changes *c, const char *path, const char *iface
         sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
 }
 
+void bus_changes_set_emitter(struct bus_changes *c, const char *iface, bus_changes_emit_fn emit,
+                             void *userdata)
+{
+        c->private_iface = iface;
+        c->private_emit = emit;
+        c->private_userdata = userdata;
+}
+
 void bus_changes_emit(struct bus_changes *c)
 {
         for (size_t i = 0; i < c->n_marks; i++) {
@@ -96,6 +107,10 @@ void bus_changes_emit(struct bus_changes *c)
                         if (m->mask & (1u << bit))
                                 names[n++] = m->names[bit];
                 names[n] = NULL;
+                if (c->private_emit && streq(m->iface, c->private_iface)) {
+                        c->private_emit(m->path, (char **) names, c->private_userdata);
+                        continue;
+                }
                 int r = sd_bus_emit_properties_changed_strv(c->bus, m->path, m->iface,
                                                             (char **) names);
                 if (r < 0)

@@ -15,6 +15,12 @@ struct bus_changes *bus_changes_free(struct bus_changes *c);
  * outlive the mark (a static table). */
 void bus_changes_mark(struct bus_changes *c, const char *path, const char *iface,
                       const char *const *names, unsigned mask);
+/* Marks of iface are not broadcast but handed to emit, with the names of
+ * the properties marked (NULL-terminated): for objects not everyone may
+ * hear about. */
+typedef void (*bus_changes_emit_fn)(const char *path, char **names, void *userdata);
+void bus_changes_set_emitter(struct bus_changes *c, const char *iface, bus_changes_emit_fn emit,
+                             void *userdata);
 /* Emits what is marked now: before a reply or signal that must come after. */
 void bus_changes_emit(struct bus_changes *c);
 /* Forgets the marks of an object that is going away. */

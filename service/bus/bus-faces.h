@@ -9,6 +9,7 @@
 #include <systemd/sd-event.h>
 
 #include "bus-changes.h"
+#include "bus-watchers.h"
 #include "flush.h"
 #include "spool.h"
 
@@ -49,6 +50,9 @@ struct bus_faces {
         struct spool *spool;
         struct flushes *flushes;
         struct bus_changes *changes;
+        /* System bus: who hears about a message (bus-watchers.c); NULL on a
+         * session bus, where the one user hears everything. */
+        struct bus_watchers *watchers;
 
         struct status_object spooler_status;
         sd_bus_slot *spooler_slots[2];

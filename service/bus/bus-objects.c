@@ -16,6 +16,8 @@ int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool syste
         };
         submit_limits_init(&b->submit_limits);
         int r = bus_changes_new(bus, event, &b->changes);
+        if (r >= 0 && system_bus)
+                r = bus_watchers_new(b, &b->watchers);
         if (r >= 0)
                 r = sd_bus_add_object_manager(bus, &b->manager_slot, MAILSPOOL_OBJECT_ROOT);
         if (r >= 0)
@@ -38,4 +40,5 @@ void bus_faces_done(struct bus_faces *b)
         submit_readers_free(b);
         b->messages_release = sd_event_source_disable_unref(b->messages_release);
         b->changes = bus_changes_free(b->changes);
+        b->watchers = bus_watchers_free(b->watchers);
 }

@@ -198,8 +198,105 @@ static const sd_bus_vtable message_vtable[] = {
     SD_BUS_VTABLE_END,
 };
 
+/* --- Changes, on the system bus for the owner and admins alone --------- */
+
+static int append_state(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "s", msg_state_to_string(r->state));
+}
+
+static int append_attempts(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "u", r->attempts);
+}
+
+static int append_next_attempt(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "t", r->next_attempt_usec);
+}
+
+static int append_last_error(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "s", strempty(r->last_error));
+}
+
+static int append_recipients(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append_strv(m, r->recipients);
+}
+
+/* The properties a message's change announces, by bit, as the vtable has them. */
+static const struct {
+        const char *name;
+        const char *signature;
+        int (*append)(sd_bus_message *m, const struct msg_record *r);
+} changing[] = {
+    {"State", "s", append_state},
+    {"Attempts", "u", append_attempts},
+    {"NextAttempt", "t", append_next_attempt},
+    {"LastError", "s", append_last_error},
+    {"Recipients", "as", append_recipients},
+};
+
+struct changed_signal {
+        const char *path;
+        char **names;
+        const struct msg_record *rec;
+};
+
+static int build_changed(sd_bus *bus, sd_bus_message **ret, void *userdata)
+{
+        const struct changed_signal *c = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_signal(bus, &m, c->path, "org.freedesktop.DBus.Properties",
+                                          "PropertiesChanged");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", MAILSPOOL_IFACE_MESSAGE);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        STRV_FOREACH(name, c->names)
+                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(changing); i++) {
+                        if (!streq(*name, changing[i].name))
+                                continue;
+                        r = sd_bus_message_open_container(m, 'e', "sv");
+                        if (r >= 0)
+                                r = sd_bus_message_append(m, "s", changing[i].name);
+                        if (r >= 0)
+                                r = sd_bus_message_open_container(m, 'v', changing[i].signature);
+                        if (r >= 0)
+                                r = changing[i].append(m, c->rec);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                        if (r >= 0)
+                                r = sd_bus_message_close_container(m);
+                }
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "as", 0);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* A message's change, to its owner's and the admins' connections. */
+static void emit_to_watchers(const char *path, char **names, void *userdata)
+{
+        struct bus_faces *b = userdata;
+        _cleanup_(msg_record_clear) struct msg_record rec = {};
+        uint64_t id;
+        if (message_id_from_path(path, &id) < 0 || store_get(b->spool->store, id, &rec) < 0 ||
+            message_record_for_bus(&rec) < 0)
+                return;
+        struct changed_signal c = {path, names, &rec};
+        bus_watchers_unicast(b->watchers, rec.owner, build_changed, &c);
+}
+
 int message_dbus_register(struct bus_faces *b)
 {
+        if (b->watchers)
+                bus_changes_set_emitter(b->changes, MAILSPOOL_IFACE_MESSAGE, emit_to_watchers, b);
         int r = sd_event_add_defer(b->event, &b->messages_release, release_cb, b);
         if (r < 0)
                 return r;
@@ -213,7 +310,7 @@ int message_dbus_register(struct bus_faces *b)
                                           b);
 }
 
-/* The properties a message's change announces, by bit. */
+/* The properties a message's change announces, by bit (as changing[]). */
 static const char *const message_change_names[] = {"State", "Attempts", "NextAttempt",
                                                    "LastError", "Recipients"};
 

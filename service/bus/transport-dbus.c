@@ -8,6 +8,7 @@
 #include "log.h"
 #include "mailspool-bus.h"
 #include "transport.h"
+#include "utf8.h"
 
 static int get_id(sd_bus *bus, const char *path, const char *iface, const char *property,
                   sd_bus_message *reply, void *userdata, sd_bus_error *error)
@@ -157,14 +158,45 @@ void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned c
                                  transport_change_names, mask);
 }
 
+struct received_signal {
+        const char *transport;
+        const char *message;
+        const char *file;
+};
+
+static int build_received(sd_bus *bus, sd_bus_message **ret, void *userdata)
+{
+        const struct received_signal *s = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = sd_bus_message_new_signal(bus, &m, s->transport, MAILSPOOL_IFACE_TRANSPORT,
+                                          "MessageReceived");
+        if (r >= 0)
+                r = sd_bus_message_append(m, "os", s->message, s->file);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 void transport_dbus_message_received(struct bus_faces *b, struct transport *t, uint64_t id,
                                      const char *file)
 {
-        _cleanup_free_ char *path = NULL;
-        if (!transport_dbus_face(b, t) || message_path_for_id(id, &path) < 0)
+        _cleanup_free_ char *path = NULL, *valid_file = utf8_make_valid(file);
+        if (!transport_dbus_face(b, t) || !valid_file || message_path_for_id(id, &path) < 0)
                 return;
-        int r = sd_bus_emit_signal(b->bus, t->path, MAILSPOOL_IFACE_TRANSPORT, "MessageReceived",
-                                   "os", path, file);
+        struct received_signal s = {t->path, path, valid_file};
+        if (b->watchers) {
+                /* The message is its owner's (a report of failed mail is its
+                 * sender's): only they and admins hear of it. */
+                _cleanup_(msg_record_clear) struct msg_record rec = {};
+                if (store_get(b->spool->store, id, &rec) >= 0)
+                        bus_watchers_unicast(b->watchers, rec.owner, build_received, &s);
+                return;
+        }
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r = build_received(b->bus, &m, &s);
+        if (r >= 0)
+                r = sd_bus_send(b->bus, m, NULL);
         if (r < 0)
                 log_debug("cannot announce message %" PRIu64 ": %s", id, strerror(-r));
 }

@@ -543,8 +543,9 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
                 t->failed = false;
                 t->holding = false;
         }
-        if (error)
-                transport_set_last_error(t, error);
+        /* A reply about one message (it names its recipients) stays on the
+         * message, for its owner; the transport's LastError, which everyone
+         * reads, speaks of the transport alone (transport_connection_failed). */
         REPORT(t, message_changed, id, outcome == DELIVERY_DEFERRED && retry);
         /* A retry that succeeded or failed for good may have been the next. */
         if (outcome == DELIVERY_DEFERRED || t->next_retry > 0)

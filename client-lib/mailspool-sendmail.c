@@ -44,8 +44,9 @@ static void help(void)
                "  -h, --help      show this help\n"
                "\n"
                "Exit status (sysexits.h): 0 stored; 64 bad usage; 65 the spooler refused\n"
-               "the message; 71/74 a local error; 75 the spooler is not reachable or\n"
-               "busy, try again later; 77 not allowed; 70 anything else.\n");
+               "the message; 71/74 a local error; 75 try again later (the spooler is not\n"
+               "running or busy, your quota or the disk is full); 77 not allowed; 70 any\n"
+               "other lasting failure.\n");
 }
 
 static int parse_args(int argc, char **argv)
@@ -202,11 +203,16 @@ static int exit_code_for(mailspool *m, int r)
         case EACCES:
         case EPERM:
                 return EX_NOPERM;
+        /* Every temporary condition: busy, slow, not running, no room. */
         case EBUSY:
         case ETIMEDOUT:
         case ECONNREFUSED:
         case ENOENT:
         case ENOMEDIUM:
+        case EDQUOT:
+        case ENOSPC:
+        case EIO:
+        case EAGAIN:
                 return EX_TEMPFAIL;
         case ENOMEM:
                 return EX_OSERR;

@@ -9,7 +9,8 @@
  * on failure. Errors named by the daemon (MAILSPOOL_ERROR_*) map to: Busy
  * -EBUSY, NoSupport -EOPNOTSUPP, NotFound -ENOENT, LogonFailed -EKEYREJECTED,
  * NetworkError -EHOSTUNREACH, Cancelled -ECANCELED, NotQueued -EALREADY,
- * Timeout -ETIMEDOUT, AccessDenied -EACCES, InvalidArgs -EINVAL. mailspool_error_name() and
+ * Timeout -ETIMEDOUT, QuotaExceeded -EDQUOT, DiskFull -ENOSPC, IOError -EIO,
+ * AccessDenied -EACCES, InvalidArgs -EINVAL. mailspool_error_name() and
  * mailspool_error_message() give the D-Bus error of the last failed call,
  * whose message starts with the MAPI code (MAILSPOOL_MAPI_E_*), e.g.
  * "MAPI_E_BUSY (0x8004010B):".

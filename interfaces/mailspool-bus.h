@@ -28,6 +28,8 @@
 #define MAILSPOOL_ERROR_CANCELLED     MAILSPOOL_BUS_NAME ".Error.Cancelled"
 #define MAILSPOOL_ERROR_NOT_QUEUED    MAILSPOOL_BUS_NAME ".Error.NotQueued"
 #define MAILSPOOL_ERROR_TIMEOUT       MAILSPOOL_BUS_NAME ".Error.Timeout"
+#define MAILSPOOL_ERROR_QUOTA_EXCEEDED MAILSPOOL_BUS_NAME ".Error.QuotaExceeded"
+#define MAILSPOOL_ERROR_DISK_FULL     MAILSPOOL_BUS_NAME ".Error.DiskFull"
 /* The bus's standard errors, for bad arguments, refused callers, store
  * failures and anything else that went wrong. */
 #define MAILSPOOL_ERROR_INVALID_ARGS  "org.freedesktop.DBus.Error.InvalidArgs"
@@ -50,6 +52,8 @@
 #define MAILSPOOL_MAPI_E_DISK_ERROR        0x80040116u
 #define MAILSPOOL_MAPI_E_CALL_FAILED       0x80004005u
 #define MAILSPOOL_MAPI_E_TIMEOUT           0x80040401u
+#define MAILSPOOL_MAPI_E_NOT_ENOUGH_RESOURCES 0x8007000Eu
+#define MAILSPOOL_MAPI_E_NOT_ENOUGH_DISK   0x8004010Du
 
 /* --- FlushQueues flags ----------------------------------------------------- */
 

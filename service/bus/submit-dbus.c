@@ -8,11 +8,13 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "bus-error.h"
 #include "bus-read.h"
 #include "log.h"
 #include "mail-parse.h"
+#include "quota.h"
 #include "transport.h"
 
 struct submit_options {
@@ -113,6 +115,50 @@ static int read_options(sd_bus_message *m, struct submit_options *o, sd_bus_erro
         return bus_read_dict(m, read_option, o, error);
 }
 
+/* The caller's quota and the disk reserve (docs/bus-api.md, "Configuration
+ * files": UserQueueMessages, UserQueueSize, DiskReserve). */
+static int check_quota(struct bus_faces *b, sd_bus_message *m, uid_t owner, size_t size,
+                       sd_bus_error *error)
+{
+        struct statvfs fs;
+        if (statvfs(b->spool->state_dir, &fs) < 0)
+                return bus_error_store(error, -errno, "cannot tell the free space");
+        uint64_t fs_size = (uint64_t) fs.f_blocks * fs.f_frsize;
+        uint64_t free_bytes = (uint64_t) fs.f_bavail * fs.f_frsize;
+        uint64_t queued = 0, queued_bytes = 0;
+        int r = store_owner_queue(b->spool->store, owner, &queued, &queued_bytes);
+        if (r < 0)
+                return bus_error_store(error, r, "cannot count the queue");
+
+        struct quota_limits l = quota_limits_for(&b->spool->config, fs_size);
+        switch (quota_check(&l, queued, queued_bytes, size, free_bytes, false)) {
+        case QUOTA_OK:
+                return 0;
+        case QUOTA_MESSAGES:
+                return bus_error_mapi(error, MAPI_E_NOT_ENOUGH_RESOURCES,
+                                      "uid %u has %" PRIu64 " messages waiting to be sent, as "
+                                      "many as one user may (UserQueueMessages); nothing was "
+                                      "stored, try again when some are sent",
+                                      (unsigned) owner, queued);
+        case QUOTA_BYTES:
+                return bus_error_mapi(error, MAPI_E_NOT_ENOUGH_RESOURCES,
+                                      "uid %u has %" PRIu64 " bytes waiting to be sent; with "
+                                      "these %zu it would pass the %" PRIu64
+                                      " one user may (UserQueueSize); nothing was stored",
+                                      (unsigned) owner, queued_bytes, size, l.bytes);
+        case QUOTA_RESERVE:
+                /* The user database is asked only when it matters. */
+                if (bus_caller_is_privileged(b, m))
+                        return 0;
+                return bus_error_mapi(error, MAPI_E_NOT_ENOUGH_DISK,
+                                      "the state directory has %" PRIu64 " bytes free and keeps "
+                                      "%" PRIu64 " for root and the admin group (DiskReserve); "
+                                      "nothing was stored, try again later",
+                                      free_bytes, l.reserve);
+        }
+        return 0;
+}
+
 /* Everything after the bytes are in: check, parse, route, store, reply. */
 static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct submit_options *o,
                         const void *data, size_t size, sd_bus_error *error)
@@ -122,10 +168,13 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
                                       "the message is %zu bytes; this spooler takes at most "
                                       "%" PRIu64 " (MaxMessageSize); nothing was stored",
                                       size, b->spool->config.max_message_size);
+        int r = check_quota(b, m, o->owner, size, error);
+        if (r < 0)
+                return r;
 
         struct parsed_mail mail = {};
         _cleanup_free_ char *why = NULL;
-        int r = mail_parse(data, size, o->sender, o->recipients, &mail, &why);
+        r = mail_parse(data, size, o->sender, o->recipients, &mail, &why);
         if (r == -EINVAL)
                 return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER, "%s; nothing was stored",
                                       why ? why : "malformed message");

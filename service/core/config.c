@@ -407,6 +407,9 @@ enum spooler_key {
         SPOOLER_ADMIN_GROUP,
         SPOOLER_MAX_MESSAGE_SIZE,
         SPOOLER_SUBMIT_TIMEOUT,
+        SPOOLER_USER_QUEUE_MESSAGES,
+        SPOOLER_USER_QUEUE_SIZE,
+        SPOOLER_DISK_RESERVE,
         _SPOOLER_KEY_MAX,
 };
 
@@ -415,6 +418,7 @@ struct spooler_file {
         char *admin_group;
         uint64_t max_message_size;
         uint32_t submit_timeout;
+        uint64_t user_queue_messages, user_queue_size, disk_reserve;
         char **transport_order; /* NULL if TransportOrder is not set */
 };
 
@@ -471,11 +475,39 @@ static int parse_submit_timeout(struct config_file *f, const char *key, const ch
         return 0;
 }
 
+/* A count or a number of bytes from 0 up (UserQueueMessages, UserQueueSize,
+ * DiskReserve). */
+static int parse_limit(struct config_file *f, const char *key, const char *value, uint64_t *ret)
+{
+        if (parse_decimal(value, UINT64_MAX - 1, ret) < 0)
+                return file_fail(f, f->line, key, "expected a number from 0 up, got \"%s\"",
+                                 value);
+        return 0;
+}
+
+static int parse_user_queue_messages(struct config_file *f, const char *key, const char *value)
+{
+        return parse_limit(f, key, value, &spooler_file_of(f)->user_queue_messages);
+}
+
+static int parse_user_queue_size(struct config_file *f, const char *key, const char *value)
+{
+        return parse_limit(f, key, value, &spooler_file_of(f)->user_queue_size);
+}
+
+static int parse_disk_reserve(struct config_file *f, const char *key, const char *value)
+{
+        return parse_limit(f, key, value, &spooler_file_of(f)->disk_reserve);
+}
+
 static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_TRANSPORT_ORDER] = {"TransportOrder", parse_transport_order},
     [SPOOLER_ADMIN_GROUP] = {"AdminGroup", parse_admin_group},
     [SPOOLER_MAX_MESSAGE_SIZE] = {"MaxMessageSize", parse_max_message_size},
     [SPOOLER_SUBMIT_TIMEOUT] = {"SubmitTimeout", parse_submit_timeout},
+    [SPOOLER_USER_QUEUE_MESSAGES] = {"UserQueueMessages", parse_user_queue_messages},
+    [SPOOLER_USER_QUEUE_SIZE] = {"UserQueueSize", parse_user_queue_size},
+    [SPOOLER_DISK_RESERVE] = {"DiskReserve", parse_disk_reserve},
 };
 
 static void spooler_file_done(struct spooler_file *s)
@@ -1152,6 +1184,9 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
                 },
             .max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE,
             .submit_timeout = CONFIG_DEFAULT_SUBMIT_TIMEOUT,
+            .user_queue_messages = CONFIG_DEFAULT_USER_QUEUE_MESSAGES,
+            .user_queue_size = CONFIG_FROM_DISK,
+            .disk_reserve = CONFIG_FROM_DISK,
         };
 
         struct stat st;
@@ -1207,6 +1242,9 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
         config.admin_group = TAKE_PTR(spooler.admin_group);
         config.max_message_size = spooler.max_message_size;
         config.submit_timeout = spooler.submit_timeout;
+        config.user_queue_messages = spooler.user_queue_messages;
+        config.user_queue_size = spooler.user_queue_size;
+        config.disk_reserve = spooler.disk_reserve;
 
         *ret = config;
         config = (struct spool_config){0};

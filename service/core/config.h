@@ -60,6 +60,13 @@ struct spool_config {
         /* Seconds a message handed over as a pipe or socket may take to
          * arrive whole (SubmitTimeout). */
         uint32_t submit_timeout;
+        /* What one uid may have waiting to be sent (UserQueueMessages,
+         * UserQueueSize), and the free space below which only root and the
+         * admin group may submit (DiskReserve); CONFIG_FROM_DISK: a share of
+         * the state file system (quota.c). */
+        uint64_t user_queue_messages;
+        uint64_t user_queue_size;
+        uint64_t disk_reserve;
         /* In TransportOrder: the order given, then (if TransportOrder is not
          * set) file-name order. */
         struct transport_config *transports;
@@ -72,6 +79,9 @@ struct spool_config {
  * script that generates one has that long. */
 #define CONFIG_DEFAULT_SUBMIT_TIMEOUT 120
 #define MAX_SUBMIT_TIMEOUT            86400
+/* Ten thousand: no desktop has that many waiting; a runaway script soon does. */
+#define CONFIG_DEFAULT_USER_QUEUE_MESSAGES 10000
+#define CONFIG_FROM_DISK                   UINT64_MAX
 #define CONFIG_BUILTIN_TRANSPORT_ID     "local"
 
 /* Reads config_dir (relative paths in it resolve against config_dir; default

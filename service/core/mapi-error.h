@@ -22,6 +22,8 @@ enum mapi_error {
         MAPI_E_DISK_ERROR,
         MAPI_E_CALL_FAILED,
         MAPI_E_TIMEOUT,
+        MAPI_E_NOT_ENOUGH_RESOURCES, /* a per-user quota */
+        MAPI_E_NOT_ENOUGH_DISK,      /* the disk reserve */
         _MAPI_E_MAX,
 };
 

@@ -148,10 +148,15 @@ static const char schema_v2[] =
     "  WHEN NEW.state IN ('sent', 'aborted') "
     "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
 
+/* Version 3: what one owner has waiting, for the per-user quota of every
+ * submission, read from the index alone. */
+static const char schema_v3[] = "CREATE INDEX messages_owner ON messages (owner, state, size);";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
+    schema_v3,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -174,6 +179,7 @@ enum store_stmt {
         STMT_PENDING,
         STMT_COUNT_WAITING,
         STMT_NEXT_RETRY,
+        STMT_OWNER_QUEUE,
         STMT_DELETE_RECIPIENTS,
         _STMT_MAX,
 };
@@ -250,6 +256,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                            "AND state IN ('queued', 'deferred', 'sending')",
     [STMT_NEXT_RETRY] = "SELECT coalesce(min(next_attempt), 0) FROM messages "
                         "WHERE transport = ?1 AND state = 'deferred'",
+    [STMT_OWNER_QUEUE] = "SELECT count(*), coalesce(sum(size), 0) FROM messages "
+                         "WHERE owner = ?1 AND state IN ('queued', 'deferred', 'sending')",
 };
 
 struct store {
@@ -1049,5 +1057,21 @@ int store_next_retry(struct store *s, const char *transport, uint64_t *ret_usec)
         if (r < 0)
                 return r;
         *ret_usec = (uint64_t) t;
+        return 0;
+}
+
+int store_owner_queue(struct store *s, uint32_t owner, uint64_t *ret_count, uint64_t *ret_bytes)
+{
+        if (!s || !ret_count || !ret_bytes)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_OWNER_QUEUE];
+        int rc = sqlite3_bind_int64(st, 1, owner);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+                return errno_from_sqlite(rc);
+        *ret_count = (uint64_t) sqlite3_column_int64(st, 0);
+        *ret_bytes = (uint64_t) sqlite3_column_int64(st, 1);
         return 0;
 }

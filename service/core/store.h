@@ -125,4 +125,7 @@ int store_list_pending(struct store *s, const char *transport, bool include_queu
 /* Outbound messages of transport in queued, deferred or sending. */
 int store_count_outbound_waiting(struct store *s, const char *transport, uint32_t *ret);
 /* Earliest next_attempt_usec of the transport's deferred messages, 0 if none. */
+/* The outbound messages owner has waiting to be sent (queued, held,
+ * deferred, in transit) and their bytes: what its quota counts. */
+int store_owner_queue(struct store *s, uint32_t owner, uint64_t *ret_count, uint64_t *ret_bytes);
 int store_next_retry(struct store *s, const char *transport, uint64_t *ret_usec);

@@ -41,6 +41,8 @@ class DiskTestCase(DaemonTestCase):
         self.addCleanup(subprocess.run, ["umount", "-l", self.h.state_dir], capture_output=True)
         self.addCleanup(self.h.close)
         self.h.write_config({
+            # No quota and no reserve: the store itself is to meet the full disk.
+            "mailspool.conf": "[Spooler]\nUserQueueSize=1000000000\nDiskReserve=0\n",
             "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nStartTLS=no\n"
                                      "SendMode=on-demand\n" % self.sink.url,
         })

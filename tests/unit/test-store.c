@@ -815,7 +815,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -848,6 +848,27 @@ static void test_file_setup(void **state)
         sqlite3_close(db);
 }
 
+/* What a quota counts: an owner's outbound messages still to be sent. */
+static void test_owner_queue(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t n = 99, bytes = 99;
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_true(n == 0 && bytes == 0);
+        uint64_t a = add_outbound_full(f->store, "work", 1000, false, "aaaa");
+        add_outbound_full(f->store, "work", 1000, true, "bbbbbb"); /* held counts too */
+        add_outbound_full(f->store, "work", 2000, false, "other owner's");
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_true(n == 2 && bytes == 10);
+        /* Sent is no longer waiting. */
+        assert_int_equal(store_set_state(f->store, a, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(store_set_state(f->store, a, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_true(n == 1 && bytes == 6);
+}
+
 /* A version 1 file kept bodies in the messages row; opening it moves them. */
 static void test_migrates_bodies_from_version_1(void **state)
 {
@@ -858,6 +879,7 @@ static void test_migrates_bodies_from_version_1(void **state)
 
         sqlite3 *db = raw_open(f->path);
         assert_int_equal(sqlite3_exec(db,
+                                      "DROP INDEX messages_owner;"
                                       "DROP TRIGGER messages_drop_body;"
                                       "UPDATE messages SET body = "
                                       "  (SELECT data FROM bodies WHERE message = messages.id);"
@@ -881,7 +903,7 @@ static void test_migrates_bodies_from_version_1(void **state)
         assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 1);
         sqlite3_close(db);
@@ -894,7 +916,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -903,7 +925,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }
@@ -1051,6 +1073,7 @@ int main(void)
             T(test_inbound),
             T(test_reopen_keeps_everything),
             T(test_file_setup),
+            T(test_owner_queue),
             T(test_migrates_bodies_from_version_1),
             T(test_newer_schema),
             T(test_not_a_database),

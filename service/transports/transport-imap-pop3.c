@@ -10,6 +10,7 @@
 
 #include "curl-event.h"
 #include "curl-session.h"
+#include "fetch-parse.h"
 #include "log.h"
 #include "maildir.h"
 #include "transport.h"
@@ -118,30 +119,16 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
-/* The number after tag ("[UIDVALIDITY ", "[UIDNEXT ") in an untagged OK of
- * SELECT, as its digits (at most max_digits); NULL if absent. */
-static char *response_code_number(const char *line, size_t size, const char *tag, size_t max_digits)
-{
-        const char *p = memmem(line, size, tag, strlen(tag));
-        if (!p)
-                return NULL;
-        p += strlen(tag);
-        size_t digits = 0;
-        while (p + digits < line + size && isdigit((unsigned char) p[digits]))
-                digits++;
-        return digits > 0 && digits <= max_digits ? strndup(p, digits) : NULL;
-}
-
 /* IMAP: "* OK [UIDVALIDITY 3857529045] UIDs valid" and "* OK [UIDNEXT 4392]
  * Predicted next UID" from SELECT. */
 static void note_select(struct fetch_driver *f, const char *line, size_t size)
 {
-        char *v = response_code_number(line, size, "[UIDVALIDITY ", 10);
+        char *v = fetch_response_code_number(line, size, "[UIDVALIDITY ", 10);
         if (v) {
                 free(f->uidvalidity);
                 f->uidvalidity = v;
         }
-        _cleanup_free_ char *next = response_code_number(line, size, "[UIDNEXT ", 10);
+        _cleanup_free_ char *next = fetch_response_code_number(line, size, "[UIDNEXT ", 10);
         if (next)
                 f->uidnext = strtoull(next, NULL, 10);
 }
@@ -261,40 +248,16 @@ static int item_add(struct transport *t, const char *uid, const char *locator)
         return 0;
 }
 
-/* IMAP: "* SEARCH 1 2 3" lines; POP3 UIDL: "1 uid" lines. *listed counts
- * what the server holds (in this window, for IMAP). */
-static int parse_listing_lines(struct transport *t, size_t *listed)
-{
-        struct fetch_driver *f = driver(t);
+struct listing {
+        struct transport *t;
+        size_t listed; /* what the server holds (in this window, for IMAP) */
+};
 
-        char *save = NULL;
-        for (char *line = strtok_r(f->data ? f->data : "", "\r\n", &save); line;
-             line = strtok_r(NULL, "\r\n", &save)) {
-                char *fields = NULL;
-                if (f->protocol == FETCH_IMAP) {
-                        if (strncasecmp(line, "* SEARCH", 8) != 0)
-                                continue;
-                        for (char *word = strtok_r(line + 8, " ", &fields); word;
-                             word = strtok_r(NULL, " ", &fields)) {
-                                if (strspn(word, "0123456789") != strlen(word))
-                                        return -EBADMSG;
-                                (*listed)++;
-                                int r = item_add(t, word, word);
-                                if (r < 0)
-                                        return r;
-                        }
-                } else {
-                        char *number = strtok_r(line, " ", &fields);
-                        char *uid = strtok_r(NULL, " ", &fields);
-                        if (!number || !uid || strspn(number, "0123456789") != strlen(number))
-                                continue; /* not a listing line */
-                        (*listed)++;
-                        int r = item_add(t, uid, number);
-                        if (r < 0)
-                                return r;
-                }
-        }
-        return 0;
+static int listing_item(const char *uid, const char *locator, void *userdata)
+{
+        struct listing *l = userdata;
+        l->listed++;
+        return item_add(l->t, uid, locator);
 }
 
 static int parse_listing(struct transport *t)
@@ -302,10 +265,11 @@ static int parse_listing(struct transport *t)
         struct fetch_driver *f = driver(t);
         if (f->protocol == FETCH_IMAP && !f->uidvalidity)
                 return -EBADMSG;
-        size_t listed = 0;
-        int r = parse_listing_lines(t, &listed);
-        f->window_listed = listed;
-        f->listed += listed;
+        struct listing l = {t, 0};
+        int r = fetch_parse_listing(f->protocol == FETCH_IMAP, f->data ? f->data : (char[]){""},
+                                    listing_item, &l);
+        f->window_listed = l.listed;
+        f->listed += l.listed;
         return r;
 }
 

@@ -8,6 +8,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-caller.h"
 #include "bus-changes.h"
 #include "bus-watchers.h"
 #include "flush.h"
@@ -72,10 +73,11 @@ struct bus_faces {
         sd_event_source *messages_release;
 };
 
-/* Caller's uid, and whether it may see and do everything (root or
- * AdminGroup on the system bus; always on a session bus). */
-int bus_caller_uid(sd_bus_message *m, uid_t *ret);
-bool bus_caller_is_privileged(struct bus_faces *b, sd_bus_message *m);
+/* Whether the caller of m may see and do everything (bus-caller.h). */
+static inline bool bus_faces_privileged(const struct bus_faces *b, sd_bus_message *m)
+{
+        return bus_caller_is_privileged(b->spool, b->system_bus, m);
+}
 
 /* status-dbus.c: org.mailspool.Spool1.Status on the spooler and transports. */
 extern const sd_bus_vtable status_vtable[];

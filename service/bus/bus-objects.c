@@ -17,7 +17,7 @@ int bus_faces_init(struct bus_faces *b, sd_bus *bus, sd_event *event, bool syste
         submit_limits_init(&b->submit_limits);
         int r = bus_changes_new(bus, event, &b->changes);
         if (r >= 0 && system_bus)
-                r = bus_watchers_new(b, &b->watchers);
+                r = bus_watchers_new(bus, spool, &b->watchers);
         if (r >= 0)
                 r = sd_bus_add_object_manager(bus, &b->manager_slot, MAILSPOOL_OBJECT_ROOT);
         if (r >= 0)

@@ -1,7 +1,7 @@
 /* The connections that called the daemon, with their uid: see bus-watchers.h. */
 #include "bus-watchers.h"
 
-#include "bus-faces.h"
+#include "bus-caller.h"
 #include "log.h"
 
 /* Bounds: a connection past them pushes out the longest known of its uid
@@ -20,7 +20,8 @@ struct watcher {
 };
 
 struct bus_watchers {
-        struct bus_faces *b;
+        sd_bus *bus;
+        const struct spool *spool;
         sd_bus_slot *filter;
         struct watcher *buckets[BUCKETS];
         unsigned n;
@@ -98,14 +99,14 @@ static void remember(struct bus_watchers *w, sd_bus_message *call, const char *s
                 return;
         }
         x->uid = uid;
-        x->privileged = bus_caller_is_privileged(w->b, call);
+        x->privileged = bus_caller_is_privileged(w->spool, true, call);
         x->seq = w->seq++;
         _cleanup_free_ char *match = NULL;
         if (asprintf(&match,
                      "type='signal',sender='org.freedesktop.DBus',path='/org/freedesktop/DBus',"
                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
                      sender) < 0 ||
-            sd_bus_add_match_async(w->b->bus, &x->gone, match, on_gone, NULL, w) < 0)
+            sd_bus_add_match_async(w->bus, &x->gone, match, on_gone, NULL, w) < 0)
                 log_debug("cannot watch %s leave the bus; it is forgotten when pushed out",
                           sender);
         struct watcher **p = find(w, sender);
@@ -123,13 +124,14 @@ static int filter(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return 0; /* on to the object that was called */
 }
 
-int bus_watchers_new(struct bus_faces *b, struct bus_watchers **ret)
+int bus_watchers_new(sd_bus *bus, const struct spool *spool, struct bus_watchers **ret)
 {
         struct bus_watchers *w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->b = b;
-        int r = sd_bus_add_filter(b->bus, &w->filter, filter, w);
+        w->bus = bus;
+        w->spool = spool;
+        int r = sd_bus_add_filter(bus, &w->filter, filter, w);
         if (r < 0) {
                 free(w);
                 return r;
@@ -158,11 +160,11 @@ void bus_watchers_unicast(struct bus_watchers *w, uid_t owner, bus_watchers_buil
                         if (x->uid != owner && !x->privileged)
                                 continue;
                         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-                        int r = build(w->b->bus, &m, userdata);
+                        int r = build(w->bus, &m, userdata);
                         if (r >= 0)
                                 r = sd_bus_message_set_destination(m, x->name);
                         if (r >= 0)
-                                r = sd_bus_send(w->b->bus, m, NULL);
+                                r = sd_bus_send(w->bus, m, NULL);
                         if (r < 0)
                                 log_debug("cannot tell %s: %s", x->name, strerror(-r));
                 }

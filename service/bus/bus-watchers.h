@@ -7,10 +7,12 @@
 
 #include <systemd/sd-bus.h>
 
-struct bus_faces;
+#include "spool.h"
+
 struct bus_watchers;
 
-int bus_watchers_new(struct bus_faces *b, struct bus_watchers **ret);
+/* Watches the calls that reach bus; spool says who is privileged. */
+int bus_watchers_new(sd_bus *bus, const struct spool *spool, struct bus_watchers **ret);
 struct bus_watchers *bus_watchers_free(struct bus_watchers *w);
 
 /* Builds the signal, once per destination (a sent message cannot be sent

@@ -84,7 +84,7 @@ static bool caller_may_see(struct bus_faces *b, const struct msg_record *m)
         uid_t uid;
         if (bus_caller_uid(call, &uid) >= 0 && uid == m->owner)
                 return true;
-        return bus_caller_is_privileged(b, call);
+        return bus_faces_privileged(b, call);
 }
 
 static int message_find(sd_bus *bus, const char *path, const char *iface, void *userdata,

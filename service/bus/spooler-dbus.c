@@ -211,7 +211,7 @@ static int method_list_messages(sd_bus_message *m, void *userdata, sd_bus_error 
         int r = bus_read_dict(m, read_filter_entry, &(struct list_filter){b->spool, &f}, error);
         if (r < 0)
                 return r;
-        if (!bus_caller_is_privileged(b, m)) {
+        if (!bus_faces_privileged(b, m)) {
                 uid_t uid;
                 r = bus_caller_uid(m, &uid);
                 if (r < 0)

@@ -252,7 +252,7 @@ int status_dbus_cancel_flush(struct bus_faces *b, sd_bus_message *m, const char 
         const struct flush_call *c = f->userdata;
         uid_t uid;
         bool own = c && bus_caller_uid(m, &uid) >= 0 && uid == c->owner;
-        if (!own && !bus_caller_is_privileged(b, m))
+        if (!own && !bus_faces_privileged(b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "the flush of %s belongs to another client", target);
         flush_cancel(f);
@@ -361,7 +361,7 @@ static int method_validate_state(sd_bus_message *m, void *userdata, sd_bus_error
                 return bus_error_mapi(error, code, "%s", text);
         if ((flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT |
                       MAILSPOOL_VALIDATE_CONFIG_CHANGED)) &&
-            !bus_caller_is_privileged(o->b, m))
+            !bus_faces_privileged(o->b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "only root or the admin group may connect, disconnect or "
                                       "reconfigure transports");
@@ -394,7 +394,7 @@ static int method_change_password(sd_bus_message *m, void *userdata, sd_bus_erro
         if (flags != 0)
                 return bus_error_mapi(error, MAPI_E_UNKNOWN_FLAGS,
                                       "ChangePassword takes no flags, got 0x%X", flags);
-        if (!bus_caller_is_privileged(o->b, m))
+        if (!bus_faces_privileged(o->b, m))
                 return bus_error_mapi(error, MAPI_E_NO_ACCESS,
                                       "only root or the admin group may change a password");
         const char *file = o->t->config->password_file;

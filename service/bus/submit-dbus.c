@@ -148,7 +148,7 @@ static int check_quota(struct bus_faces *b, sd_bus_message *m, uid_t owner, size
                                       (unsigned) owner, queued_bytes, size, l.bytes);
         case QUOTA_RESERVE:
                 /* The user database is asked only when it matters. */
-                if (bus_caller_is_privileged(b, m))
+                if (bus_faces_privileged(b, m))
                         return 0;
                 return bus_error_mapi(error, MAPI_E_NOT_ENOUGH_DISK,
                                       "the state directory has %" PRIu64 " bytes free and keeps "

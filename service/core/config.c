@@ -843,9 +843,38 @@ static void check_transport_against_kind(struct transport_file *tf)
                           kind);
 }
 
+static bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void choose_tls(struct transport_file *tf)
+{
+        struct transport_config *c = &tf->t->config;
+        bool written = tf->file.key_lines[TRANSPORT_STARTTLS] != 0;
+        c->cleartext_logon = false;
+        if (!c->server)
+                c->tls = TLS_NONE;
+        else if (startswith(c->server, "smtps://") || startswith(c->server, "imaps://") ||
+                 startswith(c->server, "pop3s://"))
+                c->tls = TLS_IMPLICIT;
+        else if (c->user && !(written && c->starttls == STARTTLS_NO))
+                /* A password is never sent in clear by default: yes means
+                 * "when offered" only for anonymous use. */
+                c->tls = TLS_REQUIRED;
+        else if (c->user) {
+                c->tls = TLS_NONE;
+                c->cleartext_logon = true;
+        } else
+                c->tls = c->starttls == STARTTLS_REQUIRED ? TLS_REQUIRED
+                         : c->starttls == STARTTLS_NO     ? TLS_NONE
+                                                          : TLS_OPTIONAL;
+}
+
 static int fill_transport_defaults(struct transport_file *tf, const char *state_dir)
 {
         struct transport_config *c = &tf->t->config;
+        choose_tls(tf);
         if (!c->display_name && !(c->display_name = strdup(c->id)))
                 return -ENOMEM;
         if (!c->identity && !(c->identity = strdup("")))

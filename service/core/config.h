@@ -25,6 +25,15 @@ enum starttls_mode {
         STARTTLS_REQUIRED,
 };
 
+/* What the connection to the server does about TLS, from the scheme,
+ * StartTLS and whether the transport logs on (config.c). */
+enum transport_tls {
+        TLS_NONE,     /* plain: StartTLS=no */
+        TLS_OPTIONAL, /* STARTTLS when the server offers it: anonymous use only */
+        TLS_REQUIRED, /* STARTTLS, or no session */
+        TLS_IMPLICIT, /* smtps://, imaps://, pop3s:// */
+};
+
 enum send_mode {
         SEND_IMMEDIATE,
         SEND_ON_DEMAND,
@@ -44,6 +53,11 @@ struct transport_config {
          * password_file once it exists. NULL without a password_file. */
         char *stored_secret;
         enum starttls_mode starttls;
+        /* Credentials never go out without TLS: with User on a plain URL,
+         * STARTTLS is required unless StartTLS=no is written out, and then
+         * cleartext_logon is set (warned about at every logon). */
+        enum transport_tls tls;
+        bool cleartext_logon;
         bool is_default; /* the default outbound transport, explicit or chosen */
         enum send_mode send_mode;
         uint32_t poll_interval; /* seconds */

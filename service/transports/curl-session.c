@@ -2,6 +2,7 @@
  * (see curl-session.h). */
 #include "curl-session.h"
 
+#include "log.h"
 #include "secret-file.h"
 #include "util.h"
 
@@ -26,6 +27,16 @@ int curl_session_host_port(const char *url, char **ret)
         return r;
 }
 
+static int warn_cleartext_logon(void *userdata, curl_socket_t fd, curlsocktype purpose)
+{
+        const struct transport_config *c = userdata;
+        if (purpose == CURLSOCKTYPE_IPCXN)
+                log_warning("transport \"%s\": logging on to %s without TLS (StartTLS=no): the "
+                            "password travels in clear",
+                            c->id, c->server);
+        return CURL_SOCKOPT_OK;
+}
+
 static int errno_from_curl(CURLcode k)
 {
         return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
@@ -46,9 +57,14 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
         SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, RESPONSE_TIMEOUT_SEC);
         SET(CURLOPT_ERRORBUFFER, error_buffer);
         /* smtps://, imaps:// and pop3s:// are TLS from the start anyway. */
-        SET(CURLOPT_USE_SSL, c->starttls == STARTTLS_REQUIRED ? (long) CURLUSESSL_ALL
-                             : c->starttls == STARTTLS_YES    ? (long) CURLUSESSL_TRY
-                                                              : (long) CURLUSESSL_NONE);
+        SET(CURLOPT_USE_SSL, c->tls == TLS_NONE       ? (long) CURLUSESSL_NONE
+                             : c->tls == TLS_OPTIONAL ? (long) CURLUSESSL_TRY
+                                                      : (long) CURLUSESSL_ALL);
+        if (c->cleartext_logon) {
+                /* Every new connection is a logon: each one is warned about. */
+                SET(CURLOPT_SOCKOPTFUNCTION, warn_cleartext_logon);
+                SET(CURLOPT_SOCKOPTDATA, (void *) c);
+        }
         if (c->user)
                 SET(CURLOPT_USERNAME, c->user);
 #undef SET

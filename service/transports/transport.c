@@ -26,6 +26,9 @@
 /* The listener's members, called with the listener's userdata. */
 #define REPORT(t, member, ...)                                                                             do {                                                                                                       if ((t)->env.listener && (t)->env.listener->member)                                                        (t)->env.listener->member((t), ##__VA_ARGS__, (t)->env.userdata);                    } while (0)
 
+/* What StatusString adds while a transport logs on in clear. */
+#define CLEARTEXT_WARNING "; logs on without TLS (StartTLS=no)"
+
 static int pump_cb(sd_event_source *s, void *userdata);
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata);
@@ -228,9 +231,10 @@ static char *transport_compute_status_string(const struct transport *t)
                 r = asprintf(&s, "%u incoming left aside (%s)", t->skipped_inbound,
                              t->skipped_why);
         else if (t->queued_outbound > 0)
-                r = asprintf(&s, "%u waiting to be sent", t->queued_outbound);
+                r = asprintf(&s, "%u waiting to be sent%s", t->queued_outbound,
+                             t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
         else
-                r = asprintf(&s, "Ready");
+                r = asprintf(&s, "Ready%s", t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
         return r < 0 ? NULL : s;
 }
 

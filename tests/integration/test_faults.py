@@ -65,14 +65,18 @@ class FakeSmtp:
     reset_after   when set, the server reads that many bytes of the message
                   body after its 354 and then resets the connection (SO_LINGER
                   0: the peer gets a TCP RST, not a FIN).
+    auth          offer AUTH PLAIN (and no STARTTLS) and take any AUTH,
+                  recorded in auths.
 
     Records every connection, every RCPT and its reply, every completed
     transaction (envelope and message) and every reset. close() frees the
     port so that another server (smtp-sink) can take it."""
 
     def __init__(self, port=0, greeting="220 fake.example ESMTP", rcpt_reply=None,
-                 reset_after=None):
+                 reset_after=None, auth=False):
         self.greeting = greeting
+        self.auth = auth
+        self.auths = []
         self._rcpt_reply = rcpt_reply or (lambda address: "250 2.1.5 Ok")
         self.reset_after = reset_after
         self.lock = threading.Lock()
@@ -153,8 +157,17 @@ class FakeSmtp:
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].split(":", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                reply("250-fake.example\r\n250-8BITMIME\r\n250 SIZE 104857600"
+                reply("250-fake.example\r\n250-8BITMIME\r\n%s250 SIZE 104857600"
+                      % ("250-AUTH PLAIN\r\n" if self.auth else "")
                       if verb == "EHLO" else "250 fake.example")
+            elif verb == "AUTH" and self.auth:
+                if len(cmd.split()) == 2:  # no initial response: ask for it
+                    reply("334 ")
+                    cmd += " " + f.readline(4096).decode(errors="replace").strip()
+                with self.cond:
+                    self.auths.append(cmd)
+                    self.cond.notify_all()
+                reply("235 2.7.0 Authentication successful")
             elif verb == "MAIL":
                 mail_from = re.sub(r"(?i)^MAIL FROM:\s*<([^>]*)>.*$", r"\1", cmd)
                 rcpt_to = []

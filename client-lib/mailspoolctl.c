@@ -26,6 +26,7 @@ enum {
         EXIT_NOT_QUEUED = 10,
         EXIT_UNREACHABLE = 11,
         EXIT_TRANSPORT_ERRORS = 12,
+        EXIT_CERTIFICATE = 13,
 };
 
 static struct {
@@ -74,8 +75,13 @@ static void help(void)
                "Exit status: 0 done; 1 failed; 2 bad usage or arguments; 3 no such transport\n"
                "or message; 4 access denied; 5 busy; 6 not supported; 7 network error;\n"
                "8 logon failed; 9 cancelled; 10 message no longer queued; 11 the spooler\n"
-               "cannot be reached; 12 the flush ran but a transport reported an error.\n");
+               "cannot be reached; 12 the flush ran but a transport reported an error;\n"
+               "13 the server's TLS certificate was not accepted.\n");
 }
+
+/* What a NetworkError's message holds when the server's certificate was not
+ * accepted (mailspoold(8), TLS). */
+#define CERTIFICATE_MARK ": certificate: "
 
 /* One error report on stderr, and the exit code for it. */
 static int fail(mailspool *m, int r, const char *what)
@@ -102,7 +108,9 @@ static int fail(mailspool *m, int r, const char *what)
         case EKEYREJECTED:
                 return EXIT_LOGON;
         case EHOSTUNREACH:
-                return EXIT_NETWORK;
+                /* The daemon's words say when it is the server's certificate. */
+                return message && strstr(message, CERTIFICATE_MARK) ? EXIT_CERTIFICATE
+                                                                     : EXIT_NETWORK;
         case ECANCELED:
                 return EXIT_CANCELLED;
         case EALREADY:

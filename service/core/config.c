@@ -84,6 +84,10 @@ static void transport_config_clear(struct transport_config *t)
         free(t->user);
         free(t->password_file);
         free(t->stored_secret);
+        free(t->tls_trust_file);
+        free(t->tls_pinned_key);
+        free(t->tls_client_certificate);
+        free(t->tls_client_key);
         free(t->maildir);
         free(t->pickup);
         *t = (struct transport_config){0};
@@ -189,7 +193,7 @@ struct config_key {
         int (*parse)(struct config_file *f, const char *key, const char *value);
 };
 
-#define MAX_KEYS 16
+#define MAX_KEYS 24
 
 struct config_file {
         const char *path;       /* as opened: every message starts with it */
@@ -535,6 +539,10 @@ enum transport_key {
         TRANSPORT_MAX_CONNECTIONS,
         TRANSPORT_MAILDIR_KEY,
         TRANSPORT_PICKUP,
+        TRANSPORT_TLS_TRUST_FILE,
+        TRANSPORT_TLS_PINNED_KEY,
+        TRANSPORT_TLS_CLIENT_CERTIFICATE,
+        TRANSPORT_TLS_CLIENT_KEY,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -759,6 +767,75 @@ static int parse_max_connections(struct config_file *f, const char *key, const c
         return 0;
 }
 
+/* A file that must exist and be a regular file, resolved against the
+ * configuration directory; private: neither readable nor writable by group
+ * or others (a key). */
+static int parse_file(struct config_file *f, const char *key, const char *value, bool private,
+                      char **field)
+{
+        if (!*value)
+                return file_fail(f, f->line, key, "expected a file name, got an empty value");
+        _cleanup_free_ char *path = NULL;
+        int r = path_resolve(f->config_dir, value, &path);
+        if (r == -ENOMEM)
+                return file_oom(f);
+        if (r < 0)
+                return file_fail(f, f->line, key, "cannot resolve \"%s\": %s", value, strerror(-r));
+        struct stat st;
+        if (stat(path, &st) < 0)
+                return file_fail(f, f->line, key, "%s: %s", path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return file_fail(f, f->line, key, "%s is not a regular file", path);
+        if (private && (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)))
+                return file_fail(f, f->line, key,
+                                 "%s must not be readable or writable by group or others "
+                                 "(mode %04o; chmod 600 it)",
+                                 path, (unsigned) (st.st_mode & 07777));
+        free(*field);
+        *field = TAKE_PTR(path);
+        return 0;
+}
+
+static int parse_tls_trust_file(struct config_file *f, const char *key, const char *value)
+{
+        return parse_file(f, key, value, false, &transport_file_of(f)->t->config.tls_trust_file);
+}
+
+static int parse_tls_client_certificate(struct config_file *f, const char *key, const char *value)
+{
+        return parse_file(f, key, value, false,
+                          &transport_file_of(f)->t->config.tls_client_certificate);
+}
+
+static int parse_tls_client_key(struct config_file *f, const char *key, const char *value)
+{
+        return parse_file(f, key, value, true, &transport_file_of(f)->t->config.tls_client_key);
+}
+
+/* sha256//BASE64 of the server's public key, as libcurl pins it; several
+ * separated by ';' (a key about to be replaced and its successor). */
+static int parse_tls_pinned_key(struct config_file *f, const char *key, const char *value)
+{
+        _cleanup_free_ char *copy = strdup(value);
+        if (!copy)
+                return file_oom(f);
+        char *save = NULL;
+        size_t n = 0;
+        for (char *pin = strtok_r(copy, ";", &save); pin; pin = strtok_r(NULL, ";", &save), n++) {
+                const char *b64 = pin + strlen("sha256//");
+                if (strncmp(pin, "sha256//", 8) != 0 || strlen(b64) != 44 ||
+                    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+                        44)
+                        return file_fail(f, f->line, key,
+                                         "expected sha256//BASE64 (the SHA-256 of the server's "
+                                         "public key, 44 characters of base64), got \"%s\"",
+                                         pin);
+        }
+        if (n == 0)
+                return file_fail(f, f->line, key, "expected sha256//BASE64, got an empty value");
+        return store_string(f, &transport_file_of(f)->t->config.tls_pinned_key, value);
+}
+
 static int parse_directory(struct config_file *f, const char *key, const char *value, char **field)
 {
         if (!*value)
@@ -791,6 +868,10 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_USER] = {"User", parse_user},
     [TRANSPORT_PASSWORD_FILE] = {"PasswordFile", parse_password_file},
     [TRANSPORT_STARTTLS] = {"StartTLS", parse_starttls},
+    [TRANSPORT_TLS_TRUST_FILE] = {"TLSTrustFile", parse_tls_trust_file},
+    [TRANSPORT_TLS_PINNED_KEY] = {"TLSPinnedKey", parse_tls_pinned_key},
+    [TRANSPORT_TLS_CLIENT_CERTIFICATE] = {"TLSClientCertificate", parse_tls_client_certificate},
+    [TRANSPORT_TLS_CLIENT_KEY] = {"TLSClientKey", parse_tls_client_key},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -822,6 +903,12 @@ static void check_transport_against_kind(struct transport_file *tf)
                                   "\"%s\" does not fit kind %s; expected %s:// or %ss://",
                                   c->server, kind, kind, kind);
         }
+        if (!c->tls_client_certificate != !c->tls_client_key)
+                file_fail(f,
+                          f->key_lines[c->tls_client_key ? TRANSPORT_TLS_CLIENT_KEY
+                                                         : TRANSPORT_TLS_CLIENT_CERTIFICATE],
+                          c->tls_client_key ? "TLSClientKey" : "TLSClientCertificate",
+                          "TLSClientCertificate and TLSClientKey go together");
         if (c->pickup && c->kind != TRANSPORT_MAILDIR)
                 file_fail(f, f->key_lines[TRANSPORT_PICKUP], "Pickup",
                           "Pickup is not used by kind %s", kind);

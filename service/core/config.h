@@ -58,6 +58,14 @@ struct transport_config {
          * cleartext_logon is set (warned about at every logon). */
         enum transport_tls tls;
         bool cleartext_logon;
+        /* Trust: a CA bundle in place of the system store; or the server's
+         * pinned public key ("sha256//BASE64[;...]"), which then is the
+         * whole of the trust (a self-signed server); a client certificate
+         * and its key. All absolute, NULL if not set. */
+        char *tls_trust_file;
+        char *tls_pinned_key;
+        char *tls_client_certificate;
+        char *tls_client_key;
         bool is_default; /* the default outbound transport, explicit or chosen */
         enum send_mode send_mode;
         uint32_t poll_interval; /* seconds */

@@ -60,6 +60,19 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
         SET(CURLOPT_USE_SSL, c->tls == TLS_NONE       ? (long) CURLUSESSL_NONE
                              : c->tls == TLS_OPTIONAL ? (long) CURLUSESSL_TRY
                                                       : (long) CURLUSESSL_ALL);
+        if (c->tls_trust_file)
+                SET(CURLOPT_CAINFO, c->tls_trust_file);
+        if (c->tls_pinned_key) {
+                /* The pin is the trust: a self-signed server has no chain
+                 * to check, and a wrong key is refused all the same. */
+                SET(CURLOPT_PINNEDPUBLICKEY, c->tls_pinned_key);
+                SET(CURLOPT_SSL_VERIFYPEER, 0L);
+                SET(CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        if (c->tls_client_certificate) {
+                SET(CURLOPT_SSLCERT, c->tls_client_certificate);
+                SET(CURLOPT_SSLKEY, c->tls_client_key);
+        }
         if (c->cleartext_logon) {
                 /* Every new connection is a logon: each one is warned about. */
                 SET(CURLOPT_SOCKOPTFUNCTION, warn_cleartext_logon);
@@ -78,6 +91,36 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
         k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
         explicit_bzero(password, strlen(password));
         return errno_from_curl(k);
+}
+
+/* Why the server's certificate was not accepted, in words a person acts on.
+ * The numbers are OpenSSL's X509_V_ERR_* (libcurl passes them on). */
+static const char *certificate_reason(CURL *e, CURLcode result, const char *detail)
+{
+        if (result == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+                return "pin mismatch (its public key is not TLSPinnedKey)";
+        long verify = 0;
+        curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify);
+        switch (verify) {
+        case 9:  /* X509_V_ERR_CERT_NOT_YET_VALID */
+                return "not yet valid";
+        case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
+                return "expired";
+        case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+        case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+        case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+        case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+        case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+                return "unknown issuer (not in TLSTrustFile or the system store)";
+        case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+        case 64: /* X509_V_ERR_IP_ADDRESS_MISMATCH */
+                return "name mismatch (the certificate is for another host)";
+        }
+        /* libcurl checks the name itself and says so in words. */
+        if (strstr(detail, "subject name") || strstr(detail, "does not match") ||
+            strstr(detail, "not match target host"))
+                return "name mismatch (the certificate is for another host)";
+        return detail;
 }
 
 enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where,
@@ -115,9 +158,14 @@ enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where
                 r = asprintf(ret_text, "Logon refused by %s: %s", where,
                              server_said && server_said[0] ? server_said : detail);
                 break;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+                m = MAPI_E_NETWORK_ERROR;
+                r = asprintf(ret_text, CURL_SESSION_CERTIFICATE_PREFIX "%s: %s", where,
+                             certificate_reason(e, result, detail));
+                break;
         case CURLE_USE_SSL_FAILED:
         case CURLE_SSL_CONNECT_ERROR:
-        case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CERTPROBLEM:
         case CURLE_SSL_CACERT_BADFILE:
                 m = MAPI_E_NETWORK_ERROR;

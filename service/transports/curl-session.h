@@ -24,6 +24,11 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
  * such as "Connection refused by 127.0.0.1:2525" in *ret_text. MAPI_OK when the
  * failure (if any) came later in the conversation. server_said is the
  * server's last words, if known (may be NULL). */
+/* How the sentence about a server certificate that was not accepted starts:
+ * "certificate: HOST:PORT: REASON" (expired, unknown issuer, name mismatch,
+ * pin mismatch), so that a script and mailspoolctl can tell it apart. */
+#define CURL_SESSION_CERTIFICATE_PREFIX "certificate: "
+
 enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where,
                                      const char *error_buffer, const char *server_said,
                                      char **ret_text);

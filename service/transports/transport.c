@@ -478,6 +478,7 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
 
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error)
 {
+        log_warning("transport \"%s\": %s", t->config->id, strempty(error));
         t->failed = true;
         transport_set_last_error(t, error);
         t->holding = true;
@@ -667,6 +668,8 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
 
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error)
 {
+        if (error)
+                log_warning("transport \"%s\": download failed: %s", t->config->id, error);
         t->downloading = false;
         t->failed = error != NULL;
         if (error)
@@ -721,6 +724,8 @@ void transport_validate_done(struct transport *t, enum mapi_error code, const ch
 {
         if (!t->validating)
                 return;
+        if (error)
+                log_warning("transport \"%s\": check failed: %s", t->config->id, error);
         t->validating = false;
         t->failed = error != NULL;
         if (!error)

@@ -52,8 +52,7 @@ state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 protocols = imap pop3
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl}
 auth_mechanisms = plain login
 default_internal_user = dovecot
 default_login_user = dovenull
@@ -87,8 +86,14 @@ service pop3-login {{
 """
 
 
+NO_TLS = "ssl = no\ndisable_plaintext_auth = no\n"
+TLS = "ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\ndisable_plaintext_auth = yes\n"
+
+
 class Dovecot:
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, key file) to require TLS (STARTTLS on the
+        plain ports); None for no TLS at all."""
         self.dir = tempfile.mkdtemp(prefix="mailspool-dovecot-")
         os.chmod(self.dir, 0o755)
         for sub in ("run", "state", "home"):
@@ -108,8 +113,9 @@ class Dovecot:
         self.pop3_port = free_port()
         self.config = os.path.join(self.dir, "dovecot.conf")
         with open(self.config, "w") as f:
+            ssl = TLS.format(cert=tls[0], key=tls[1]) if tls else NO_TLS
             f.write(CONFIG.format(dir=self.dir, uid=MAIL_UID, imap_port=self.imap_port,
-                                  pop3_port=self.pop3_port))
+                                  pop3_port=self.pop3_port, ssl=ssl))
         self.proc = None
         self.start()
 
@@ -174,14 +180,16 @@ class Dovecot:
         os.chown(tmp, MAIL_UID, MAIL_UID)
         os.rename(tmp, os.path.join(self.maildir, "new", name))
 
-    def configure(self, harness, kind, password=PASSWORD, extra=""):
+    def configure(self, harness, kind, password=PASSWORD, extra="", starttls="no"):
         """Writes the harness's configuration (replacing it) with one transport
         "in" of kind "imap" or "pop3" logging on to this server as USER, and
-        its password file (mode 0600). extra: more [Transport] lines."""
+        its password file (mode 0600). extra: more [Transport] lines;
+        starttls: the StartTLS line's value (None: no line)."""
         url = self.imap_url if kind == "imap" else self.pop3_url
+        tls = "StartTLS=%s\n" % starttls if starttls else ""
         harness.write_config({
-            "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\nStartTLS=no\nUser=%s\n"
-                                    "PasswordFile=in.password\n%s" % (kind, url, USER, extra),
+            "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\n%sUser=%s\n"
+                                    "PasswordFile=in.password\n%s" % (kind, url, tls, USER, extra),
         })
         path = os.path.join(harness.config_dir, "in.password")
         with open(path, "w") as f:

@@ -1,21 +1,33 @@
 #!/usr/bin/env python3
-"""TLS done safely (issue: real accounts): credentials are never sent without TLS.
-A transport with User on a plain smtp:// URL requires STARTTLS unless StartTLS=no
-is written out, so a server that does not offer STARTTLS (as one whose STARTTLS
-is stripped on the path) never sees AUTH; with StartTLS=no written out it does,
-and the log and StatusString warn about it."""
+"""TLS done safely (issue: real accounts). Credentials are never sent without
+TLS: a transport with User on a plain smtp:// URL requires STARTTLS unless
+StartTLS=no is written out, so a server that does not offer STARTTLS (as one
+whose STARTTLS is stripped on the path) never sees AUTH; with StartTLS=no written
+out it does, and the log and StatusString warn about it. Trust: a private
+Dovecot with ssl = required and certificates made by the test; each certificate
+problem is its own outcome ("certificate: HOST: REASON", mailspoolctl exit 13),
+TLSTrustFile trusts a CA, TLSPinnedKey a self-signed server."""
 
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (  # noqa: E402
     ERR_NETWORK_ERROR, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_STATUS, SPOOLER_PATH, DaemonTestCase,
     make_message, transport_path)
+import certs  # noqa: E402
+import dovecot  # noqa: E402
+from harness import ERR_NETWORK_ERROR as NETWORK_ERROR  # noqa: E402
 from test_faults import FakeSmtp  # noqa: E402
 
 OUT = transport_path("out")
+IN = transport_path("in")
+DOWNLOAD = 0x04
+CTL = os.environ.get("MAILSPOOLCTL")
 
 
 class StartTlsPolicyTest(DaemonTestCase):
@@ -61,6 +73,75 @@ class StartTlsPolicyTest(DaemonTestCase):
         self.assertEqual(summary["sent"], 1, summary)
         self.assertEqual(len(self.fake.auths), 1, self.fake.auths)
         self.assertIn("without TLS (StartTLS=no)", self.h.daemon_log())
+
+
+class CertificateTest(DaemonTestCase):
+
+    START = False
+
+    def setUp(self):
+        if not dovecot.available() or not certs.available():
+            self.skipTest("needs Dovecot (as root) and the openssl command")
+        super().setUp()
+        d = tempfile.mkdtemp(prefix="mailspool-certs-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        self.certs = certs.Certs(d)
+
+    def serve(self, cert_and_key, extra=""):
+        """Dovecot with this certificate, mail waiting, and the transport "in"
+        (User set, no StartTLS line: STARTTLS required) with extra keys."""
+        self.server = dovecot.Dovecot(tls=cert_and_key)
+        self.addCleanup(self.server.close)
+        self.server.deliver(harness.make_message(subject="over TLS"))
+        self.server.configure(self.h, "imap", extra=extra, starttls=None)
+        self.h.start()
+
+    def assert_certificate_refused(self, reason):
+        err = self.h.call_error(SPOOLER_PATH, IFACE_STATUS, "FlushQueues", "ou", IN, DOWNLOAD)
+        self.assertEqual(err.name, NETWORK_ERROR, err)
+        prefix = "certificate: 127.0.0.1:%d: %s" % (self.server.imap_port, reason)
+        self.assertIn("): " + prefix, err.message)
+        self.assertIn(prefix, self.h.get_property(IN, IFACE_STATUS, "StatusString"))
+        self.assertEqual(self.h.read_maildir("in"), [])
+        self.assertIn(prefix, self.h.daemon_log(), "logged at warning level")
+
+    def download_works(self):
+        summary = self.h.flush("/", DOWNLOAD, path=IN)
+        self.assertEqual((summary["received"], summary["errors"]), (1, []), summary)
+
+    # mailspool.conf(5), TLSTrustFile
+    def test_a_trusted_ca(self):
+        self.serve(self.certs.server(), "TLSTrustFile=%s\n" % self.certs.ca_cert)
+        self.download_works()
+
+    def test_unknown_issuer(self):
+        self.serve(self.certs.server())
+        self.assert_certificate_refused("unknown issuer")
+        # mailspoolctl(1): exit status 13
+        p = subprocess.run([CTL, "--user", "flush", "in"], capture_output=True,
+                           env=self.h.client_env, timeout=60)
+        self.assertEqual(p.returncode, 13, p.stderr)
+
+    def test_expired(self):
+        self.serve(self.certs.server(expired=True), "TLSTrustFile=%s\n" % self.certs.ca_cert)
+        self.assert_certificate_refused("expired")
+
+    def test_name_mismatch(self):
+        self.serve(self.certs.server(san="DNS:other.example"),
+                   "TLSTrustFile=%s\n" % self.certs.ca_cert)
+        self.assert_certificate_refused("name mismatch")
+
+    # mailspool.conf(5), TLSPinnedKey: the way to trust a self-signed server
+    def test_pinned_self_signed_server(self):
+        cert = self.certs.self_signed()
+        self.serve(cert, "TLSPinnedKey=%s\n" % certs.Certs.pin(cert[0]))
+        self.download_works()
+
+    def test_wrong_pin(self):
+        other = self.certs.self_signed()
+        self.serve(self.certs.self_signed(), "TLSPinnedKey=%s\n" % certs.Certs.pin(other[0]))
+        self.assert_certificate_refused("pin mismatch")
 
 
 if __name__ == "__main__":

@@ -462,6 +462,13 @@ static void test_bad_values(void **state)
              ":4: Server: continuation lines are not supported; remove the indentation"},
             {"[Spooler]\nStartTLS=no",
              ":5: StartTLS: in unknown section [Spooler]; expected [Transport]"},
+            {"TLSPinnedKey=abc",
+             ":4: TLSPinnedKey: expected sha256//BASE64 (the SHA-256 of the server's public key, "
+             "44 characters of base64), got \"abc\""},
+            {"TLSPinnedKey=sha256//short=",
+             ":4: TLSPinnedKey: expected sha256//BASE64 (the SHA-256 of the server's public key, "
+             "44 characters of base64), got \"sha256//short=\""},
+            {"DisplayName=\xff", ":4: DisplayName: the value is not valid UTF-8"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *content = NULL;
@@ -601,6 +608,39 @@ static void test_password_file(void **state)
         assert_int_equal(unlink(pw), 0);
         assert_true(asprintf(&suffix, ":5: PasswordFile: %s: No such file or directory", pw) > 0);
         assert_error(fx, "transports.d/work.conf", suffix);
+}
+
+/* Credentials never go out without TLS (mailspool.conf(5), StartTLS). */
+static void test_tls_policy(void **state)
+{
+        struct fixture *fx = *state;
+        static const struct {
+                const char *lines;
+                enum transport_tls tls;
+                bool cleartext;
+        } cases[] = {
+            {"Server=smtp://h\n", TLS_OPTIONAL, false},
+            {"Server=smtp://h\nStartTLS=no\n", TLS_NONE, false},
+            {"Server=smtp://h\nUser=a\n", TLS_REQUIRED, false},
+            {"Server=smtp://h\nUser=a\nStartTLS=yes\n", TLS_REQUIRED, false},
+            {"Server=smtp://h\nUser=a\nStartTLS=no\n", TLS_NONE, true},
+            {"Server=smtps://h\nUser=a\nStartTLS=no\n", TLS_IMPLICIT, false},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *content = NULL;
+                assert_true(asprintf(&content, "[Transport]\nKind=smtp\n%s", cases[i].lines) > 0);
+                write_transport(fx, "work", content);
+                load_ok(fx);
+                assert_int_equal(find(fx, "work")->tls, cases[i].tls);
+                assert_int_equal(find(fx, "work")->cleartext_logon, cases[i].cleartext);
+        }
+        /* A client certificate needs its key. */
+        _cleanup_free_ char *cert = write_file(fx, "client.pem", "x\n", 0644);
+        write_transport(fx, "work", "[Transport]\nKind=smtp\nServer=smtps://h\n"
+                                    "TLSClientCertificate=client.pem\n");
+        assert_int_equal(load(fx), -EINVAL);
+        assert_non_null(strstr(fx->error, ":4: TLSClientCertificate: TLSClientCertificate and "
+                                          "TLSClientKey go together"));
 }
 
 static void test_bad_transport_id(void **state)
@@ -767,6 +807,7 @@ int main(void)
             T(test_first_error_wins),
             T(test_long_line),
             T(test_password_file),
+            T(test_tls_policy),
             T(test_bad_transport_id),
             T(test_spooler_errors),
             T(test_io_errors),

@@ -639,7 +639,12 @@ static int parse_user(struct config_file *f, const char *key, const char *value)
         return store_string(f, &transport_file_of(f)->t->config.user, value);
 }
 
-static int parse_password_file(struct config_file *f, const char *key, const char *value)
+/* A file that must exist and be a regular file, resolved against the
+ * configuration directory; private: neither readable nor writable by group
+ * or others (a password, a key). Checked now rather than when it is first
+ * needed, so that a daemon that starts is a daemon that can log in. */
+static int parse_file(struct config_file *f, const char *key, const char *value, bool private,
+                      char **field)
 {
         if (!*value)
                 return file_fail(f, f->line, key, "expected a file name, got an empty value");
@@ -649,22 +654,24 @@ static int parse_password_file(struct config_file *f, const char *key, const cha
                 return file_oom(f);
         if (r < 0)
                 return file_fail(f, f->line, key, "cannot resolve \"%s\": %s", value, strerror(-r));
-
-        /* Checked now rather than when the password is first needed, so that
-         * a daemon that starts is a daemon that can log in. */
         struct stat st;
         if (stat(path, &st) < 0)
                 return file_fail(f, f->line, key, "%s: %s", path, strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return file_fail(f, f->line, key, "%s is not a regular file", path);
-        if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+        if (private && (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)))
                 return file_fail(f, f->line, key,
                                  "%s must not be readable or writable by group or others "
                                  "(mode %04o; chmod 600 it)",
                                  path, (unsigned) (st.st_mode & 07777));
-
-        transport_file_of(f)->t->config.password_file = TAKE_PTR(path);
+        free(*field);
+        *field = TAKE_PTR(path);
         return 0;
+}
+
+static int parse_password_file(struct config_file *f, const char *key, const char *value)
+{
+        return parse_file(f, key, value, true, &transport_file_of(f)->t->config.password_file);
 }
 
 static int parse_starttls(struct config_file *f, const char *key, const char *value)
@@ -764,35 +771,6 @@ static int parse_max_connections(struct config_file *f, const char *key, const c
                 return file_fail(f, f->line, key, "expected a number from 1 to %u, got \"%s\"",
                                  MAX_MAX_CONNECTIONS, value);
         transport_file_of(f)->t->config.max_connections = (uint32_t) n;
-        return 0;
-}
-
-/* A file that must exist and be a regular file, resolved against the
- * configuration directory; private: neither readable nor writable by group
- * or others (a key). */
-static int parse_file(struct config_file *f, const char *key, const char *value, bool private,
-                      char **field)
-{
-        if (!*value)
-                return file_fail(f, f->line, key, "expected a file name, got an empty value");
-        _cleanup_free_ char *path = NULL;
-        int r = path_resolve(f->config_dir, value, &path);
-        if (r == -ENOMEM)
-                return file_oom(f);
-        if (r < 0)
-                return file_fail(f, f->line, key, "cannot resolve \"%s\": %s", value, strerror(-r));
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return file_fail(f, f->line, key, "%s: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return file_fail(f, f->line, key, "%s is not a regular file", path);
-        if (private && (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)))
-                return file_fail(f, f->line, key,
-                                 "%s must not be readable or writable by group or others "
-                                 "(mode %04o; chmod 600 it)",
-                                 path, (unsigned) (st.st_mode & 07777));
-        free(*field);
-        *field = TAKE_PTR(path);
         return 0;
 }
 

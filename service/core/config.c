@@ -88,6 +88,7 @@ static void transport_config_clear(struct transport_config *t)
         free(t->tls_pinned_key);
         free(t->tls_client_certificate);
         free(t->tls_client_key);
+        free(t->login_options);
         free(t->maildir);
         free(t->pickup);
         *t = (struct transport_config){0};
@@ -543,6 +544,7 @@ enum transport_key {
         TRANSPORT_TLS_PINNED_KEY,
         TRANSPORT_TLS_CLIENT_CERTIFICATE,
         TRANSPORT_TLS_CLIENT_KEY,
+        TRANSPORT_AUTH_MECHANISMS,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -814,6 +816,45 @@ static int parse_tls_pinned_key(struct config_file *f, const char *key, const ch
         return store_string(f, &transport_file_of(f)->t->config.tls_pinned_key, value);
 }
 
+/* SASL mechanisms libcurl knows, as AuthMechanisms takes them. */
+static const char *const auth_mechanisms[] = {
+    "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+    "NTLM", "GSSAPI", "EXTERNAL", "XOAUTH2", "OAUTHBEARER",
+};
+
+/* "PLAIN LOGIN" → libcurl's login options "AUTH=PLAIN;AUTH=LOGIN". */
+static int parse_auth_mechanisms(struct config_file *f, const char *key, const char *value)
+{
+        _cleanup_strv_free_ char **words = NULL;
+        if (strv_split_whitespace(value, &words) < 0)
+                return file_oom(f);
+        if (!words[0])
+                return file_fail(f, f->line, key, "expected one or more SASL mechanisms");
+        _cleanup_free_ char *options = strdup("");
+        for (size_t i = 0; options && words[i]; i++) {
+                bool known = false;
+                for (size_t k = 0; k < ELEMENTSOF(auth_mechanisms); k++)
+                        known = known || streq(words[i], auth_mechanisms[k]);
+                if (!known)
+                        return file_fail(f, f->line, key,
+                                         "unknown SASL mechanism \"%s\"; expected PLAIN, LOGIN, "
+                                         "CRAM-MD5, DIGEST-MD5, SCRAM-SHA-1, SCRAM-SHA-256, NTLM, "
+                                         "GSSAPI, EXTERNAL, XOAUTH2 or OAUTHBEARER",
+                                         words[i]);
+                char *more = NULL;
+                if (asprintf(&more, "%s%sAUTH=%s", options, i ? ";" : "", words[i]) < 0)
+                        return file_oom(f);
+                free(options);
+                options = more;
+        }
+        if (!options)
+                return file_oom(f);
+        struct transport_config *c = &transport_file_of(f)->t->config;
+        free(c->login_options);
+        c->login_options = TAKE_PTR(options);
+        return 0;
+}
+
 static int parse_directory(struct config_file *f, const char *key, const char *value, char **field)
 {
         if (!*value)
@@ -850,6 +891,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_TLS_PINNED_KEY] = {"TLSPinnedKey", parse_tls_pinned_key},
     [TRANSPORT_TLS_CLIENT_CERTIFICATE] = {"TLSClientCertificate", parse_tls_client_certificate},
     [TRANSPORT_TLS_CLIENT_KEY] = {"TLSClientKey", parse_tls_client_key},
+    [TRANSPORT_AUTH_MECHANISMS] = {"AuthMechanisms", parse_auth_mechanisms},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},

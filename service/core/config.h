@@ -66,6 +66,9 @@ struct transport_config {
         char *tls_pinned_key;
         char *tls_client_certificate;
         char *tls_client_key;
+        /* AuthMechanisms as libcurl's login options ("AUTH=PLAIN;AUTH=LOGIN");
+         * NULL: whatever the server offers that libcurl knows. */
+        char *login_options;
         bool is_default; /* the default outbound transport, explicit or chosen */
         enum send_mode send_mode;
         uint32_t poll_interval; /* seconds */

@@ -78,8 +78,14 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
                 SET(CURLOPT_SOCKOPTFUNCTION, warn_cleartext_logon);
                 SET(CURLOPT_SOCKOPTDATA, (void *) c);
         }
-        if (c->user)
+        if (c->user) {
                 SET(CURLOPT_USERNAME, c->user);
+                /* The first SASL step in the AUTH command, where the server
+                 * offers it: one round trip less. */
+                SET(CURLOPT_SASL_IR, 1L);
+        }
+        if (c->login_options)
+                SET(CURLOPT_LOGIN_OPTIONS, c->login_options);
 #undef SET
         if (k != CURLE_OK || !c->password_file)
                 return errno_from_curl(k);

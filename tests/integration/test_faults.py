@@ -65,8 +65,9 @@ class FakeSmtp:
     reset_after   when set, the server reads that many bytes of the message
                   body after its 354 and then resets the connection (SO_LINGER
                   0: the peer gets a TCP RST, not a FIN).
-    auth          offer AUTH PLAIN (and no STARTTLS) and take any AUTH,
-                  recorded in auths.
+    auth          the SASL mechanisms to offer ("PLAIN", "PLAIN LOGIN"; and no
+                  STARTTLS); any AUTH is taken and recorded in auths, with what
+                  the client sent after each 334.
 
     Records every connection, every RCPT and its reply, every completed
     transaction (envelope and message) and every reset. close() frees the
@@ -158,11 +159,15 @@ class FakeSmtp:
             verb = cmd.split(" ", 1)[0].split(":", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
                 reply("250-fake.example\r\n250-8BITMIME\r\n%s250 SIZE 104857600"
-                      % ("250-AUTH PLAIN\r\n" if self.auth else "")
+                      % ("250-AUTH %s\r\n" % self.auth if self.auth else "")
                       if verb == "EHLO" else "250 fake.example")
             elif verb == "AUTH" and self.auth:
-                if len(cmd.split()) == 2:  # no initial response: ask for it
-                    reply("334 ")
+                # Ask for what the AUTH line did not carry (LOGIN: the name,
+                # then the password; PLAIN: the one response).
+                prompts = (["VXNlcm5hbWU6", "UGFzc3dvcmQ6"] if cmd.split()[1:2] == ["LOGIN"]
+                           else [""])
+                for prompt in prompts[len(cmd.split()) - 2:]:
+                    reply("334 " + prompt)
                     cmd += " " + f.readline(4096).decode(errors="replace").strip()
                 with self.cond:
                     self.auths.append(cmd)

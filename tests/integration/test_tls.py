@@ -34,8 +34,8 @@ class StartTlsPolicyTest(DaemonTestCase):
 
     START = False
 
-    def configure(self, starttls_line):
-        self.fake = FakeSmtp(auth=True)
+    def configure(self, starttls_line, auth="PLAIN"):
+        self.fake = FakeSmtp(auth=auth)
         self.addCleanup(self.fake.close)
         self.h.write_config({
             "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nUser=alice\n"
@@ -73,6 +73,26 @@ class StartTlsPolicyTest(DaemonTestCase):
         self.assertEqual(summary["sent"], 1, summary)
         self.assertEqual(len(self.fake.auths), 1, self.fake.auths)
         self.assertIn("without TLS (StartTLS=no)", self.h.daemon_log())
+
+
+    # mailspool.conf(5), AuthMechanisms; SASL-IR where the server offers it
+    def test_auth_mechanisms_and_initial_response(self):
+        self.configure("StartTLS=no\n", auth="PLAIN LOGIN")
+        self.h.submit_data(make_message(subject="one"))
+        self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        # Unrestricted, libcurl takes PLAIN, its first step in the AUTH line.
+        words = self.fake.auths[0].split()
+        self.assertEqual(words[:2], ["AUTH", "PLAIN"], self.fake.auths)
+        self.assertEqual(len(words), 3, "the initial response rides in the AUTH line")
+        # Restricted to LOGIN, it uses LOGIN.
+        self.h.stop_daemon()
+        with open(os.path.join(self.h.config_dir, "transports.d", "out.conf"), "a") as f:
+            f.write("AuthMechanisms=LOGIN\n")
+        self.h.start_daemon()
+        self.h.submit_data(make_message(subject="two"))
+        self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        self.assertEqual(len(self.fake.auths), 2, self.fake.auths)
+        self.assertTrue(self.fake.auths[1].startswith("AUTH LOGIN"), self.fake.auths)
 
 
 class CertificateTest(DaemonTestCase):

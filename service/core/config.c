@@ -545,6 +545,7 @@ enum transport_key {
         TRANSPORT_TLS_CLIENT_CERTIFICATE,
         TRANSPORT_TLS_CLIENT_KEY,
         TRANSPORT_AUTH_MECHANISMS,
+        TRANSPORT_PASSWORD_CREDENTIAL,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -669,6 +670,26 @@ static int parse_file(struct config_file *f, const char *key, const char *value,
         free(*field);
         *field = TAKE_PTR(path);
         return 0;
+}
+
+/* A systemd credential (LoadCredential= in the unit): the file of that name
+ * in $CREDENTIALS_DIRECTORY, which the service manager made the daemon's
+ * alone. */
+static int parse_password_credential(struct config_file *f, const char *key, const char *value)
+{
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+        if (!*value || strchr(value, '/') || streq(value, ".") || streq(value, ".."))
+                return file_fail(f, f->line, key, "expected a credential name, got \"%s\"",
+                                 value);
+        if (!dir || dir[0] != '/')
+                return file_fail(f, f->line, key,
+                                 "no $CREDENTIALS_DIRECTORY: give the daemon the credential "
+                                 "with LoadCredential=%s:FILE in its unit",
+                                 value);
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/%s", dir, value) < 0)
+                return file_oom(f);
+        return parse_file(f, key, path, true, &transport_file_of(f)->t->config.password_file);
 }
 
 static int parse_password_file(struct config_file *f, const char *key, const char *value)
@@ -892,6 +913,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_TLS_CLIENT_CERTIFICATE] = {"TLSClientCertificate", parse_tls_client_certificate},
     [TRANSPORT_TLS_CLIENT_KEY] = {"TLSClientKey", parse_tls_client_key},
     [TRANSPORT_AUTH_MECHANISMS] = {"AuthMechanisms", parse_auth_mechanisms},
+    [TRANSPORT_PASSWORD_CREDENTIAL] = {"PasswordCredential", parse_password_credential},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -923,6 +945,10 @@ static void check_transport_against_kind(struct transport_file *tf)
                                   "\"%s\" does not fit kind %s; expected %s:// or %ss://",
                                   c->server, kind, kind, kind);
         }
+        if (f->key_lines[TRANSPORT_PASSWORD_FILE] && f->key_lines[TRANSPORT_PASSWORD_CREDENTIAL])
+                file_fail(f, f->key_lines[TRANSPORT_PASSWORD_CREDENTIAL], "PasswordCredential",
+                          "a transport has one secret source: PasswordFile or "
+                          "PasswordCredential, not both");
         if (!c->tls_client_certificate != !c->tls_client_key)
                 file_fail(f,
                           f->key_lines[c->tls_client_key ? TRANSPORT_TLS_CLIENT_KEY

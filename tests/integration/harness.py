@@ -631,6 +631,7 @@ class Harness:
         env["NOTIFY_SOCKET"] = notify_path
         env["XDG_CONFIG_HOME"] = os.path.join(self.dir, "xdg-config")
         env["XDG_STATE_HOME"] = os.path.join(self.dir, "xdg-state")
+        env.update(getattr(self, "daemon_env", {}))
         if env_overrides:
             for k, v in env_overrides.items():
                 if v is None:

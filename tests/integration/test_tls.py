@@ -8,6 +8,7 @@ Dovecot with ssl = required and certificates made by the test; each certificate
 problem is its own outcome ("certificate: HOST: REASON", mailspoolctl exit 13),
 TLSTrustFile trusts a CA, TLSPinnedKey a self-signed server."""
 
+import base64
 import os
 import shutil
 import subprocess
@@ -93,6 +94,34 @@ class StartTlsPolicyTest(DaemonTestCase):
         self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
         self.assertEqual(len(self.fake.auths), 2, self.fake.auths)
         self.assertTrue(self.fake.auths[1].startswith("AUTH LOGIN"), self.fake.auths)
+
+
+class CredentialTest(DaemonTestCase):
+    """mailspool.conf(5), PasswordCredential: a systemd credential (LoadCredential=
+    in the unit) read from $CREDENTIALS_DIRECTORY."""
+
+    START = False
+
+    # the system service keeps its secrets out of /etc with systemd credentials
+    def test_password_from_a_systemd_credential(self):
+        creds = os.path.join(self.h.dir, "credentials")
+        os.makedirs(creds)
+        with open(os.path.join(creds, "smtp-password"), "w") as f:
+            f.write("from-credential\n")
+        os.chmod(os.path.join(creds, "smtp-password"), 0o400)
+        self.h.daemon_env = {"CREDENTIALS_DIRECTORY": creds}
+        fake = FakeSmtp(auth="PLAIN")
+        self.addCleanup(fake.close)
+        self.h.write_config({
+            "transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\nUser=alice\n"
+                                     "PasswordCredential=smtp-password\nStartTLS=no\n"
+                                     "SendMode=on-demand\n" % fake.url,
+        })
+        self.h.start()
+        self.h.submit_data(make_message(subject="with a credential"))
+        self.assertEqual(self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)["sent"], 1)
+        ((_, _, response),) = [a.split() for a in fake.auths]
+        self.assertEqual(base64.b64decode(response), b"\0alice\0from-credential")
 
 
 class CertificateTest(DaemonTestCase):

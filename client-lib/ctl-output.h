@@ -13,7 +13,8 @@ void print_text(FILE *out, const char *s);
 /* The same into a new string; NULL only without memory. */
 char *text_for_terminal(const char *s);
 
-/* A table of strings (each cell passed through text_for_terminal()), printed with each column as wide as its widest cell. */
+/* A table of strings (each cell passed through text_for_terminal()), printed with each column as
+ * wide as its widest cell. */
 struct table;
 struct table *table_new(unsigned n_columns, const char *const *headers);
 int table_add_row(struct table *t, const char *const *cells);

@@ -110,7 +110,7 @@ static int fail(mailspool *m, int r, const char *what)
         case EHOSTUNREACH:
                 /* The daemon's words say when it is the server's certificate. */
                 return message && strstr(message, CERTIFICATE_MARK) ? EXIT_CERTIFICATE
-                                                                     : EXIT_NETWORK;
+                                                                    : EXIT_NETWORK;
         case ECANCELED:
                 return EXIT_CANCELLED;
         case EALREADY:

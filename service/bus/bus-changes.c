@@ -111,8 +111,8 @@ void bus_changes_emit(struct bus_changes *c)
                         c->private_emit(m->path, (char **) names, c->private_userdata);
                         continue;
                 }
-                int r = sd_bus_emit_properties_changed_strv(c->bus, m->path, m->iface,
-                                                            (char **) names);
+                int r =
+                    sd_bus_emit_properties_changed_strv(c->bus, m->path, m->iface, (char **) names);
                 if (r < 0)
                         log_debug("cannot announce the change of %s: %s", m->path, strerror(-r));
         }

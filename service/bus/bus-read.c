@@ -2,8 +2,7 @@
 
 #include "bus-error.h"
 
-int bus_read_dict(sd_bus_message *m, bus_dict_entry_fn entry, void *userdata,
-                  sd_bus_error *error)
+int bus_read_dict(sd_bus_message *m, bus_dict_entry_fn entry, void *userdata, sd_bus_error *error)
 {
         int r = sd_bus_message_enter_container(m, 'a', "{sv}");
         if (r < 0)

@@ -107,8 +107,7 @@ static void remember(struct bus_watchers *w, sd_bus_message *call, const char *s
                      "interface='org.freedesktop.DBus',member='NameOwnerChanged',arg0='%s'",
                      sender) < 0 ||
             sd_bus_add_match_async(w->bus, &x->gone, match, on_gone, NULL, w) < 0)
-                log_debug("cannot watch %s leave the bus; it is forgotten when pushed out",
-                          sender);
+                log_debug("cannot watch %s leave the bus; it is forgotten when pushed out", sender);
         struct watcher **p = find(w, sender);
         *p = x;
         w->n++;

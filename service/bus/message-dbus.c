@@ -23,11 +23,11 @@ struct message_object {
 int message_record_for_bus(struct msg_record *m)
 {
         int r = 0;
-        char **fields[] = {&m->transport, &m->sender, &m->subject, &m->message_id,
-                           &m->last_error, &m->path};
+        char **fields[] = {&m->transport,  &m->sender,     &m->subject,
+                           &m->message_id, &m->last_error, &m->path};
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fields); i++)
                 r = utf8_make_valid_in_place(fields[i]);
-        STRV_FOREACH(p, m->recipients)
+        STRV_FOREACH (p, m->recipients)
                 if (r >= 0)
                         r = utf8_make_valid_in_place(p);
         return r;
@@ -254,7 +254,7 @@ static int build_changed(sd_bus *bus, sd_bus_message **ret, void *userdata)
                 r = sd_bus_message_append(m, "s", MAILSPOOL_IFACE_MESSAGE);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        STRV_FOREACH(name, c->names)
+        STRV_FOREACH (name, c->names)
                 for (size_t i = 0; r >= 0 && i < ELEMENTSOF(changing); i++) {
                         if (!streq(*name, changing[i].name))
                                 continue;
@@ -306,13 +306,12 @@ int message_dbus_register(struct bus_faces *b)
         (void) sd_event_source_set_description(b->messages_release, "bus-message-records");
         sd_event_source_set_enabled(b->messages_release, SD_EVENT_OFF);
         return sd_bus_add_fallback_vtable(b->bus, &b->message_slot, MAILSPOOL_MESSAGE_PREFIX,
-                                          MAILSPOOL_IFACE_MESSAGE, message_vtable, message_find,
-                                          b);
+                                          MAILSPOOL_IFACE_MESSAGE, message_vtable, message_find, b);
 }
 
 /* The properties a message's change announces, by bit (as changing[]). */
-static const char *const message_change_names[] = {"State", "Attempts", "NextAttempt",
-                                                   "LastError", "Recipients"};
+static const char *const message_change_names[] = {"State", "Attempts", "NextAttempt", "LastError",
+                                                   "Recipients"};
 
 void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
 {

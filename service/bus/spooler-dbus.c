@@ -196,8 +196,7 @@ static int read_filter_entry(sd_bus_message *m, const char *key, void *userdata,
         } else {
                 struct transport *t = spool_find_transport_by_path(lf->spool, value);
                 if (!t)
-                        return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s",
-                                              value);
+                        return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no transport at %s", value);
                 f->transport = t->config->id;
         }
         return sd_bus_message_exit_container(m);
@@ -302,8 +301,7 @@ int spooler_dbus_register(struct bus_faces *b)
 {
         b->spooler_status = (struct status_object){.b = b, .row = &b->spool->status};
         int r = sd_bus_add_object_vtable(b->bus, &b->spooler_slots[0], MAILSPOOL_SPOOLER_PATH,
-                                         MAILSPOOL_IFACE_STATUS, status_vtable,
-                                         &b->spooler_status);
+                                         MAILSPOOL_IFACE_STATUS, status_vtable, &b->spooler_status);
         if (r < 0)
                 return r;
         return sd_bus_add_object_vtable(b->bus, &b->spooler_slots[1], MAILSPOOL_SPOOLER_PATH,

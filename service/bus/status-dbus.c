@@ -19,8 +19,8 @@ static int no_support(sd_bus_error *error, const struct status_object *o, const 
 {
         return bus_error_mapi(error, MAPI_E_NO_SUPPORT,
                               "%s \"%s\" does not offer %s (ResourceMethods 0x%X lacks 0x%X)",
-                              o->t ? "transport" : "the", status_name(o),
-                              method, o->row->resource_methods, bit);
+                              o->t ? "transport" : "the", status_name(o), method,
+                              o->row->resource_methods, bit);
 }
 
 /* One typed getter per property, each reading the object's status row. */
@@ -90,7 +90,7 @@ static int append_summary(sd_bus_message *m, const struct flush *f)
                 r = sd_bus_message_open_container(m, 'v', "ao");
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "o");
-        STRV_FOREACH(p, f->skipped)
+        STRV_FOREACH (p, f->skipped)
                 if (r >= 0)
                         r = sd_bus_message_append(m, "o", *p);
         for (int k = 0; r >= 0 && k < 3; k++)
@@ -109,8 +109,7 @@ static int append_summary(sd_bus_message *m, const struct flush *f)
                 if (asprintf(&text, "%s (0x%08X): %s", mapi_error_name(e->code),
                              mapi_error_value(e->code), e->text) < 0)
                         return -ENOMEM;
-                r = sd_bus_message_append(m, "(oss)", e->path, mapi_error_dbus_name(e->code),
-                                          text);
+                r = sd_bus_message_append(m, "(oss)", e->path, mapi_error_dbus_name(e->code), text);
         }
         for (int k = 0; r >= 0 && k < 4; k++)
                 r = sd_bus_message_close_container(m);
@@ -276,8 +275,8 @@ static int spooler_validate(struct bus_faces *b, uint32_t flags, sd_bus_error *e
                                               text ? text : strerror(-r));
         }
         /* FORCE_XP_* on the spooler applies to every transport. */
-        uint32_t force = flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT |
-                                  MAILSPOOL_VALIDATE_FORCE_DISCONNECT);
+        uint32_t force =
+            flags & (MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT);
         for (size_t i = 0; force && i < b->spool->n_transports; i++)
                 (void) transport_validate(b->spool->transports[i], force);
         return 0;

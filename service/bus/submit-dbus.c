@@ -18,7 +18,7 @@
 #include "transport.h"
 
 struct submit_options {
-        uid_t owner; /* the caller, as the bus vouches for it */
+        uid_t owner;     /* the caller, as the bus vouches for it */
         char *transport; /* object path, NULL if not given */
         char *sender;
         char **recipients;
@@ -270,8 +270,8 @@ void submit_limits_init(struct submit_limits *l)
          * gets a sixteenth of that, so that fifteen others still fit. */
         struct rlimit rl = {.rlim_cur = 1024};
         (void) getrlimit(RLIMIT_NOFILE, &rl);
-        rlim_t quarter = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 4u << 20 ? 1u << 20
-                                                                              : rl.rlim_cur / 4;
+        rlim_t quarter =
+            rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 4u << 20 ? 1u << 20 : rl.rlim_cur / 4;
         l->readers = quarter > 1 ? (unsigned) quarter : 1;
         l->readers_per_uid = l->readers / 16 > 2 ? l->readers / 16 : 2;
 }

@@ -96,8 +96,8 @@ static int transport_face_register(struct bus_faces *b, struct transport_face *t
                                          status_vtable, &tf->status);
         if (r < 0)
                 return r;
-        return sd_bus_add_object_vtable(b->bus, &tf->slots[1], t->path,
-                                        MAILSPOOL_IFACE_TRANSPORT, transport_vtable, t);
+        return sd_bus_add_object_vtable(b->bus, &tf->slots[1], t->path, MAILSPOOL_IFACE_TRANSPORT,
+                                        transport_vtable, t);
 }
 
 int transport_dbus_add_all(struct bus_faces *b, bool announce)
@@ -137,8 +137,7 @@ void transport_dbus_remove_all(struct bus_faces *b, bool announce)
         b->n_transports = 0;
 }
 
-static struct transport_face *transport_dbus_face(struct bus_faces *b,
-                                                   const struct transport *t)
+static struct transport_face *transport_dbus_face(struct bus_faces *b, const struct transport *t)
 {
         for (size_t i = 0; i < b->n_transports; i++)
                 if (b->transports[i].t == t)

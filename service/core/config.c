@@ -55,7 +55,8 @@ uint32_t transport_kind_methods(enum transport_kind k)
         case TRANSPORT_SMTP:
         case TRANSPORT_IMAP:
         case TRANSPORT_POP3:
-                return MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES;
+                return MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD |
+                       MAILSPOOL_STATUS_FLUSH_QUEUES;
         case TRANSPORT_MAILDIR:
                 /* No password to change, and the spooler flushes it. */
                 return MAILSPOOL_STATUS_VALIDATE_STATE;
@@ -485,8 +486,7 @@ static int parse_submit_timeout(struct config_file *f, const char *key, const ch
 static int parse_limit(struct config_file *f, const char *key, const char *value, uint64_t *ret)
 {
         if (parse_decimal(value, UINT64_MAX - 1, ret) < 0)
-                return file_fail(f, f->line, key, "expected a number from 0 up, got \"%s\"",
-                                 value);
+                return file_fail(f, f->line, key, "expected a number from 0 up, got \"%s\"", value);
         return 0;
 }
 
@@ -679,8 +679,7 @@ static int parse_password_credential(struct config_file *f, const char *key, con
 {
         const char *dir = getenv("CREDENTIALS_DIRECTORY");
         if (!*value || strchr(value, '/') || streq(value, ".") || streq(value, ".."))
-                return file_fail(f, f->line, key, "expected a credential name, got \"%s\"",
-                                 value);
+                return file_fail(f, f->line, key, "expected a credential name, got \"%s\"", value);
         if (!dir || dir[0] != '/')
                 return file_fail(f, f->line, key,
                                  "no $CREDENTIALS_DIRECTORY: give the daemon the credential "
@@ -825,7 +824,8 @@ static int parse_tls_pinned_key(struct config_file *f, const char *key, const ch
         for (char *pin = strtok_r(copy, ";", &save); pin; pin = strtok_r(NULL, ";", &save), n++) {
                 const char *b64 = pin + strlen("sha256//");
                 if (strncmp(pin, "sha256//", 8) != 0 || strlen(b64) != 44 ||
-                    strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
+                    strspn(b64,
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") !=
                         44)
                         return file_fail(f, f->line, key,
                                          "expected sha256//BASE64 (the SHA-256 of the server's "
@@ -839,8 +839,8 @@ static int parse_tls_pinned_key(struct config_file *f, const char *key, const ch
 
 /* SASL mechanisms libcurl knows, as AuthMechanisms takes them. */
 static const char *const auth_mechanisms[] = {
-    "PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
-    "NTLM", "GSSAPI", "EXTERNAL", "XOAUTH2", "OAUTHBEARER",
+    "PLAIN", "LOGIN",  "CRAM-MD5", "DIGEST-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+    "NTLM",  "GSSAPI", "EXTERNAL", "XOAUTH2",    "OAUTHBEARER",
 };
 
 /* "PLAIN LOGIN" → libcurl's login options "AUTH=PLAIN;AUTH=LOGIN". */

@@ -107,7 +107,7 @@ struct spool_config {
 /* Ten thousand: no desktop has that many waiting; a runaway script soon does. */
 #define CONFIG_DEFAULT_USER_QUEUE_MESSAGES 10000
 #define CONFIG_FROM_DISK                   UINT64_MAX
-#define CONFIG_BUILTIN_TRANSPORT_ID     "local"
+#define CONFIG_BUILTIN_TRANSPORT_ID        "local"
 
 /* Reads config_dir (relative paths in it resolve against config_dir; default
  * Maildir and Pickup against state_dir). A missing config_dir gives the

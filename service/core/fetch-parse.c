@@ -2,8 +2,7 @@
 
 #include <ctype.h>
 
-char *fetch_response_code_number(const char *line, size_t size, const char *tag,
-                                 size_t max_digits)
+char *fetch_response_code_number(const char *line, size_t size, const char *tag, size_t max_digits)
 {
         const char *p = memmem(line, size, tag, strlen(tag));
         if (!p)

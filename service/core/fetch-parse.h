@@ -7,8 +7,7 @@
 
 /* The number after tag ("[UIDVALIDITY ", "[UIDNEXT ") in a line of size
  * bytes, as its digits (at most max_digits); NULL if absent. */
-char *fetch_response_code_number(const char *line, size_t size, const char *tag,
-                                 size_t max_digits);
+char *fetch_response_code_number(const char *line, size_t size, const char *tag, size_t max_digits);
 
 /* Called for each message a listing names: uid, the server's name for it;
  * locator, how to ask for it in this session (IMAP: the UID; POP3: its

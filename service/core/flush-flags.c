@@ -67,7 +67,8 @@ int validate_flags_check(uint32_t flags, bool on_spooler, enum mapi_error *ret_c
                                     "/org/mailspool/Spool1/spooler",
                                     ret_code, ret_error);
 
-        if ((flags & MAILSPOOL_VALIDATE_FORCE_CONNECT) && (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT))
+        if ((flags & MAILSPOOL_VALIDATE_FORCE_CONNECT) &&
+            (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT))
                 return flags_reject(MAPI_E_INVALID_PARAMETER,
                                     "FORCE_XP_CONNECT (0x40000) and FORCE_XP_DISCONNECT (0x80000) "
                                     "contradict each other; pass only one of them",
@@ -81,8 +82,9 @@ const char *flush_flags_to_string(uint32_t flags, char *buf, size_t size)
                 uint32_t bit;
                 const char *name;
         } names[] = {
-            {MAILSPOOL_FLUSH_UPLOAD, "UPLOAD"}, {MAILSPOOL_FLUSH_DOWNLOAD, "DOWNLOAD"}, {MAILSPOOL_FLUSH_FORCE, "FORCE"},
-            {MAILSPOOL_FLUSH_NO_UI, "NO_UI"},   {MAILSPOOL_FLUSH_ASYNC_OK, "ASYNC_OK"},
+            {MAILSPOOL_FLUSH_UPLOAD, "UPLOAD"},     {MAILSPOOL_FLUSH_DOWNLOAD, "DOWNLOAD"},
+            {MAILSPOOL_FLUSH_FORCE, "FORCE"},       {MAILSPOOL_FLUSH_NO_UI, "NO_UI"},
+            {MAILSPOOL_FLUSH_ASYNC_OK, "ASYNC_OK"},
         };
         size_t used = 0;
 
@@ -104,7 +106,8 @@ const char *flush_flags_to_string(uint32_t flags, char *buf, size_t size)
                 if (flags & names[i].bit)
                         APPEND("%s%s", used > 0 ? "|" : "", names[i].name);
         if (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS)
-                APPEND("%s0x%X", used > 0 ? "|" : "", (unsigned) (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS));
+                APPEND("%s0x%X", used > 0 ? "|" : "",
+                       (unsigned) (flags & ~MAILSPOOL_FLUSH_ALL_FLAGS));
         if (flags == 0)
                 APPEND("none");
 #undef APPEND

@@ -19,9 +19,8 @@ struct quota_limits quota_limits_for(const struct spool_config *c, uint64_t fs_s
         };
 }
 
-enum quota_verdict quota_check(const struct quota_limits *l, uint64_t queued,
-                               uint64_t queued_bytes, uint64_t size, uint64_t free_bytes,
-                               bool privileged)
+enum quota_verdict quota_check(const struct quota_limits *l, uint64_t queued, uint64_t queued_bytes,
+                               uint64_t size, uint64_t free_bytes, bool privileged)
 {
         if (queued >= l->messages)
                 return QUOTA_MESSAGES;

@@ -26,6 +26,5 @@ enum quota_verdict {
 /* For a message of size bytes from a uid that has queued messages of
  * queued_bytes waiting, with free_bytes free on the file system. The
  * privileged (root, AdminGroup) may use the reserve. */
-enum quota_verdict quota_check(const struct quota_limits *l, uint64_t queued,
-                               uint64_t queued_bytes, uint64_t size, uint64_t free_bytes,
-                               bool privileged);
+enum quota_verdict quota_check(const struct quota_limits *l, uint64_t queued, uint64_t queued_bytes,
+                               uint64_t size, uint64_t free_bytes, bool privileged);

@@ -13,8 +13,7 @@ static void on_transport_changed(struct transport *t, unsigned changes, void *us
         transport_dbus_changed(&d->faces, t, changes);
 }
 
-static void on_message_changed(struct transport *t, uint64_t id, bool recipients,
-                               void *userdata)
+static void on_message_changed(struct transport *t, uint64_t id, bool recipients, void *userdata)
 {
         struct daemon *d = userdata;
         message_dbus_changed(&d->faces, id, recipients);
@@ -34,8 +33,7 @@ static void on_connection_failed(struct transport *t, enum mapi_error code, cons
         flushes_connection_failed(&d->flushes, t, code, error);
 }
 
-static void on_message_received(struct transport *t, uint64_t id, const char *file,
-                                void *userdata)
+static void on_message_received(struct transport *t, uint64_t id, const char *file, void *userdata)
 {
         struct daemon *d = userdata;
         transport_dbus_message_received(&d->faces, t, id, file);

@@ -145,8 +145,7 @@ static void flush_progress(struct flush *f, struct transport *t, const char *tex
                 f->owner->listener.progress(f, t, text, f->owner->listener.userdata);
 }
 
-static void flush_count_outcome(struct flush *f, struct transport *t,
-                                enum delivery_outcome outcome)
+static void flush_count_outcome(struct flush *f, struct transport *t, enum delivery_outcome outcome)
 {
         if (outcome == DELIVERY_SENT)
                 f->sent++;
@@ -326,10 +325,10 @@ static int flush_add_part(struct flush *f, struct transport *t)
         return 0;
 }
 
-static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text,
-                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text,
-                  const char *fmt, ...)
+static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_text, const char *fmt,
+                  ...)
 {
         va_list ap;
         va_start(ap, fmt);

@@ -25,7 +25,7 @@ struct flush_listener {
 struct flushes {
         struct spool *spool;
         struct flush_listener listener;
-        struct flush *running; /* a list */
+        struct flush *running;     /* a list */
         unsigned upload, download; /* spooler-level flushes running, per direction */
 };
 

@@ -22,9 +22,9 @@ static const struct status_row spooler_row = {
     .identity_display = "",
 };
 
-int spool_new(sd_event *event, struct store *store, const char *config_dir,
-              const char *state_dir, struct spool_config *config,
-              const struct spool_listener *listener, struct spool **ret)
+int spool_new(sd_event *event, struct store *store, const char *config_dir, const char *state_dir,
+              struct spool_config *config, const struct spool_listener *listener,
+              struct spool **ret)
 {
         struct spool *s = calloc(1, sizeof(*s));
         if (!s)

@@ -42,9 +42,9 @@ struct spool {
 };
 
 /* Takes config (moved into the spool) and its directories' names (copied). */
-int spool_new(sd_event *event, struct store *store, const char *config_dir,
-              const char *state_dir, struct spool_config *config,
-              const struct spool_listener *listener, struct spool **ret);
+int spool_new(sd_event *event, struct store *store, const char *config_dir, const char *state_dir,
+              struct spool_config *config, const struct spool_listener *listener,
+              struct spool **ret);
 struct spool *spool_free(struct spool *s);
 
 /* Builds the transports from s->config. */

@@ -61,8 +61,8 @@ int bounce_build(struct store *store, uint64_t id, const char *error, char *cons
          * in one attempt (one recipient refused, another expired) are two
          * files. */
         else if (asprintf(&b.file_name, "%" PRIu64 ".R%" PRIu64 "_%u_%016" PRIx64 ".%s",
-                          now_realtime_usec() / USEC_PER_SEC, id, m.attempts,
-                          fnv1a64(b.source_key), host) < 0)
+                          now_realtime_usec() / USEC_PER_SEC, id, m.attempts, fnv1a64(b.source_key),
+                          host) < 0)
                 b.file_name = NULL;
         if (!b.source_key || !b.file_name) {
                 bounce_clear(&b);

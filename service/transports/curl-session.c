@@ -108,7 +108,7 @@ static const char *certificate_reason(CURL *e, CURLcode result, const char *deta
         long verify = 0;
         curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify);
         switch (verify) {
-        case 9:  /* X509_V_ERR_CERT_NOT_YET_VALID */
+        case 9: /* X509_V_ERR_CERT_NOT_YET_VALID */
                 return "not yet valid";
         case 10: /* X509_V_ERR_CERT_HAS_EXPIRED */
                 return "expired";

@@ -469,8 +469,8 @@ static int fetch_init(struct transport *t, enum fetch_protocol protocol)
 {
         struct fetch_driver *f = driver(t);
         f->protocol = protocol;
-        f->max_size = t->env.max_message_size < SIZE_MAX ? (size_t) t->env.max_message_size
-                                                         : SIZE_MAX;
+        f->max_size =
+            t->env.max_message_size < SIZE_MAX ? (size_t) t->env.max_message_size : SIZE_MAX;
         int r = curl_session_host_port(t->config->server, &f->host_port);
         if (r < 0) {
                 log_error("transport \"%s\": cannot read the server URL %s", t->config->id,

@@ -24,7 +24,11 @@
 #define MAX_QUEUE_LIFETIME_USEC (5 * USEC_PER_DAY)
 
 /* The listener's members, called with the listener's userdata. */
-#define REPORT(t, member, ...)                                                                             do {                                                                                                       if ((t)->env.listener && (t)->env.listener->member)                                                        (t)->env.listener->member((t), ##__VA_ARGS__, (t)->env.userdata);                    } while (0)
+#define REPORT(t, member, ...)                                                                     \
+        do {                                                                                       \
+                if ((t)->env.listener && (t)->env.listener->member)                                \
+                        (t)->env.listener->member((t), ##__VA_ARGS__, (t)->env.userdata);          \
+        } while (0)
 
 /* What StatusString adds while a transport logs on in clear. */
 #define CLEARTEXT_WARNING "; logs on without TLS (StartTLS=no)"
@@ -228,8 +232,7 @@ static char *transport_compute_status_string(const struct transport *t)
         else if (t->failed && t->last_error[0])
                 r = asprintf(&s, "%s", t->last_error);
         else if (t->skipped_inbound > 0)
-                r = asprintf(&s, "%u incoming left aside (%s)", t->skipped_inbound,
-                             t->skipped_why);
+                r = asprintf(&s, "%u incoming left aside (%s)", t->skipped_inbound, t->skipped_why);
         else if (t->queued_outbound > 0)
                 r = asprintf(&s, "%u waiting to be sent%s", t->queued_outbound,
                              t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
@@ -468,8 +471,8 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
         _cleanup_(bounce_clear) struct bounce b = {};
         int r = bounce_build(t->env.store, id, error, recipients, diagnostics, &b);
         if (r >= 0)
-                r = transport_store_inbound(t, b.report, b.size, b.source_key, b.file_name,
-                                            b.owner, NULL, NULL);
+                r = transport_store_inbound(t, b.report, b.size, b.source_key, b.file_name, b.owner,
+                                            NULL, NULL);
         if (r < 0 && r != -EEXIST)
                 log_error("transport \"%s\": cannot write the non-delivery report of message "
                           "%" PRIu64 ": %s",

@@ -61,8 +61,8 @@ int main(int argc, char **argv)
                 uint32_t code = 0;
                 double t0 = now_ms();
                 r = sd_bus_get_property_trivial(bus, MAILSPOOL_BUS_NAME, argv[1],
-                                                MAILSPOOL_IFACE_STATUS, "StatusCode", &error,
-                                                'u', &code);
+                                                MAILSPOOL_IFACE_STATUS, "StatusCode", &error, 'u',
+                                                &code);
                 double took = now_ms() - t0;
                 if (r < 0 && !stop) {
                         fprintf(stderr, "StatusCode read failed: %s\n",

@@ -47,8 +47,8 @@ int main(int argc, char **argv)
                 sd_bus_error error = SD_BUS_ERROR_NULL;
                 char *data = make_message(size, i);
                 r = sd_bus_message_new_method_call(bus, &m, MAILSPOOL_BUS_NAME,
-                                                   MAILSPOOL_SPOOLER_PATH,
-                                                   MAILSPOOL_IFACE_SPOOLER, "SubmitData");
+                                                   MAILSPOOL_SPOOLER_PATH, MAILSPOOL_IFACE_SPOOLER,
+                                                   "SubmitData");
                 if (r >= 0)
                         r = sd_bus_message_append_array(m, 'y', data, size);
                 if (r >= 0)

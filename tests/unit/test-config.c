@@ -13,7 +13,9 @@
 #include "config.h"
 #include "mailspool-bus.h"
 
-#define ALL_REMOTE_METHODS (MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES)
+#define ALL_REMOTE_METHODS                                                                         \
+        (MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD |                      \
+         MAILSPOOL_STATUS_FLUSH_QUEUES)
 
 /* One scratch tree per test: ROOT/etc is the config dir, ROOT/state the
  * state dir. */
@@ -324,7 +326,8 @@ static void test_every_key_set(void **state)
         assert_false(pop->is_default);
         assert_int_equal(pop->poll_interval, 0);
         assert_true(pop->asynchronous);
-        assert_int_equal(pop->methods, MAILSPOOL_STATUS_FLUSH_QUEUES | MAILSPOOL_STATUS_CHANGE_PASSWORD);
+        assert_int_equal(pop->methods,
+                         MAILSPOOL_STATUS_FLUSH_QUEUES | MAILSPOOL_STATUS_CHANGE_PASSWORD);
         assert_int_equal(pop->max_connections, 100);
         /* Relative to the config dir, not the state dir. */
         assert_path(pop->maildir, fx->config_dir, "boxes/pop");
@@ -636,8 +639,9 @@ static void test_tls_policy(void **state)
         }
         /* A client certificate needs its key. */
         _cleanup_free_ char *cert = write_file(fx, "client.pem", "x\n", 0644);
-        write_transport(fx, "work", "[Transport]\nKind=smtp\nServer=smtps://h\n"
-                                    "TLSClientCertificate=client.pem\n");
+        write_transport(fx, "work",
+                        "[Transport]\nKind=smtp\nServer=smtps://h\n"
+                        "TLSClientCertificate=client.pem\n");
         assert_int_equal(load(fx), -EINVAL);
         assert_non_null(strstr(fx->error, ":4: TLSClientCertificate: TLSClientCertificate and "
                                           "TLSClientKey go together"));

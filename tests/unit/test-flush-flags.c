@@ -46,7 +46,8 @@ static void test_flush_directions_accepted(void **state)
 {
         static const uint32_t directions[] = {MAILSPOOL_FLUSH_UPLOAD, MAILSPOOL_FLUSH_DOWNLOAD,
                                               MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_DOWNLOAD};
-        static const uint32_t extras[] = {0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI, MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI};
+        static const uint32_t extras[] = {0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI,
+                                          MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI};
         for (size_t d = 0; d < ELEMENTSOF(directions); d++)
                 for (size_t e = 0; e < ELEMENTSOF(extras); e++) {
                         assert_accepted(flush_flags_check, directions[d] | extras[e], ON_SPOOLER);
@@ -80,23 +81,27 @@ static void test_flush_unknown_bits_reported_first(void **state)
 
 static void test_flush_needs_a_direction(void **state)
 {
-        static const uint32_t no_direction[] = {0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI, MAILSPOOL_FLUSH_ASYNC_OK,
-                                                MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI | MAILSPOOL_FLUSH_ASYNC_OK};
+        static const uint32_t no_direction[] = {
+            0, MAILSPOOL_FLUSH_FORCE, MAILSPOOL_FLUSH_NO_UI, MAILSPOOL_FLUSH_ASYNC_OK,
+            MAILSPOOL_FLUSH_FORCE | MAILSPOOL_FLUSH_NO_UI | MAILSPOOL_FLUSH_ASYNC_OK};
         for (size_t i = 0; i < ELEMENTSOF(no_direction); i++) {
                 assert_rejected(flush_flags_check, no_direction[i], ON_SPOOLER,
                                 MAPI_E_INVALID_PARAMETER);
-                assert_rejected(flush_flags_check, no_direction[i] & ~MAILSPOOL_FLUSH_ASYNC_OK, ON_TRANSPORT,
-                                MAPI_E_INVALID_PARAMETER);
+                assert_rejected(flush_flags_check, no_direction[i] & ~MAILSPOOL_FLUSH_ASYNC_OK,
+                                ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
         }
 }
 
 static void test_flush_async_ok_is_for_the_spooler(void **state)
 {
-        assert_accepted(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK, ON_SPOOLER);
+        assert_accepted(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK,
+                        ON_SPOOLER);
         assert_accepted(flush_flags_check, MAILSPOOL_FLUSH_ALL_FLAGS, ON_SPOOLER);
-        const char *async = assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK,
-                                            ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
-        assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_ALL_FLAGS, ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
+        const char *async =
+            assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_ASYNC_OK,
+                            ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
+        assert_rejected(flush_flags_check, MAILSPOOL_FLUSH_ALL_FLAGS, ON_TRANSPORT,
+                        MAPI_E_INVALID_PARAMETER);
         /* Not the no-direction sentence: the caller must learn which rule. */
         const char *direction =
             assert_rejected(flush_flags_check, 0, ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
@@ -126,7 +131,8 @@ static void test_validate_known_flags_accepted(void **state)
             MAILSPOOL_VALIDATE_FORCE_DISCONNECT,
             MAILSPOOL_VALIDATE_ABORT_XP_HEADER_OPERATION,
             MAILSPOOL_VALIDATE_SHOW_XP_SESSION_UI,
-            MAILSPOOL_VALIDATE_SUPPRESS_UI | MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS,
+            MAILSPOOL_VALIDATE_SUPPRESS_UI | MAILSPOOL_VALIDATE_FORCE_CONNECT |
+                MAILSPOOL_VALIDATE_HEADER_CACHE_FLAGS,
         };
         for (size_t i = 0; i < ELEMENTSOF(each); i++) {
                 assert_accepted(validate_flags_check, each[i], ON_SPOOLER);
@@ -141,44 +147,53 @@ static void test_validate_unknown_bits(void **state)
                 if (b & MAILSPOOL_VALIDATE_ALL_FLAGS)
                         continue;
                 assert_rejected(validate_flags_check, b, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
-                assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_SUPPRESS_UI | b, ON_TRANSPORT,
-                                MAPI_E_UNKNOWN_FLAGS);
+                assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_SUPPRESS_UI | b,
+                                ON_TRANSPORT, MAPI_E_UNKNOWN_FLAGS);
         }
         /* FlushQueues' bits are not ValidateState's. */
-        assert_rejected(validate_flags_check, MAILSPOOL_FLUSH_UPLOAD, ON_SPOOLER, MAPI_E_UNKNOWN_FLAGS);
+        assert_rejected(validate_flags_check, MAILSPOOL_FLUSH_UPLOAD, ON_SPOOLER,
+                        MAPI_E_UNKNOWN_FLAGS);
 }
 
 static void test_validate_config_changed_is_for_the_spooler(void **state)
 {
         assert_accepted(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_SPOOLER);
-        assert_accepted(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI, ON_SPOOLER);
+        assert_accepted(validate_flags_check,
+                        MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI,
+                        ON_SPOOLER);
         assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_TRANSPORT,
                         MAPI_E_INVALID_PARAMETER);
-        assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI, ON_TRANSPORT,
-                        MAPI_E_INVALID_PARAMETER);
+        assert_rejected(validate_flags_check,
+                        MAILSPOOL_VALIDATE_CONFIG_CHANGED | MAILSPOOL_VALIDATE_SUPPRESS_UI,
+                        ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
 }
 
 static void test_validate_connect_and_disconnect_conflict(void **state)
 {
-        const uint32_t both = MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT;
+        const uint32_t both =
+            MAILSPOOL_VALIDATE_FORCE_CONNECT | MAILSPOOL_VALIDATE_FORCE_DISCONNECT;
         assert_rejected(validate_flags_check, both, ON_SPOOLER, MAPI_E_INVALID_PARAMETER);
-        const char *conflict = assert_rejected(validate_flags_check, both | MAILSPOOL_VALIDATE_SUPPRESS_UI,
-                                               ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
+        const char *conflict =
+            assert_rejected(validate_flags_check, both | MAILSPOOL_VALIDATE_SUPPRESS_UI,
+                            ON_TRANSPORT, MAPI_E_INVALID_PARAMETER);
         assert_non_null(strstr(conflict, "FORCE_XP_DISCONNECT"));
-        const char *config = assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_TRANSPORT,
-                                             MAPI_E_INVALID_PARAMETER);
+        const char *config =
+            assert_rejected(validate_flags_check, MAILSPOOL_VALIDATE_CONFIG_CHANGED, ON_TRANSPORT,
+                            MAPI_E_INVALID_PARAMETER);
         assert_string_not_equal(conflict, config);
 }
 
 static void test_flags_to_string(void **state)
 {
         char buf[64];
-        assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_NO_UI, buf, sizeof(buf)),
-                            "UPLOAD|NO_UI");
+        assert_string_equal(
+            flush_flags_to_string(MAILSPOOL_FLUSH_UPLOAD | MAILSPOOL_FLUSH_NO_UI, buf, sizeof(buf)),
+            "UPLOAD|NO_UI");
         assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_ALL_FLAGS, buf, sizeof(buf)),
                             "UPLOAD|DOWNLOAD|FORCE|NO_UI|ASYNC_OK");
-        assert_string_equal(flush_flags_to_string(MAILSPOOL_FLUSH_DOWNLOAD | 0x40, buf, sizeof(buf)),
-                            "DOWNLOAD|0x40");
+        assert_string_equal(
+            flush_flags_to_string(MAILSPOOL_FLUSH_DOWNLOAD | 0x40, buf, sizeof(buf)),
+            "DOWNLOAD|0x40");
         assert_string_equal(flush_flags_to_string(0x1, buf, sizeof(buf)), "0x1");
         assert_string_equal(flush_flags_to_string(0, buf, sizeof(buf)), "none");
         /* Every bit set still fits the documented 64 bytes. */

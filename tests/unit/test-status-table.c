@@ -154,16 +154,21 @@ static void test_ops_on_number_column(void **state)
 static void test_bitmask_ops(void **state)
 {
         /* StatusCode = AVAILABLE | OUTBOUND_ENABLED */
-        assert_true(matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_AVAILABLE)));
+        assert_true(
+            matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_AVAILABLE)));
         /* One of several bits is enough for "&" ... */
         assert_true(matches_one(
-            &distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_OUTBOUND_ENABLED)));
-        assert_false(matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_OFFLINE)));
+            &distinct_row, term_u("StatusCode", "&",
+                                  MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_OUTBOUND_ENABLED)));
+        assert_false(
+            matches_one(&distinct_row, term_u("StatusCode", "&", MAILSPOOL_STATUS_OFFLINE)));
         /* ... and "!&" wants none of them. */
-        assert_true(matches_one(&distinct_row,
-                                term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_FAILURE)));
-        assert_false(matches_one(&distinct_row,
-                                 term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_AVAILABLE)));
+        assert_true(matches_one(
+            &distinct_row,
+            term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_FAILURE)));
+        assert_false(matches_one(
+            &distinct_row,
+            term_u("StatusCode", "!&", MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_AVAILABLE)));
         /* A zero mask shares no bit with anything. */
         assert_false(matches_one(&distinct_row, term_u("StatusCode", "&", 0)));
         assert_true(matches_one(&distinct_row, term_u("StatusCode", "!&", 0)));
@@ -317,7 +322,8 @@ static const struct status_row example_rows[] = {
         .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
         .display_name = "Work mail",
         .provider_display = "SMTP",
-        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD |
+                            MAILSPOOL_STATUS_FLUSH_QUEUES,
         .resource_flags = MAILSPOOL_STATUS_DEFAULT_OUTBOUND,
         .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_OUTBOUND_ENABLED,
         .status_string = "Available",
@@ -332,7 +338,8 @@ static const struct status_row example_rows[] = {
         .provider_display = "Maildir",
         /* A maildir transport is flushed by the spooler. */
         .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE,
-        .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_INBOUND_ENABLED | MAILSPOOL_STATUS_OUTBOUND_ENABLED,
+        .status_code = MAILSPOOL_STATUS_AVAILABLE | MAILSPOOL_STATUS_INBOUND_ENABLED |
+                       MAILSPOOL_STATUS_OUTBOUND_ENABLED,
         .status_string = "Available",
         .identity_display = "",
     },
@@ -343,7 +350,8 @@ static const struct status_row example_rows[] = {
         .resource_type = MAILSPOOL_RESOURCE_TRANSPORT,
         .display_name = "Home",
         .provider_display = "IMAP",
-        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD | MAILSPOOL_STATUS_FLUSH_QUEUES,
+        .resource_methods = MAILSPOOL_STATUS_VALIDATE_STATE | MAILSPOOL_STATUS_CHANGE_PASSWORD |
+                            MAILSPOOL_STATUS_FLUSH_QUEUES,
         .status_code = MAILSPOOL_STATUS_OFFLINE | MAILSPOOL_STATUS_INBOUND_ENABLED,
         .status_string = "Offline",
         .identity_display = "alice@home.example",

@@ -24,11 +24,15 @@ static void test_invalid_sequences_become_replacement(void **state)
         const struct {
                 const char *in, *out;
         } cases[] = {
-            {"a\xff" "b", "a\xef\xbf\xbd" "b"},                     /* a byte no character starts with */
-            {"\xc3", "\xef\xbf\xbd"},                               /* cut short at the end */
-            {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},               /* overlong '/' */
+            {"a\xff"
+             "b",
+             "a\xef\xbf\xbd"
+             "b"},                                    /* a byte no character starts with */
+            {"\xc3", "\xef\xbf\xbd"},                 /* cut short at the end */
+            {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong '/' */
             {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
-            {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* past U+10FFFF */
+            {"\xf4\x90\x80\x80",
+             "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* past U+10FFFF */
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 assert_false(utf8_is_valid(cases[i].in));

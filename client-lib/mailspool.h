@@ -125,6 +125,12 @@ int mailspool_cancel_flush(mailspool *m, const char *transport);
 
 /* ValidateState on a transport (NULL: the spooler). */
 int mailspool_validate(mailspool *m, const char *transport, uint32_t flags);
+/* How a transport logs on: where its secret comes from (the configuration
+ * key, as "PasswordCommand"; "" for none) and the mechanism of the last
+ * logon the server took ("PLAIN", "XOAUTH2"; "" before the first). Never
+ * the secret. Free both. */
+int mailspool_transport_logon(mailspool *m, const char *transport, char **ret_secret_source,
+                              char **ret_mechanism);
 
 /* --- Messages ------------------------------------------------------------ */
 

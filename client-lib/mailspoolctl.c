@@ -415,7 +415,37 @@ static int cmd_validate(mailspool *m, int argc, char **argv)
                 return fprintf(stderr, "mailspoolctl: validate takes at most one transport\n"),
                        EXIT_USAGE;
         int r = mailspool_validate(m, argc == 2 ? argv[1] : NULL, arg.validate_flags);
-        return r < 0 ? fail(m, r, argc == 2 ? argv[1] : "spooler") : EXIT_OK;
+        if (r < 0)
+                return fail(m, r, argc == 2 ? argv[1] : "spooler");
+        if (argc < 2 || arg.quiet || arg.validate_flags)
+                return EXIT_OK;
+        /* What the check logged on with: the mechanism and the secret's source. */
+        char *source = NULL, *mechanism = NULL;
+        r = mailspool_transport_logon(m, argv[1], &source, &mechanism);
+        if (r < 0)
+                return fail(m, r, argv[1]);
+        if (arg.json) {
+                printf("{\"transport\":");
+                json_print_string(stdout, argv[1]);
+                json_print_member(stdout, "logon_mechanism", mechanism);
+                json_print_member(stdout, "secret_source", source);
+                printf("}\n");
+        } else {
+                print_text(stdout, argv[1]);
+                if (mechanism[0]) {
+                        printf(": logged on with ");
+                        print_text(stdout, mechanism);
+                } else
+                        printf(": ok");
+                if (source[0]) {
+                        printf(", secret from ");
+                        print_text(stdout, source);
+                }
+                printf("\n");
+        }
+        free(source);
+        free(mechanism);
+        return EXIT_OK;
 }
 
 static int cmd_reload(mailspool *m, int argc, char **argv)

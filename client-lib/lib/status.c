@@ -100,3 +100,28 @@ MS_EXPORT int mailspool_validate(mailspool *m, const char *transport, uint32_t f
                                "ValidateState", &m->error, NULL, "u", flags);
         return r < 0 ? ms_fail(m, r) : 0;
 }
+
+MS_EXPORT int mailspool_transport_logon(mailspool *m, const char *transport,
+                                        char **ret_secret_source, char **ret_mechanism)
+{
+        if (!m || !transport || !ret_secret_source || !ret_mechanism)
+                return -EINVAL;
+        ms_error_reset(m);
+        _cleanup_free_ char *path = NULL, *source = NULL, *mechanism = NULL;
+        int r = mailspool_transport_path(transport, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_get_property_string(m->bus, MAILSPOOL_BUS_NAME, path,
+                                       MAILSPOOL_IFACE_TRANSPORT, "SecretSource", &m->error,
+                                       &source);
+        if (r >= 0)
+                r = sd_bus_get_property_string(m->bus, MAILSPOOL_BUS_NAME, path,
+                                               MAILSPOOL_IFACE_TRANSPORT, "LogonMechanism",
+                                               &m->error, &mechanism);
+        if (r < 0)
+                return ms_fail(m, r);
+        *ret_secret_source = source;
+        *ret_mechanism = mechanism;
+        source = mechanism = NULL;
+        return 0;
+}

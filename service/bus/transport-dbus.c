@@ -61,6 +61,22 @@ static int get_server(sd_bus *bus, const char *path, const char *iface, const ch
         return sd_bus_message_append(reply, "s", clean);
 }
 
+/* A name of the key, never the secret. */
+static int get_secret_source(sd_bus *bus, const char *path, const char *iface, const char *property,
+                             sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct transport *t = userdata;
+        return sd_bus_message_append(reply, "s", secret_kind_to_string(t->config->secret));
+}
+
+static int get_logon_mechanism(sd_bus *bus, const char *path, const char *iface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error)
+{
+        const struct transport *t = userdata;
+        return sd_bus_message_append(reply, "s", t->logon_mechanism);
+}
+
 #define CHANGING SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 static const sd_bus_vtable transport_vtable[] = {
@@ -76,6 +92,8 @@ static const sd_bus_vtable transport_vtable[] = {
     SD_BUS_PROPERTY("NextRetry", "t", NULL, offsetof(struct transport, next_retry), CHANGING),
     SD_BUS_PROPERTY("SkippedInbound", "u", NULL, offsetof(struct transport, skipped_inbound),
                     CHANGING),
+    SD_BUS_PROPERTY("SecretSource", "s", get_secret_source, 0, CHANGING),
+    SD_BUS_PROPERTY("LogonMechanism", "s", get_logon_mechanism, 0, CHANGING),
     SD_BUS_SIGNAL_WITH_NAMES("MessageReceived", "os", SD_BUS_PARAM(message) SD_BUS_PARAM(path), 0),
     SD_BUS_VTABLE_END,
 };
@@ -86,6 +104,7 @@ static const char *const transport_change_names[] = {
     [__builtin_ctz(TRANSPORT_CHANGED_LAST_ERROR)] = "LastError",
     [__builtin_ctz(TRANSPORT_CHANGED_NEXT_RETRY)] = "NextRetry",
     [__builtin_ctz(TRANSPORT_CHANGED_SKIPPED)] = "SkippedInbound",
+    [__builtin_ctz(TRANSPORT_CHANGED_LOGON)] = "LogonMechanism",
 };
 
 static int transport_face_register(struct bus_faces *b, struct transport_face *tf)
@@ -151,7 +170,8 @@ void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned c
                 return; /* not on the bus yet */
         status_dbus_changed(b, t->path, changes);
         unsigned mask = changes & (TRANSPORT_CHANGED_QUEUED | TRANSPORT_CHANGED_LAST_ERROR |
-                                   TRANSPORT_CHANGED_NEXT_RETRY | TRANSPORT_CHANGED_SKIPPED);
+                                   TRANSPORT_CHANGED_NEXT_RETRY | TRANSPORT_CHANGED_SKIPPED |
+                                   TRANSPORT_CHANGED_LOGON);
         if (mask)
                 bus_changes_mark(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                  transport_change_names, mask);

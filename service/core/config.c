@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "argv-split.h"
 #include "mailspool-bus.h"
 #include "utf8.h"
 
@@ -75,6 +76,27 @@ bool transport_kind_is_inbound(enum transport_kind k)
         return k == TRANSPORT_IMAP || k == TRANSPORT_POP3 || k == TRANSPORT_MAILDIR;
 }
 
+static const char *const secret_kind_names[_SECRET_KIND_MAX] = {
+    [SECRET_NONE] = "",
+    [SECRET_PASSWORD_FILE] = "PasswordFile",
+    [SECRET_PASSWORD_CREDENTIAL] = "PasswordCredential",
+    [SECRET_PASSWORD_COMMAND] = "PasswordCommand",
+    [SECRET_TOKEN_COMMAND] = "TokenCommand",
+    [SECRET_SERVICE] = "SecretService",
+    [SECRET_ONLINE_ACCOUNT] = "OnlineAccount",
+};
+
+const char *secret_kind_to_string(enum secret_kind k)
+{
+        return k < _SECRET_KIND_MAX ? secret_kind_names[k] : "";
+}
+
+bool secret_kind_is_fetched(enum secret_kind k)
+{
+        return k == SECRET_PASSWORD_COMMAND || k == SECRET_TOKEN_COMMAND || k == SECRET_SERVICE ||
+               k == SECRET_ONLINE_ACCOUNT;
+}
+
 static void transport_config_clear(struct transport_config *t)
 {
         free(t->id);
@@ -85,6 +107,9 @@ static void transport_config_clear(struct transport_config *t)
         free(t->user);
         free(t->password_file);
         free(t->stored_secret);
+        strv_free(t->secret_command);
+        strv_free(t->secret_attributes);
+        free(t->online_account);
         free(t->tls_trust_file);
         free(t->tls_pinned_key);
         free(t->tls_client_certificate);
@@ -195,7 +220,7 @@ struct config_key {
         int (*parse)(struct config_file *f, const char *key, const char *value);
 };
 
-#define MAX_KEYS 24
+#define MAX_KEYS 32
 
 struct config_file {
         const char *path;       /* as opened: every message starts with it */
@@ -546,6 +571,12 @@ enum transport_key {
         TRANSPORT_TLS_CLIENT_KEY,
         TRANSPORT_AUTH_MECHANISMS,
         TRANSPORT_PASSWORD_CREDENTIAL,
+        TRANSPORT_AUTH,
+        TRANSPORT_PASSWORD_COMMAND,
+        TRANSPORT_TOKEN_COMMAND,
+        TRANSPORT_SECRET_SERVICE,
+        TRANSPORT_ONLINE_ACCOUNT,
+        TRANSPORT_SECRET_TIMEOUT,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -563,6 +594,7 @@ struct transport_file {
         bool kind_valid;
         bool methods_valid;
         uint32_t methods; /* as Methods= lists them, before checking the kind */
+        bool session;     /* config_load()'s: the daemon serves a session bus */
 };
 
 static struct transport_file *transport_file_of(struct config_file *f)
@@ -688,12 +720,127 @@ static int parse_password_credential(struct config_file *f, const char *key, con
         _cleanup_free_ char *path = NULL;
         if (asprintf(&path, "%s/%s", dir, value) < 0)
                 return file_oom(f);
+        transport_file_of(f)->t->config.secret = SECRET_PASSWORD_CREDENTIAL;
         return parse_file(f, key, path, true, &transport_file_of(f)->t->config.password_file);
 }
 
 static int parse_password_file(struct config_file *f, const char *key, const char *value)
 {
+        transport_file_of(f)->t->config.secret = SECRET_PASSWORD_FILE;
         return parse_file(f, key, value, true, &transport_file_of(f)->t->config.password_file);
+}
+
+static int parse_auth(struct config_file *f, const char *key, const char *value)
+{
+        enum auth_method *auth = &transport_file_of(f)->t->config.auth;
+        if (streq(value, "password"))
+                *auth = AUTH_PASSWORD;
+        else if (streq(value, "oauth2"))
+                *auth = AUTH_OAUTH2;
+        else
+                return file_fail(f, f->line, key, "expected password or oauth2, got \"%s\"", value);
+        return 0;
+}
+
+/* A program the daemon runs for the secret: no shell, so the words are
+ * split here (argv-split.c). It runs as the owner of this file, which
+ * therefore must be that owner's alone to change; and a daemon that is not
+ * root can run it only as itself. */
+static int parse_command(struct config_file *f, const char *key, const char *value,
+                         enum secret_kind kind)
+{
+        struct transport_config *c = &transport_file_of(f)->t->config;
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *why = NULL;
+        int r = argv_split(value, &argv, &why);
+        if (r == -ENOMEM)
+                return file_oom(f);
+        if (r < 0)
+                return file_fail(f, f->line, key, "%s", why);
+        struct stat st;
+        if (stat(f->path, &st) < 0)
+                return file_fail(f, f->line, key, "%s: %s", f->path, strerror(errno));
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return file_fail(f, f->line, key,
+                                 "%s must not be writable by group or others when it names a "
+                                 "command (mode %04o)",
+                                 f->path, (unsigned) (st.st_mode & 07777));
+        if (geteuid() != 0 && st.st_uid != geteuid())
+                return file_fail(f, f->line, key,
+                                 "the command would run as the owner of %s (uid %u), and the "
+                                 "daemon (uid %u) can run commands only as itself",
+                                 f->path, (unsigned) st.st_uid, (unsigned) geteuid());
+        strv_free(c->secret_command);
+        c->secret_command = TAKE_PTR(argv);
+        c->command_uid = st.st_uid;
+        c->command_gid = st.st_gid;
+        c->secret = kind;
+        return 0;
+}
+
+static int parse_password_command(struct config_file *f, const char *key, const char *value)
+{
+        return parse_command(f, key, value, SECRET_PASSWORD_COMMAND);
+}
+
+static int parse_token_command(struct config_file *f, const char *key, const char *value)
+{
+        return parse_command(f, key, value, SECRET_TOKEN_COMMAND);
+}
+
+/* "attribute=value ..." as the Secret Service's SearchItems takes them. */
+static int parse_secret_service(struct config_file *f, const char *key, const char *value)
+{
+        struct transport_config *c = &transport_file_of(f)->t->config;
+        _cleanup_strv_free_ char **words = NULL, **pairs = NULL;
+        const char *why = NULL;
+        int r = argv_split(value, &words, &why);
+        if (r == -ENOMEM)
+                return file_oom(f);
+        if (r < 0)
+                return file_fail(f, f->line, key, "%s", why);
+        STRV_FOREACH (w, words) {
+                char *eq = strchr(*w, '=');
+                if (!eq || eq == *w)
+                        return file_fail(f, f->line, key,
+                                         "expected attribute=value pairs, got \"%s\"", *w);
+                *eq = '\0';
+                if (strv_extend(&pairs, *w) < 0 || strv_extend(&pairs, eq + 1) < 0)
+                        return file_oom(f);
+        }
+        strv_free(c->secret_attributes);
+        c->secret_attributes = TAKE_PTR(pairs);
+        c->secret = SECRET_SERVICE;
+        return 0;
+}
+
+static int parse_online_account(struct config_file *f, const char *key, const char *value)
+{
+        struct transport_config *c = &transport_file_of(f)->t->config;
+        /* The last element of the account's object path: [A-Za-z0-9_]. */
+        bool ok = *value != '\0';
+        for (const char *p = value; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_'))
+                        ok = false;
+        if (!ok)
+                return file_fail(f, f->line, key,
+                                 "expected a GNOME Online Accounts id such as "
+                                 "account_1700000000_0, got \"%s\"",
+                                 value);
+        c->secret = SECRET_ONLINE_ACCOUNT;
+        return store_string(f, &c->online_account, value);
+}
+
+static int parse_secret_timeout(struct config_file *f, const char *key, const char *value)
+{
+        uint64_t seconds;
+        if (parse_decimal(value, MAX_SECRET_TIMEOUT, &seconds) < 0 || seconds == 0)
+                return file_fail(f, f->line, key,
+                                 "expected a number of seconds from 1 to %d, got \"%s\"",
+                                 MAX_SECRET_TIMEOUT, value);
+        transport_file_of(f)->t->config.secret_timeout = (uint32_t) seconds;
+        return 0;
 }
 
 static int parse_starttls(struct config_file *f, const char *key, const char *value)
@@ -914,6 +1061,12 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_TLS_CLIENT_KEY] = {"TLSClientKey", parse_tls_client_key},
     [TRANSPORT_AUTH_MECHANISMS] = {"AuthMechanisms", parse_auth_mechanisms},
     [TRANSPORT_PASSWORD_CREDENTIAL] = {"PasswordCredential", parse_password_credential},
+    [TRANSPORT_AUTH] = {"Auth", parse_auth},
+    [TRANSPORT_PASSWORD_COMMAND] = {"PasswordCommand", parse_password_command},
+    [TRANSPORT_TOKEN_COMMAND] = {"TokenCommand", parse_token_command},
+    [TRANSPORT_SECRET_SERVICE] = {"SecretService", parse_secret_service},
+    [TRANSPORT_ONLINE_ACCOUNT] = {"OnlineAccount", parse_online_account},
+    [TRANSPORT_SECRET_TIMEOUT] = {"SecretTimeout", parse_secret_timeout},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -926,6 +1079,62 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
 
 _Static_assert(_TRANSPORT_KEY_MAX <= MAX_KEYS, "config_file.key_lines is too short");
 _Static_assert(_SPOOLER_KEY_MAX <= MAX_KEYS, "config_file.key_lines is too short");
+
+/* The keys that name a secret source, in the order of enum secret_kind
+ * (from SECRET_PASSWORD_FILE). */
+static const enum transport_key secret_keys[] = {
+    TRANSPORT_PASSWORD_FILE, TRANSPORT_PASSWORD_CREDENTIAL, TRANSPORT_PASSWORD_COMMAND,
+    TRANSPORT_TOKEN_COMMAND, TRANSPORT_SECRET_SERVICE,      TRANSPORT_ONLINE_ACCOUNT,
+};
+
+/* One secret source at most; the ones on the user's desktop only where
+ * there is one; and an Auth that fits the source. */
+static void check_secret(struct transport_file *tf)
+{
+        struct config_file *f = &tf->file;
+        struct transport_config *c = &tf->t->config;
+        /* The source written first, and the one after it, if any. */
+        enum transport_key first = _TRANSPORT_KEY_MAX, second = _TRANSPORT_KEY_MAX;
+        for (size_t i = 0; i < ELEMENTSOF(secret_keys); i++) {
+                enum transport_key k = secret_keys[i];
+                if (!f->key_lines[k])
+                        continue;
+                if (first == _TRANSPORT_KEY_MAX || f->key_lines[k] < f->key_lines[first]) {
+                        second = first;
+                        first = k;
+                } else if (second == _TRANSPORT_KEY_MAX || f->key_lines[k] < f->key_lines[second])
+                        second = k;
+        }
+        if (second != _TRANSPORT_KEY_MAX) {
+                file_fail(f, f->key_lines[second], transport_keys[second].name,
+                          "a transport has one secret source: %s and %s both give one",
+                          transport_keys[first].name, transport_keys[second].name);
+                return;
+        }
+        unsigned auth_line = f->key_lines[TRANSPORT_AUTH];
+        if (c->secret == SECRET_TOKEN_COMMAND) {
+                if (auth_line && c->auth != AUTH_OAUTH2)
+                        file_fail(f, auth_line, "Auth",
+                                  "TokenCommand gives an OAuth2 token: Auth=oauth2 or no Auth");
+                c->auth = AUTH_OAUTH2;
+        }
+        if (c->secret == SECRET_PASSWORD_COMMAND && c->auth == AUTH_OAUTH2)
+                file_fail(f, auth_line, "Auth",
+                          "Auth=oauth2 takes its token from TokenCommand, not PasswordCommand");
+        if (c->auth == AUTH_OAUTH2 && c->secret == SECRET_NONE)
+                file_fail(f, auth_line, "Auth",
+                          "Auth=oauth2 needs a token source: TokenCommand, OnlineAccount, "
+                          "SecretService or PasswordFile");
+        if (!c->user && (secret_kind_is_fetched(c->secret) || c->auth == AUTH_OAUTH2))
+                file_fail(f, f->key_lines[first], transport_keys[first].name,
+                          "a secret needs User= to log on as");
+        if (!tf->session && (c->secret == SECRET_SERVICE || c->secret == SECRET_ONLINE_ACCOUNT))
+                file_fail(f, f->key_lines[first], transport_keys[first].name,
+                          "%s is the user's desktop and is read on the session bus only; a "
+                          "system service takes PasswordCredential= (LoadCredential= in its "
+                          "unit)",
+                          transport_keys[first].name);
+}
 
 /* The checks that need the whole file: they depend on Kind, which may be
  * set anywhere in it. Each names the line of the key it is about. */
@@ -945,10 +1154,7 @@ static void check_transport_against_kind(struct transport_file *tf)
                                   "\"%s\" does not fit kind %s; expected %s:// or %ss://",
                                   c->server, kind, kind, kind);
         }
-        if (f->key_lines[TRANSPORT_PASSWORD_FILE] && f->key_lines[TRANSPORT_PASSWORD_CREDENTIAL])
-                file_fail(f, f->key_lines[TRANSPORT_PASSWORD_CREDENTIAL], "PasswordCredential",
-                          "a transport has one secret source: PasswordFile or "
-                          "PasswordCredential, not both");
+        check_secret(tf);
         if (!c->tls_client_certificate != !c->tls_client_key)
                 file_fail(f,
                           f->key_lines[c->tls_client_key ? TRANSPORT_TLS_CLIENT_KEY
@@ -1045,8 +1251,9 @@ static bool transport_id_is_valid(const char *id)
 }
 
 /* Reads one transport file into *t (which the caller clears, also on error). */
-static int load_transport_file(const char *config_dir, const char *state_dir, const char *path,
-                               const char *id, struct loaded_transport *t, char **ret_error)
+static int load_transport_file(const char *config_dir, const char *state_dir, bool session,
+                               const char *path, const char *id, struct loaded_transport *t,
+                               char **ret_error)
 {
         *t = (struct loaded_transport){
             .config =
@@ -1055,6 +1262,7 @@ static int load_transport_file(const char *config_dir, const char *state_dir, co
                     .send_mode = SEND_IMMEDIATE,
                     .poll_interval = DEFAULT_POLL_INTERVAL,
                     .max_connections = DEFAULT_MAX_CONNECTIONS,
+                    .secret_timeout = CONFIG_DEFAULT_SECRET_TIMEOUT,
                 },
         };
         t->config.id = strdup(id);
@@ -1072,6 +1280,7 @@ static int load_transport_file(const char *config_dir, const char *state_dir, co
                     .n_keys = _TRANSPORT_KEY_MAX,
                 },
             .t = t,
+            .session = session,
         };
         bool exists;
         int r = file_open(&tf.file, false, &exists, ret_error);
@@ -1170,7 +1379,7 @@ static int list_transport_files(const char *dir, char ***ret, char **ret_error)
         return 0;
 }
 
-static int load_transports(const char *config_dir, const char *state_dir,
+static int load_transports(const char *config_dir, const char *state_dir, bool session,
                            struct transport_list *list, char **ret_error)
 {
         _cleanup_free_ char *dir = path_join(config_dir, "transports.d");
@@ -1198,7 +1407,7 @@ static int load_transports(const char *config_dir, const char *state_dir,
                 struct loaded_transport *t = transport_list_add(list);
                 if (!t)
                         return -ENOMEM;
-                r = load_transport_file(config_dir, state_dir, path, id, t, ret_error);
+                r = load_transport_file(config_dir, state_dir, session, path, id, t, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -1321,8 +1530,8 @@ static int load_spooler_file(struct spooler_file *s, char **ret_error)
         return file_take_error(&s->file, ret_error);
 }
 
-int config_load(const char *config_dir, const char *state_dir, struct spool_config *ret,
-                char **ret_error)
+int config_load(const char *config_dir, const char *state_dir, bool session,
+                struct spool_config *ret, char **ret_error)
 {
         if (!config_dir || !state_dir || !ret)
                 return -EINVAL;
@@ -1364,7 +1573,7 @@ int config_load(const char *config_dir, const char *state_dir, struct spool_conf
                 r = load_spooler_file(&spooler, ret_error);
                 if (r < 0)
                         return r;
-                r = load_transports(config_dir, state_dir, &list, ret_error);
+                r = load_transports(config_dir, state_dir, session, &list, ret_error);
                 if (r < 0)
                         return r;
         }

@@ -34,6 +34,29 @@ enum transport_tls {
         TLS_IMPLICIT, /* smtps://, imaps://, pop3s:// */
 };
 
+/* How a transport logs on (Auth=). */
+enum auth_method {
+        AUTH_PASSWORD, /* the secret is a password */
+        AUTH_OAUTH2,   /* the secret is an OAuth2 bearer token: XOAUTH2 or OAUTHBEARER */
+};
+
+/* Where a transport's secret comes from: one key of the file, at most. */
+enum secret_kind {
+        SECRET_NONE,
+        SECRET_PASSWORD_FILE,       /* PasswordFile= */
+        SECRET_PASSWORD_CREDENTIAL, /* PasswordCredential= */
+        SECRET_PASSWORD_COMMAND,    /* PasswordCommand= */
+        SECRET_TOKEN_COMMAND,       /* TokenCommand= */
+        SECRET_SERVICE,             /* SecretService= */
+        SECRET_ONLINE_ACCOUNT,      /* OnlineAccount= */
+        _SECRET_KIND_MAX,
+};
+/* The key's name, as ValidateState reports it: "PasswordCommand"; "" for none. */
+const char *secret_kind_to_string(enum secret_kind k);
+/* Whether the secret is fetched (a command, a bus call) and then kept
+ * until it expires or is refused, rather than read from a file each time. */
+bool secret_kind_is_fetched(enum secret_kind k);
+
 enum send_mode {
         SEND_IMMEDIATE,
         SEND_ON_DEMAND,
@@ -52,6 +75,19 @@ struct transport_config {
          * daemon may not write beside the configuration); read before
          * password_file once it exists. NULL without a password_file. */
         char *stored_secret;
+        enum auth_method auth;
+        enum secret_kind secret;
+        /* PasswordCommand or TokenCommand as an argument vector, run as
+         * command_uid/command_gid (the owner of the file). */
+        char **secret_command;
+        uid_t command_uid;
+        gid_t command_gid;
+        /* Seconds a fetched secret (command, bus call) may take to come
+         * (SecretTimeout). */
+        uint32_t secret_timeout;
+        /* SecretService: attribute, value, attribute, value, ... */
+        char **secret_attributes;
+        char *online_account; /* OnlineAccount: a GNOME Online Accounts id */
         enum starttls_mode starttls;
         /* Credentials never go out without TLS: with User on a plain URL,
          * STARTTLS is required unless StartTLS=no is written out, and then
@@ -108,13 +144,19 @@ struct spool_config {
 #define CONFIG_DEFAULT_USER_QUEUE_MESSAGES 10000
 #define CONFIG_FROM_DISK                   UINT64_MAX
 #define CONFIG_BUILTIN_TRANSPORT_ID        "local"
+/* Half a minute: a keyring or a token helper answers in well under a
+ * second; a command that waits for a person does not belong here. */
+#define CONFIG_DEFAULT_SECRET_TIMEOUT 30
+#define MAX_SECRET_TIMEOUT            600
 
 /* Reads config_dir (relative paths in it resolve against config_dir; default
  * Maildir and Pickup against state_dir). A missing config_dir gives the
- * built-in default. On error returns a negative errno and, in *ret_error,
+ * built-in default. session: the daemon serves a session bus, where the
+ * user's Secret Service and Online Accounts are (SecretService= and
+ * OnlineAccount= are refused otherwise). On error returns a negative errno and, in *ret_error,
  * "FILE:LINE: KEY: what is wrong" (or "FILE: what is wrong" where no line
  * applies). */
-int config_load(const char *config_dir, const char *state_dir, struct spool_config *ret,
-                char **ret_error);
+int config_load(const char *config_dir, const char *state_dir, bool session,
+                struct spool_config *ret, char **ret_error);
 void spool_config_clear(struct spool_config *c);
 const struct transport_config *spool_config_find(const struct spool_config *c, const char *id);

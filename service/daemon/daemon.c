@@ -120,6 +120,10 @@ int daemon_start(struct daemon *d, struct spool_config *config)
                           &d->spool);
         if (r < 0)
                 return r;
+        /* On a session bus, the user's Secret Service and Online Accounts
+         * are on the same bus: transports read secrets over it. */
+        if (!d->system_bus)
+                d->spool->session_bus = d->bus;
         d->flushes = (struct flushes){
             .spool = d->spool,
             .listener = {.progress = on_flush_progress,

@@ -169,6 +169,8 @@ static int run(struct daemon *d, struct spool_config *config)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        /* For the loop's child sources (PasswordCommand=, TokenCommand=). */
+        sigaddset(&mask, SIGCHLD);
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
         if (sd_event_add_signal(d->event, NULL, SIGTERM, on_terminate, d) < 0 ||
@@ -260,7 +262,7 @@ int main(int argc, char **argv)
         };
         _cleanup_free_ char *error = NULL;
         struct spool_config config = {};
-        r = config_load(d.config_dir, d.state_dir, &config, &error);
+        r = config_load(d.config_dir, d.state_dir, !d.system_bus, &config, &error);
         if (r < 0) {
                 log_error("bad configuration: %s", error ? error : strerror(-r));
                 free(d.config_dir);

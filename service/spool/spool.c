@@ -94,6 +94,7 @@ int spool_start_transports(struct spool *s)
             .event = s->event,
             .store = s->store,
             .max_message_size = s->config.max_message_size,
+            .session_bus = s->session_bus,
             .listener = s->listener.transport,
             .userdata = s->listener.userdata,
         };
@@ -122,7 +123,7 @@ static void announce(struct spool *s, bool added)
 int spool_reload(struct spool *s, char **ret_error)
 {
         struct spool_config fresh = {};
-        int r = config_load(s->config_dir, s->state_dir, &fresh, ret_error);
+        int r = config_load(s->config_dir, s->state_dir, s->session_bus != NULL, &fresh, ret_error);
         if (r < 0)
                 return r;
 

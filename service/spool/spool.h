@@ -4,6 +4,7 @@
  * spool; it neither reads nor answers their reports. */
 #pragma once
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -32,6 +33,7 @@ struct spool {
         gid_t admin_gid; /* AdminGroup, resolved when the configuration is read */
         bool has_admin_gid;
         struct spool_listener listener;
+        sd_bus *session_bus; /* the daemon's bus when it is a session bus, else NULL */
 
         /* In TransportOrder; RowID of transports[i] is i + 1 (the spooler is 0). */
         struct transport **transports;

@@ -3,7 +3,6 @@
 #include "curl-session.h"
 
 #include "log.h"
-#include "secret-file.h"
 #include "util.h"
 
 /* RFC 5321 4.5.3.2 asks clients to wait minutes for a reply; we wait long
@@ -87,15 +86,6 @@ int curl_session_setup(CURL *e, const struct transport_config *c, const char *ur
         if (c->login_options)
                 SET(CURLOPT_LOGIN_OPTIONS, c->login_options);
 #undef SET
-        if (k != CURLE_OK || !c->password_file)
-                return errno_from_curl(k);
-
-        _cleanup_free_ char *password = NULL;
-        int r = secret_file_read_current(c->stored_secret, c->password_file, &password);
-        if (r < 0)
-                return r;
-        k = curl_easy_setopt(e, CURLOPT_PASSWORD, password);
-        explicit_bzero(password, strlen(password));
         return errno_from_curl(k);
 }
 

@@ -13,9 +13,9 @@
  * scheme's default. */
 int curl_session_host_port(const char *url, char **ret);
 
-/* Sets URL (url, or c->server if NULL), timeouts, TLS (c->starttls), user and
- * password (read now from c->password_file, so that ChangePassword counts for
- * the next session), and error_buffer (CURL_ERROR_SIZE bytes). */
+/* Sets URL (url, or c->server if NULL), timeouts, TLS (c->tls and the trust
+ * settings), the user and the mechanisms, and error_buffer (CURL_ERROR_SIZE
+ * bytes). The secret comes from curl-logon.c. */
 int curl_session_setup(CURL *e, const struct transport_config *c, const char *url,
                        char *error_buffer);
 

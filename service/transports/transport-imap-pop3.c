@@ -9,6 +9,7 @@
 #include <inttypes.h>
 
 #include "curl-event.h"
+#include "curl-logon.h"
 #include "curl-session.h"
 #include "fetch-parse.h"
 #include "log.h"
@@ -42,6 +43,8 @@ struct fetch_driver {
         size_t max_size;       /* of what a transfer may bring: MaxMessageSize */
         bool too_large;        /* the transfer was stopped at max_size */
         char curl_error[CURL_ERROR_SIZE];
+        struct curl_logon logon;
+        struct transport *t;
 
         /* IMAP, from the last SELECT: libcurl selects INBOX once per
          * connection, and a reused connection shows no new SELECT. */
@@ -76,6 +79,7 @@ static void items_clear(struct fetch_driver *f)
 
 static void transfer_clear(struct fetch_driver *f)
 {
+        curl_logon_cancel(&f->logon);
         if (f->easy) {
                 curl_event_remove(f->curl, f->easy);
                 curl_easy_cleanup(f->easy);
@@ -136,6 +140,8 @@ static void note_select(struct fetch_driver *f, const char *line, size_t size)
 static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
 {
         struct fetch_driver *f = userdata;
+        if (type == CURLINFO_HEADER_OUT)
+                curl_logon_see_line(&f->logon, data, size);
         if (type != CURLINFO_HEADER_IN)
                 return 0;
         if (f->protocol == FETCH_IMAP)
@@ -165,6 +171,29 @@ static int url_with_path(const char *server, const char *path, char **ret)
 }
 
 static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata);
+static void transfer_ended(struct transport *t, enum mapi_error code, const char *text);
+
+/* Starts (or, after a refused logon, starts again) the transfer in f->easy. */
+static int transfer_add(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        f->data = mfree(f->data);
+        f->size = f->allocated = 0;
+        f->too_large = false;
+        f->server_said[0] = '\0';
+        f->curl_error[0] = '\0';
+        return curl_event_add(f->curl, f->easy, transfer_done_cb, t);
+}
+
+/* The secret came (or did not) for a logon that waited for it. */
+static void logon_go(struct curl_logon *l, const char *error)
+{
+        struct fetch_driver *f = container_of(l, struct fetch_driver, logon);
+        if (error)
+                transfer_ended(f->t, MAPI_E_LOGON_FAILED, error);
+        else if (transfer_add(f->t) < 0)
+                transfer_ended(f->t, MAPI_E_CALL_FAILED, "cannot start the transfer");
+}
 
 /* Starts a transfer of url (NULL: the server URL) with command (NULL: the
  * protocol's own retrieval). A fresh transfer opens a new session: a POP3
@@ -180,6 +209,13 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
         f->easy = curl_easy_init();
         if (!f->easy)
                 return -ENOMEM;
+        f->t = t;
+        f->logon = (struct curl_logon){
+            .easy = f->easy,
+            .source = t->secret,
+            .config = t->config,
+            .go = logon_go,
+        };
         int r = curl_session_setup(f->easy, t->config, url, f->curl_error);
         CURLcode k = r < 0 ? CURLE_OUT_OF_MEMORY : CURLE_OK;
         if (k == CURLE_OK)
@@ -201,7 +237,9 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
         if (r >= 0 && k != CURLE_OK)
                 r = -ENOMEM;
         if (r >= 0)
-                r = curl_event_add(f->curl, f->easy, transfer_done_cb, t);
+                r = curl_logon_begin(&f->logon);
+        if (r > 0)
+                r = transfer_add(t);
         if (r < 0)
                 transfer_clear(f);
         return r;
@@ -370,6 +408,8 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *text = NULL;
 
+        if (curl_logon_retry(&f->logon, result))
+                return; /* f->easy goes again once the new secret is here */
         enum mapi_error code = MAPI_OK;
         if (result != CURLE_OK) {
                 code = curl_session_failure(easy, result, f->host_port, f->curl_error,
@@ -384,10 +424,21 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
                 }
         }
 
+        if (!code && f->logon.mechanism[0])
+                transport_logged_on(t, f->logon.mechanism);
         /* The transfer has left the multi handle; transfer_clear() must not
          * remove it again. */
         f->easy = NULL;
         curl_easy_cleanup(easy);
+        transfer_ended(t, code, text);
+}
+
+/* The end of a transfer that failed with code (MAPI_OK: it did not), or
+ * could not start: for a check, its answer; for a download, the next step. */
+static void transfer_ended(struct transport *t, enum mapi_error code, const char *text)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *why = NULL;
 
         if (f->step == STEP_FETCH && f->too_large) {
                 log_warning("transport \"%s\": %s is larger than MaxMessageSize (%zu bytes); "
@@ -409,11 +460,11 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
         }
         int r = f->step == STEP_LIST ? parse_listing(t) : keep_fetched(t);
         if (r < 0) {
-                if (asprintf(&text, "cannot keep what %s sent: %s", f->host_port,
+                if (asprintf(&why, "cannot keep what %s sent: %s", f->host_port,
                              r == -EBADMSG ? "unexpected listing" : strerror(-r)) < 0)
-                        text = NULL;
+                        why = NULL;
                 download_finish(t, r == -EBADMSG ? MAPI_E_CALL_FAILED : MAPI_E_DISK_ERROR,
-                                text ? text : "download failed");
+                                why ? why : "download failed");
                 return;
         }
         if (f->step == STEP_LIST && imap_search_more(f)) {

@@ -5,6 +5,7 @@
  * reports live in transport.c, flush rounds in spool/flush.c. */
 
 #include "curl-event.h"
+#include "curl-logon.h"
 #include "curl-session.h"
 #include "log.h"
 #include "smtp-reply.h"
@@ -24,6 +25,8 @@ struct smtp_delivery {
         size_t n_rcpt, rcpt_sent;
         bool rcpt_awaiting; /* the last command sent was RCPT TO */
         char curl_error[CURL_ERROR_SIZE];
+        struct curl_logon logon;
+        bool check; /* ValidateState's NOOP, not a message */
         struct smtp_delivery *prev, *next;
 };
 
@@ -49,6 +52,7 @@ static void delivery_free(struct smtp_delivery *x)
                 s->deliveries = x->next;
         if (x->next)
                 x->next->prev = x->prev;
+        curl_logon_cancel(&x->logon);
         if (x->easy) {
                 curl_event_remove(s->curl, x->easy);
                 curl_easy_cleanup(x->easy);
@@ -129,6 +133,7 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
 {
         struct smtp_delivery *x = userdata;
         if (type == CURLINFO_HEADER_OUT) {
+                curl_logon_see_line(&x->logon, data, size);
                 /* libcurl sends one RCPT TO per recipient, in list order,
                  * each waiting for its reply. */
                 x->rcpt_awaiting =
@@ -251,6 +256,13 @@ static void done_per_recipient(struct smtp_delivery *x, enum delivery_outcome me
                                               message_outcome == DELIVERY_SENT ? summary : text);
 }
 
+/* A logon the server took: what ValidateState reports. */
+static void note_logon(struct smtp_delivery *x, enum mapi_error transport_error)
+{
+        if (!transport_error && x->logon.mechanism[0])
+                transport_logged_on(x->t, x->logon.mechanism);
+}
+
 static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
 {
         struct smtp_delivery *x = userdata;
@@ -260,7 +272,10 @@ static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
         enum mapi_error transport_error;
         _cleanup_free_ char *text = NULL;
 
+        if (curl_logon_retry(&x->logon, result))
+                return;
         classify(x, result, &outcome, &transport_error, &text);
+        note_logon(x, transport_error);
         /* The transfer already left the multi handle. */
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
@@ -289,10 +304,68 @@ static int curl_error_to_errno(CURLcode k)
         return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
 }
 
+static void check_done_cb(CURL *easy, CURLcode result, void *userdata);
+
+/* No transfer for x after all: error says why. A secret that could not be
+ * had is a failed logon. */
+static void delivery_not_started(struct smtp_delivery *x, enum mapi_error code, const char *error)
+{
+        struct transport *t = x->t;
+        uint64_t id = x->id;
+        bool check = x->check;
+        _cleanup_free_ char *text = strdup(error);
+        delivery_free(x);
+        if (check)
+                transport_validate_done(t, code, text ? text : error);
+        else {
+                if (code == MAPI_E_LOGON_FAILED)
+                        transport_connection_failed(t, code, text ? text : error);
+                transport_delivery_done(t, id, DELIVERY_DEFERRED, text ? text : error);
+        }
+}
+
+/* Starts (or, after a refused logon, starts again) x's transfer, with what
+ * an earlier try left behind cleared. */
+static int delivery_add(struct smtp_delivery *x)
+{
+        x->offset = 0;
+        x->reply = (struct smtp_reply){};
+        if (x->rcpt)
+                memset(x->rcpt, 0, x->n_rcpt * sizeof(*x->rcpt));
+        x->rcpt_sent = 0;
+        x->rcpt_awaiting = false;
+        x->curl_error[0] = '\0';
+        return curl_event_add(driver(x->t)->curl, x->easy,
+                              x->check ? check_done_cb : delivery_done_cb, x);
+}
+
+/* The secret came (or did not) for a logon that waited for it. */
+static void logon_go(struct curl_logon *l, const char *error)
+{
+        struct smtp_delivery *x = container_of(l, struct smtp_delivery, logon);
+        if (error)
+                delivery_not_started(x, MAPI_E_LOGON_FAILED, error);
+        else if (delivery_add(x) < 0)
+                delivery_not_started(x, MAPI_E_CALL_FAILED, "cannot start the transfer");
+}
+
+/* The transfer, at once or once the secret is at hand. */
+static int delivery_begin(struct smtp_delivery *x)
+{
+        int r = curl_logon_begin(&x->logon);
+        return r > 0 ? delivery_add(x) : r;
+}
+
 /* The session of curl-session.c, and the server's replies into debug_cb. */
 static int session_setup(struct smtp_delivery *x)
 {
         CURLcode k = CURLE_OK;
+        x->logon = (struct curl_logon){
+            .easy = x->easy,
+            .source = x->t->secret,
+            .config = x->t->config,
+            .go = logon_go,
+        };
         int r = curl_session_setup(x->easy, x->t->config, NULL, x->curl_error);
         if (r < 0)
                 return r;
@@ -395,7 +468,7 @@ static int smtp_deliver(struct transport *t, uint64_t id)
         if (r >= 0)
                 r = message_setup(x, &m);
         if (r >= 0)
-                r = curl_event_add(driver(t)->curl, x->easy, delivery_done_cb, x);
+                r = delivery_begin(x);
         if (r < 0)
                 delivery_free(x);
         return r;
@@ -409,7 +482,10 @@ static void check_done_cb(CURL *easy, CURLcode result, void *userdata)
         enum mapi_error code;
         _cleanup_free_ char *text = NULL;
 
+        if (curl_logon_retry(&x->logon, result))
+                return;
         classify(x, result, &outcome, &code, &text);
+        note_logon(x, code);
         curl_easy_cleanup(x->easy);
         x->easy = NULL;
         delivery_free(x);
@@ -426,11 +502,12 @@ static int smtp_validate(struct transport *t)
         struct smtp_delivery *x = delivery_new(t, 0);
         if (!x)
                 return -ENOMEM;
+        x->check = true;
         int r = session_setup(x);
         if (r >= 0)
                 r = check_setup(x);
         if (r >= 0)
-                r = curl_event_add(driver(t)->curl, x->easy, check_done_cb, x);
+                r = delivery_begin(x);
         if (r < 0)
                 delivery_free(x);
         return r;

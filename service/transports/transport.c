@@ -125,6 +125,9 @@ int transport_new(const struct transport_env *env, const struct transport_config
                 }
         }
 
+        r = secret_source_new(env->event, env->session_bus, c, &t->secret);
+        if (r < 0)
+                goto fail;
         r = store_count_outbound_waiting(env->store, c->id, &t->queued_outbound);
         if (r < 0)
                 goto fail;
@@ -179,6 +182,7 @@ struct transport *transport_free(struct transport *t)
                 return NULL;
         if (t->ops && t->ops->done && t->driver)
                 t->ops->done(t);
+        secret_source_free(t->secret); /* after the driver: none of its logons waits now */
         sd_event_source_disable_unref(t->pump_source);
         sd_event_source_disable_unref(t->retry_timer);
         sd_event_source_disable_unref(t->poll_timer);
@@ -680,6 +684,14 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
         transport_update_status(t);
         transport_arm_poll(t);
         REPORT(t, download_done, code, error);
+}
+
+void transport_logged_on(struct transport *t, const char *mechanism)
+{
+        if (streq(t->logon_mechanism, mechanism))
+                return;
+        snprintf(t->logon_mechanism, sizeof(t->logon_mechanism), "%s", mechanism);
+        REPORT(t, changed, TRANSPORT_CHANGED_LOGON);
 }
 
 void transport_inbound_skipped(struct transport *t, const char *why)

@@ -5,10 +5,13 @@
  * work from those reports (docs/architecture.md, "Layers"). */
 #pragma once
 
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "logon-mechanism.h"
 #include "mapi-error.h"
+#include "secret-source.h"
 #include "status-table.h"
 #include "store.h"
 #include "util.h"
@@ -34,6 +37,7 @@ enum transport_change {
         TRANSPORT_CHANGED_LAST_ERROR = 1u << 3,
         TRANSPORT_CHANGED_NEXT_RETRY = 1u << 4,
         TRANSPORT_CHANGED_SKIPPED = 1u << 5,
+        TRANSPORT_CHANGED_LOGON = 1u << 6,
 };
 
 struct transport;
@@ -95,6 +99,9 @@ struct transport_env {
         sd_event *event;
         struct store *store;
         uint64_t max_message_size; /* MaxMessageSize, for what comes in */
+        /* The session bus, where SecretService= and OnlineAccount= are
+         * asked; NULL on the system bus. */
+        sd_bus *session_bus;
         const struct transport_listener *listener;
         void *userdata; /* the listener's */
 };
@@ -104,7 +111,11 @@ struct transport {
         const struct transport_config *config; /* owned by whoever created us */
         const struct transport_ops *ops;
         void *driver;
-        char *path; /* its object path: how reports and summaries name it */
+        char *path;                   /* its object path: how reports and summaries name it */
+        struct secret_source *secret; /* what its logons log on with */
+        /* How the last logon the server took was made ("PLAIN", "XOAUTH2");
+         * "" before the first. */
+        char logon_mechanism[LOGON_MECHANISM_MAX + 1];
 
         /* Its row of the status table, which the Status interface shows too;
          * status.status_string is ours (allocated). */
@@ -208,6 +219,8 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
+/* A driver saw the server take a logon made with mechanism. */
+void transport_logged_on(struct transport *t, const char *mechanism);
 /* Called by a driver for each message or pickup entry it leaves aside (too
  * large, not a file, unreadable): counted in SkippedInbound and named, with
  * why (a static string), in StatusString. */

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         struct spool_config c = {0};
         char *error = NULL;
-        int r = config_load(dir, "/tmp/mailspool-fuzz-state", &c, &error);
+        int r = config_load(dir, "/tmp/mailspool-fuzz-state", true, &c, &error);
         if (r == 0)
                 assert(c.n_transports > 0);
         else

@@ -32,6 +32,7 @@ STATUS_PROPS = {
 TRANSPORT_PROPS = {
     "Id": "s", "Kind": "s", "Asynchronous": "b", "SendMode": "s", "Server": "s",
     "QueuedOutbound": "u", "LastError": "s", "NextRetry": "t", "SkippedInbound": "u",
+    "SecretSource": "s", "LogonMechanism": "s",
 }
 SPOOLER_PROPS = {"TransportOrder": "ao", "Version": "s"}
 MESSAGE_PROPS = {
@@ -188,6 +189,8 @@ class IntrospectionTest(DaemonTestCase):
         self.assertEqual(tr["QueuedOutbound"], 0)
         self.assertEqual(tr["LastError"], "")
         self.assertEqual(tr["NextRetry"], 0)
+        self.assertEqual(tr["SecretSource"], "", "a Maildir logs on with no secret")
+        self.assertEqual(tr["LogonMechanism"], "")
 
     # docs/bus-api.md: Configuration files — DisplayName defaults to the id (the built-in
     # default transport has no DisplayName of its own either)

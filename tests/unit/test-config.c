@@ -97,12 +97,17 @@ static void write_transport(struct fixture *fx, const char *id, const char *cont
         free(write_file(fx, name, content, 0644));
 }
 
-static int load(struct fixture *fx)
+static int load_for(struct fixture *fx, bool session)
 {
         spool_config_clear(&fx->config);
         free(fx->error);
         fx->error = NULL;
-        return config_load(fx->config_dir, fx->state_dir, &fx->config, &fx->error);
+        return config_load(fx->config_dir, fx->state_dir, session, &fx->config, &fx->error);
+}
+
+static int load(struct fixture *fx)
+{
+        return load_for(fx, true);
 }
 
 /* Loads and fails the test with the message if that does not work. */
@@ -647,6 +652,99 @@ static void test_tls_policy(void **state)
                                           "TLSClientKey go together"));
 }
 
+/* Where secrets come from (mailspool.conf(5), "Accounts"): one source per
+ * transport, an Auth that fits it, commands as argument vectors, and the
+ * desktop's stores on a session bus only. */
+static void test_secret_sources(void **state)
+{
+        struct fixture *fx = *state;
+#define HEAD "[Transport]\nKind=imap\nServer=imaps://h\nUser=alice\n"
+        write_transport(fx, "work", HEAD "PasswordCommand=pass show 'mail/my account'\n");
+        load_ok(fx);
+        const struct transport_config *c = find(fx, "work");
+        assert_int_equal(c->secret, SECRET_PASSWORD_COMMAND);
+        assert_string_equal(secret_kind_to_string(c->secret), "PasswordCommand");
+        assert_int_equal(strv_length(c->secret_command), 3);
+        assert_string_equal(c->secret_command[2], "mail/my account");
+        assert_int_equal(c->command_uid, geteuid());
+        assert_int_equal(c->auth, AUTH_PASSWORD);
+        assert_int_equal(c->secret_timeout, CONFIG_DEFAULT_SECRET_TIMEOUT);
+
+        write_transport(fx, "work", HEAD "TokenCommand=oauth-helper --imap\nSecretTimeout=5\n");
+        load_ok(fx);
+        c = find(fx, "work");
+        assert_int_equal(c->secret, SECRET_TOKEN_COMMAND);
+        assert_int_equal(c->auth, AUTH_OAUTH2); /* a token source implies it */
+        assert_int_equal(c->secret_timeout, 5);
+
+        write_transport(fx, "work", HEAD "SecretService=service mail \"user=alice smith\"\n");
+        assert_int_equal(load(fx), -EINVAL);
+        assert_non_null(strstr(fx->error, ":5: SecretService: expected attribute=value pairs, "
+                                          "got \"service\""));
+        write_transport(fx, "work", HEAD "SecretService=service=mail \"user=alice smith\"\n");
+        load_ok(fx);
+        c = find(fx, "work");
+        assert_int_equal(c->secret, SECRET_SERVICE);
+        assert_int_equal(strv_length(c->secret_attributes), 4);
+        assert_string_equal(c->secret_attributes[3], "alice smith");
+        /* The desktop's stores are not there for a system service. */
+        assert_int_equal(load_for(fx, false), -EINVAL);
+        assert_non_null(strstr(fx->error, ":5: SecretService: SecretService is the user's "
+                                          "desktop and is read on the session bus only"));
+
+        write_transport(fx, "work", HEAD "Auth=oauth2\nOnlineAccount=account_1700000000_0\n");
+        load_ok(fx);
+        c = find(fx, "work");
+        assert_int_equal(c->secret, SECRET_ONLINE_ACCOUNT);
+        assert_string_equal(c->online_account, "account_1700000000_0");
+        assert_int_equal(c->auth, AUTH_OAUTH2);
+
+        static const struct {
+                const char *lines, *error;
+        } bad[] = {
+            {"PasswordCommand=helper 'open\n", ":5: PasswordCommand: a ' is not closed"},
+            {"PasswordCommand=\n", ":5: PasswordCommand: no command"},
+            {"PasswordCommand=a\nTokenCommand=b\n",
+             ":6: TokenCommand: a transport has one secret source: PasswordCommand and "
+             "TokenCommand both give one"},
+            {"OnlineAccount=acc1\nSecretService=a=b\n",
+             ":6: SecretService: a transport has one secret source: OnlineAccount and "
+             "SecretService both give one"},
+            {"Auth=password\nTokenCommand=b\n",
+             ":5: Auth: TokenCommand gives an OAuth2 token: Auth=oauth2 or no Auth"},
+            {"Auth=oauth2\nPasswordCommand=b\n",
+             ":5: Auth: Auth=oauth2 takes its token from TokenCommand, not PasswordCommand"},
+            {"Auth=oauth2\n", ":5: Auth: Auth=oauth2 needs a token source"},
+            {"Auth=kerberos\n", ":5: Auth: expected password or oauth2, got \"kerberos\""},
+            {"OnlineAccount=../acc\n", ":5: OnlineAccount: expected a GNOME Online Accounts id"},
+            {"PasswordCommand=a\nSecretTimeout=0\n",
+             ":6: SecretTimeout: expected a number of seconds from 1 to 600, got \"0\""},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *content = NULL;
+                assert_true(asprintf(&content, HEAD "%s", bad[i].lines) > 0);
+                write_transport(fx, "work", content);
+                assert_int_equal(load(fx), -EINVAL);
+                if (!strstr(fx->error, bad[i].error))
+                        fail_msg("case %zu: expected ...%s..., got %s", i, bad[i].error, fx->error);
+        }
+
+        /* A secret from a source needs a user to log on as. */
+        write_transport(fx, "work",
+                        "[Transport]\nKind=imap\nServer=imaps://h\nPasswordCommand=a\n");
+        assert_int_equal(load(fx), -EINVAL);
+        assert_non_null(strstr(fx->error, ":4: PasswordCommand: a secret needs User="));
+
+        /* A command runs as the file's owner: nobody else may write the file. */
+        write_transport(fx, "work", HEAD "PasswordCommand=helper\n");
+        _cleanup_free_ char *path = join(fx->config_dir, "transports.d/work.conf");
+        assert_int_equal(chmod(path, 0664), 0);
+        assert_int_equal(load(fx), -EINVAL);
+        assert_non_null(strstr(fx->error, "must not be writable by group or others when it "
+                                          "names a command (mode 0664)"));
+#undef HEAD
+}
+
 static void test_bad_transport_id(void **state)
 {
         struct fixture *fx = *state;
@@ -705,7 +803,7 @@ static void test_io_errors(void **state)
         FILE *f = fopen(file, "we");
         assert_non_null(f);
         fclose(f);
-        assert_int_equal(config_load(file, fx->state_dir, &fx->config, &fx->error), -ENOTDIR);
+        assert_int_equal(config_load(file, fx->state_dir, true, &fx->config, &fx->error), -ENOTDIR);
         assert_true(asprintf(&expected, "%s: %s", file, strerror(ENOTDIR)) > 0);
         assert_string_equal(fx->error, expected);
 
@@ -772,7 +870,7 @@ static void test_relative_dirs(void **state)
         _cleanup_free_ char *cwd = getcwd(NULL, 0);
         assert_non_null(cwd);
         assert_int_equal(chdir(fx->root), 0);
-        int r = config_load("etc", "state", &fx->config, &fx->error);
+        int r = config_load("etc", "state", true, &fx->config, &fx->error);
         assert_int_equal(chdir(cwd), 0);
         assert_int_equal(r, 0);
         /* The working directory is the real path, also if /tmp is a symlink. */
@@ -812,6 +910,7 @@ int main(void)
             T(test_long_line),
             T(test_password_file),
             T(test_tls_policy),
+            T(test_secret_sources),
             T(test_bad_transport_id),
             T(test_spooler_errors),
             T(test_io_errors),

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Secrets from where people keep them (mailspool.conf(5), "Accounts"): a
+PasswordCommand run with no shell and a time limit, its secret kept until the
+server refuses it and then fetched exactly once more; the Secret Service
+(a real gnome-keyring-daemon on the private session bus); GNOME Online
+Accounts (a real goa-daemon). ValidateState names the mechanism and the
+source (SecretSource, LogonMechanism), never the secret. The server is a
+private Dovecot on loopback."""
+
+import imaplib
+import os
+import sys
+import textwrap
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dovecot  # noqa: E402
+import harness  # noqa: E402
+from harness import (  # noqa: E402
+    ERR_LOGON_FAILED, IFACE_STATUS, IFACE_TRANSPORT, DaemonTestCase, transport_path)
+
+MAPI_E_LOGON_FAILED = ("MAPI_E_LOGON_FAILED", 0x80040111)
+IN = transport_path("in")
+
+
+class ImapServerMixin:
+    """A Dovecot without TLS (the secret sources are the point here, so the
+    transport says StartTLS=no) and a transport "in" whose secret comes from
+    the lines source_lines() gives."""
+
+    START = False
+
+    def setUp(self):
+        if not dovecot.available():
+            self.skipTest("Dovecot (dovecot-imapd, dovecot-pop3d) is not installed, or not root")
+        self.server = dovecot.Dovecot()
+        self.addCleanup(self.server.close)
+        super().setUp()
+
+    def write_transport(self, lines):
+        self.h.write_config({
+            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nUser=%s\nStartTLS=no\n%s"
+                                    % (self.server.imap_url, dovecot.USER, lines),
+        })
+
+    def set_server_password(self, password):
+        """Dovecot reads its passwd-file again when it sees it changed, within
+        a second or so: the new password is in force once it logs on."""
+        path = os.path.join(self.server.dir, "passwd")
+        with open(path + ".new", "w") as f:
+            f.write("%s:{PLAIN}%s\n" % (dovecot.USER, password))
+        os.chmod(path + ".new", 0o644)
+        os.rename(path + ".new", path)
+
+        def takes_new_password():
+            with imaplib.IMAP4("127.0.0.1", self.server.imap_port, timeout=10) as imap:
+                try:
+                    imap.login(dovecot.USER, password)
+                    return True
+                except imaplib.IMAP4.error:
+                    return False
+        self.h.wait_for("Dovecot to take the new password", takes_new_password, timeout=30)
+
+    def validate_fails(self):
+        return self.assertCallFails(ERR_LOGON_FAILED, MAPI_E_LOGON_FAILED, IN, IFACE_STATUS,
+                                    "ValidateState", "u", 0)
+
+
+class PasswordCommandTest(ImapServerMixin, DaemonTestCase):
+
+    def script(self, body):
+        """An executable shell script of the test (the daemon runs it
+        directly, not through a shell of its own)."""
+        path = os.path.join(self.h.dir, "secret-helper")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + textwrap.dedent(body))
+        os.chmod(path, 0o700)
+        return path
+
+    def runs(self):
+        try:
+            with open(os.path.join(self.h.dir, "runs")) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def start_with_password_file_helper(self, password):
+        """PasswordCommand= printing what the file "current" holds, and noting
+        each run (with its arguments) in "runs"."""
+        self.current = os.path.join(self.h.dir, "current")
+        with open(self.current, "w") as f:
+            f.write(password + "\n")
+        helper = self.script("""\
+            printf '%%s|' "$@" >> %(dir)s/runs
+            echo >> %(dir)s/runs
+            cat %(dir)s/current
+            """ % {"dir": self.h.dir})
+        # Quotes and $ are the command line's own words, not a shell's.
+        self.write_transport("PasswordCommand=%s 'two words' $HOME\n" % helper)
+        self.h.start()
+
+    # mailspool.conf(5), PasswordCommand: no shell; ValidateState names mechanism and source
+    def test_password_from_a_command(self):
+        self.start_with_password_file_helper(dovecot.PASSWORD)
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(self.runs(), ["two words|$HOME|"], "argv as written, no expansion")
+        props = self.h.get_all(IN, IFACE_TRANSPORT)
+        self.assertEqual(props["SecretSource"], "PasswordCommand")
+        self.assertEqual(props["LogonMechanism"], "PLAIN")
+        # Kept: a second logon does not run the command again.
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(len(self.runs()), 1, self.runs())
+        self.assertNotIn(dovecot.PASSWORD, self.h.daemon_log())
+
+    # mailspool.conf(5), "Accounts": a kept secret the server refuses is fetched once more
+    def test_refused_secret_is_fetched_once_more(self):
+        self.start_with_password_file_helper(dovecot.PASSWORD)
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(len(self.runs()), 1)
+        # The password changes on the server and where the command reads it:
+        # the kept one is refused, the fresh one works, nobody sees a failure.
+        self.set_server_password("changed")
+        with open(self.current, "w") as f:
+            f.write("changed\n")
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(len(self.runs()), 2, "fetched again after the refusal")
+        # Now the command's answer is wrong too: one more fetch, then LogonFailed.
+        self.set_server_password("changed again")
+        self.validate_fails()
+        self.assertEqual(len(self.runs()), 3, "exactly one fetch after a refusal, no loop")
+
+    # mailspool.conf(5), SecretTimeout: a command that hangs is cut at its time limit
+    def test_hanging_command_is_stopped(self):
+        pidfile = os.path.join(self.h.dir, "pid")
+        helper = self.script("echo $$ > %s\nexec sleep 600\n" % pidfile)
+        self.write_transport("PasswordCommand=%s\nSecretTimeout=1\n" % helper)
+        self.h.start()
+        err = self.validate_fails()
+        self.assertIn("PasswordCommand: no answer within 1 s", err.message)
+        with open(pidfile) as f:
+            pid = int(f.read())
+        self.h.wait_for("the hanging command to be gone",
+                        lambda: not os.path.exists("/proc/%d" % pid))
+        self.assertIn("no answer within 1 s", self.h.get_property(IN, IFACE_STATUS,
+                                                                 "StatusString"))
+
+    # mailspool.conf(5), PasswordCommand: a failing command is a failed logon, in words
+    def test_failing_command(self):
+        helper = self.script("echo 'helper: no such account' >&2\nexit 3\n")
+        self.write_transport("PasswordCommand=%s\n" % helper)
+        self.h.start()
+        err = self.validate_fails()
+        self.assertIn("PasswordCommand: exited with status 3", err.message)
+        # A command that is not there says so.
+        self.h.stop_daemon()
+        self.write_transport("PasswordCommand=/nonexistent/helper\n")
+        self.h.start_daemon()
+        err = self.validate_fails()
+        self.assertIn("could not be started", err.message)
+
+    # mailspool.conf(5): exactly one secret source per transport
+    def test_one_secret_source(self):
+        with open(os.path.join(self.h.dir, "pw"), "w") as f:
+            f.write("x\n")
+        os.chmod(os.path.join(self.h.dir, "pw"), 0o600)
+        self.write_transport("PasswordFile=%s/pw\nPasswordCommand=/bin/true\n" % self.h.dir)
+        code, log, _ = self.h.run_daemon_expect_exit()
+        self.assertNotEqual(code, 0)
+        self.assertIn("one secret source: PasswordFile and PasswordCommand", log)
+
+
+if __name__ == "__main__":
+    harness.main()

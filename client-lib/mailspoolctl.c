@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl-import.h"
 #include "ctl-output.h"
 #include "mailspool.h"
 
@@ -34,7 +35,7 @@ static struct {
         bool json, quiet, async, force, no_fallback;
         uint32_t directions;
         uint32_t validate_flags;
-        const char *state, *transport, *direction;
+        const char *state, *transport, *direction, *config_dir;
 } arg = {.bus = MAILSPOOL_BUS_DEFAULT};
 
 static void help(void)
@@ -52,6 +53,8 @@ static void help(void)
                "  abort MESSAGE...        withdraw queued or deferred messages\n"
                "  validate [TRANSPORT]    connect, log on and report (no TRANSPORT: spooler)\n"
                "  reload                  re-read the configuration (admin)\n"
+               "  import-accounts         make transports of your GNOME Online Accounts mail\n"
+               "                          accounts (for mailspoold --session)\n"
                "\n"
                "Options:\n"
                "      --system            talk to the system service (default, or $MAILSPOOL_BUS)\n"
@@ -69,6 +72,8 @@ static void help(void)
                "      --inbound, --outbound  list: one direction\n"
                "      --connect           validate: bring the transport online\n"
                "      --disconnect        validate: take the transport offline\n"
+               "      --config-dir=DIR    import-accounts: the session daemon's configuration\n"
+               "                          (default $XDG_CONFIG_HOME/mailspool)\n"
                "  -h, --help              show this help\n"
                "      --version           show the version\n"
                "\n"
@@ -448,6 +453,30 @@ static int cmd_validate(mailspool *m, int argc, char **argv)
         return EXIT_OK;
 }
 
+/* Writes the files, then has the session daemon read them, if it runs. */
+static int cmd_import_accounts(mailspool *m, int argc, char **argv)
+{
+        char *dir = NULL;
+        const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+        if (!arg.config_dir && (xdg && xdg[0] == '/' ? asprintf(&dir, "%s/mailspool", xdg)
+                                : home               ? asprintf(&dir, "%s/.config/mailspool", home)
+                                                     : -1) < 0)
+                return fprintf(stderr, "mailspoolctl: no $HOME: give --config-dir\n"), EXIT_USAGE;
+        int r = ctl_import_accounts(arg.config_dir ? arg.config_dir : dir, stdout);
+        free(dir);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILED : EXIT_OK;
+        mailspool *session = NULL;
+        if (mailspool_open(MAILSPOOL_BUS_SESSION, &session) >= 0 &&
+            mailspool_validate(session, NULL, MAILSPOOL_VALIDATE_CONFIG_CHANGED) >= 0)
+                printf("mailspoold on the session bus has read them\n");
+        else
+                printf("they take effect when mailspoold --session starts (or mailspoolctl "
+                       "--user reload)\n");
+        mailspool_close(session);
+        return EXIT_OK;
+}
+
 static int cmd_reload(mailspool *m, int argc, char **argv)
 {
         int r = mailspool_validate(m, NULL, MAILSPOOL_VALIDATE_CONFIG_CHANGED);
@@ -458,10 +487,17 @@ static const struct {
         const char *name;
         int (*run)(mailspool *m, int argc, char **argv);
         int max_args; /* -1: any */
+        bool no_daemon; /* run without a connection to mailspoold (m is NULL) */
 } commands[] = {
-    {"status", cmd_status, 0},     {"flush", cmd_flush, 1},   {"cancel", cmd_cancel, 1},
-    {"list", cmd_list, 0},         {"show", cmd_show, 1},     {"abort", cmd_abort, -1},
-    {"validate", cmd_validate, 1}, {"reload", cmd_reload, 0},
+    {"status", cmd_status, 0, false},
+    {"flush", cmd_flush, 1, false},
+    {"cancel", cmd_cancel, 1, false},
+    {"list", cmd_list, 0, false},
+    {"show", cmd_show, 1, false},
+    {"abort", cmd_abort, -1, false},
+    {"validate", cmd_validate, 1, false},
+    {"reload", cmd_reload, 0, false},
+    {"import-accounts", cmd_import_accounts, 0, true},
 };
 
 static int parse_args(int argc, char **argv)
@@ -482,6 +518,7 @@ static int parse_args(int argc, char **argv)
                 OPT_CONNECT,
                 OPT_DISCONNECT,
                 OPT_VERSION,
+                OPT_CONFIG_DIR,
         };
         static const struct option options[] = {
             {"system", no_argument, NULL, OPT_SYSTEM},
@@ -499,6 +536,7 @@ static int parse_args(int argc, char **argv)
             {"outbound", no_argument, NULL, OPT_OUTBOUND},
             {"connect", no_argument, NULL, OPT_CONNECT},
             {"disconnect", no_argument, NULL, OPT_DISCONNECT},
+            {"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
             {"help", no_argument, NULL, 'h'},
             {"version", no_argument, NULL, OPT_VERSION},
             {},
@@ -551,6 +589,9 @@ static int parse_args(int argc, char **argv)
                 case OPT_DISCONNECT:
                         arg.validate_flags = MAILSPOOL_VALIDATE_FORCE_DISCONNECT;
                         break;
+                case OPT_CONFIG_DIR:
+                        arg.config_dir = optarg;
+                        break;
                 case 'h':
                         help();
                         exit(EXIT_OK);
@@ -584,7 +625,7 @@ int main(int argc, char **argv)
                         return EXIT_USAGE;
                 }
                 mailspool *m = NULL;
-                int r = mailspool_open(arg.bus, &m);
+                int r = commands[i].no_daemon ? 0 : mailspool_open(arg.bus, &m);
                 if (r < 0) {
                         fprintf(stderr, "mailspoolctl: cannot connect to the bus: %s\n",
                                 strerror(-r));

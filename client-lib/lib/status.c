@@ -111,9 +111,8 @@ MS_EXPORT int mailspool_transport_logon(mailspool *m, const char *transport,
         int r = mailspool_transport_path(transport, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_get_property_string(m->bus, MAILSPOOL_BUS_NAME, path,
-                                       MAILSPOOL_IFACE_TRANSPORT, "SecretSource", &m->error,
-                                       &source);
+        r = sd_bus_get_property_string(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_TRANSPORT,
+                                       "SecretSource", &m->error, &source);
         if (r >= 0)
                 r = sd_bus_get_property_string(m->bus, MAILSPOOL_BUS_NAME, path,
                                                MAILSPOOL_IFACE_TRANSPORT, "LogonMechanism",

@@ -140,8 +140,10 @@ POLL_INTERVAL = 0.05
 
 
 def transport_path(transport_id):
-    """Object path of a transport (ids of the tests are plain [a-z0-9])."""
-    return TRANSPORT_PREFIX + transport_id
+    """Object path of a transport: its id escaped as sd_bus_path_encode() does
+    (every byte but [A-Za-z0-9] as _XX)."""
+    return TRANSPORT_PREFIX + "".join(
+        c if c.isascii() and c.isalnum() else "_%02x" % ord(c) for c in transport_id)
 
 
 class HarnessError(Exception):

@@ -13,10 +13,12 @@ import sys
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import desktop  # noqa: E402
 import dovecot  # noqa: E402
 import harness  # noqa: E402
 from harness import (  # noqa: E402
     ERR_LOGON_FAILED, IFACE_STATUS, IFACE_TRANSPORT, DaemonTestCase, transport_path)
+from test_faults import FakeSmtp  # noqa: E402
 
 MAPI_E_LOGON_FAILED = ("MAPI_E_LOGON_FAILED", 0x80040111)
 IN = transport_path("in")
@@ -166,6 +168,113 @@ class PasswordCommandTest(ImapServerMixin, DaemonTestCase):
         code, log, _ = self.h.run_daemon_expect_exit()
         self.assertNotEqual(code, 0)
         self.assertIn("one secret source: PasswordFile and PasswordCommand", log)
+
+
+class SecretServiceTest(ImapServerMixin, DaemonTestCase):
+    """A real gnome-keyring-daemon on the daemon's session bus."""
+
+    ATTRIBUTES = {"service": "mailspool-test", "user": "alice"}
+
+    def setUp(self):
+        if not desktop.keyring_available():
+            self.skipTest("needs gnome-keyring-daemon and secret-tool")
+        super().setUp()
+        self.h.start_bus()
+        self.keyring = desktop.Keyring(self.h.bus_address)
+        self.addCleanup(self.keyring.close)
+        self.write_transport("SecretService=service=mailspool-test user=alice\n")
+
+    # mailspool.conf(5), SecretService: the password from the desktop's keyring
+    def test_password_from_the_keyring(self):
+        self.keyring.store("mail password", self.ATTRIBUTES, dovecot.PASSWORD)
+        self.h.start()
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        props = self.h.get_all(IN, IFACE_TRANSPORT)
+        self.assertEqual(props["SecretSource"], "SecretService")
+        self.assertEqual(props["LogonMechanism"], "PLAIN")
+
+    # mailspool.conf(5), SecretService: a locked keyring is a failed logon, said plainly
+    def test_locked_keyring(self):
+        self.keyring.store("mail password", self.ATTRIBUTES, dovecot.PASSWORD)
+        self.keyring.lock()
+        self.h.start()
+        err = self.validate_fails()
+        self.assertIn("SecretService: the item is in a locked keyring", err.message)
+        # Unlocked (as a desktop session does at log-in), the next logon works.
+        self.keyring.unlock()
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+
+    def test_no_such_item(self):
+        self.h.start()
+        err = self.validate_fails()
+        self.assertIn("SecretService: no item has these attributes", err.message)
+
+
+class OnlineAccountsTest(ImapServerMixin, DaemonTestCase):
+    """A real goa-daemon with an IMAP and SMTP account on the daemon's
+    session bus: mailspoolctl import-accounts makes the transports, and the
+    daemon asks GOA for the password at logon."""
+
+    ACCOUNT = "account_1700000000_0"
+
+    def setUp(self):
+        if not desktop.available():
+            self.skipTest("needs gnome-keyring-daemon, secret-tool and goa-daemon")
+        if not os.environ.get("MAILSPOOLCTL"):
+            self.skipTest("MAILSPOOLCTL is not set")
+        super().setUp()
+        self.smtp = FakeSmtp(auth="PLAIN")
+        self.addCleanup(self.smtp.close)
+        self.h.start_bus()
+        self.keyring = desktop.Keyring(self.h.bus_address)
+        self.addCleanup(self.keyring.close)
+        self.goa = desktop.OnlineAccounts(
+            self.h.bus_address, self.keyring, account_id=self.ACCOUNT,
+            email="alice@example.org", name="Alice",
+            imap_host="127.0.0.1:%d" % self.server.imap_port,
+            smtp_host="127.0.0.1:%d" % self.smtp.port, user=dovecot.USER,
+            password=dovecot.PASSWORD)
+        self.addCleanup(self.goa.close)
+
+    def import_accounts(self):
+        return self.h._run([os.environ["MAILSPOOLCTL"], "import-accounts",
+                            "--config-dir", self.h.config_dir], check=True)
+
+    # mailspoolctl(1), import-accounts; mailspool.conf(5), OnlineAccount
+    def test_import_and_log_on_with_the_accounts_password(self):
+        self.h.write_config({})
+        out = self.import_accounts()
+        base = os.path.join(self.h.config_dir, "transports.d", "goa-%s-" % self.ACCOUNT)
+        with open(base + "in.conf") as f:
+            incoming = f.read()
+        with open(base + "out.conf") as f:
+            outgoing = f.read()
+        for text, kind in ((incoming, "imap"), (outgoing, "smtp")):
+            self.assertIn("Kind=%s\n" % kind, text)
+            self.assertIn("Identity=alice@example.org\n", text, "in and out share the Identity")
+            self.assertIn("OnlineAccount=%s\n" % self.ACCOUNT, text)
+            self.assertIn("User=alice\n", text)
+            self.assertNotIn(dovecot.PASSWORD, text, "the secret stays with GOA")
+        self.assertIn("Server=imap://127.0.0.1:%d\n" % self.server.imap_port, incoming)
+        self.assertIn("StartTLS=no", incoming, "the account says neither SSL nor STARTTLS")
+        self.assertIn("logs on without TLS", out[1])
+
+        self.h.start()
+        for transport in ("goa-%s-in" % self.ACCOUNT, "goa-%s-out" % self.ACCOUNT):
+            path = transport_path(transport)
+            self.h.call(path, IFACE_STATUS, "ValidateState", "u", 0)
+            props = self.h.get_all(path, IFACE_TRANSPORT)
+            self.assertEqual(props["SecretSource"], "OnlineAccount")
+            self.assertEqual(props["LogonMechanism"], "PLAIN")
+        # The SMTP logon carried GOA's smtp-password.
+        self.assertTrue(self.smtp.auths, "the smtp transport logged on")
+
+    # mailspool.conf(5), OnlineAccount: an account GOA does not know is a failed logon
+    def test_unknown_account(self):
+        self.write_transport("OnlineAccount=account_does_not_exist\n")
+        self.h.start()
+        err = self.validate_fails()
+        self.assertIn("OnlineAccount: ", err.message)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
  * Nothing here logs or reports a secret; the sentences name the source. */
 #include "secret-source.h"
 
+#include "dh-session.h"
 #include "log.h"
 #include "secret-command.h"
 #include "secret-file.h"
@@ -30,8 +31,9 @@ struct secret_source {
         struct secret_wait *waiters;
         bool fetching;
         struct secret_command *command;
-        sd_bus_slot *slot;  /* the bus call in flight */
-        char *session_path; /* the Secret Service session while fetching */
+        sd_bus_slot *slot;     /* the bus call in flight */
+        char *session_path;    /* the Secret Service session while fetching */
+        struct dh_session *dh; /* its keys */
 };
 
 static void secret_clear(struct secret_source *s)
@@ -58,6 +60,7 @@ static void fetch_stop(struct secret_source *s)
         s->command = secret_command_free(s->command);
         s->slot = sd_bus_slot_unref(s->slot);
         close_session(s);
+        s->dh = dh_session_free(s->dh);
         s->fetching = false;
 }
 
@@ -217,8 +220,9 @@ static void bus_secret(struct secret_source *s, const void *value, size_t size, 
 }
 
 /* SecretService=: OpenSession, SearchItems, Item.GetSecret, Session.Close.
- * The "plain" algorithm: the secret crosses the session bus, a socket of
- * the user's own, as the keyring's other local clients get it. */
+ * The session is encrypted (core/dh-session.c): the secret never crosses
+ * the bus in clear, not even the user's own session bus, where another
+ * program of the user's could watch. There is no fallback to "plain". */
 static int secret_got(sd_bus_message *reply, void *userdata, sd_bus_error *error)
 {
         struct secret_source *s = userdata;
@@ -237,7 +241,14 @@ static int secret_got(sd_bus_message *reply, void *userdata, sd_bus_error *error
                 fetch_done(s, NULL, 0, "the Secret Service sent a secret we cannot read");
                 return 0;
         }
-        bus_secret(s, value, size, 0);
+        _cleanup_free_ char *secret = NULL;
+        size_t n = 0;
+        if (dh_session_decrypt(s->dh, params, n_params, value, size, &secret, &n) < 0) {
+                fetch_done(s, NULL, 0, "the Secret Service sent a secret that does not decrypt");
+                return 0;
+        }
+        bus_secret(s, secret, n, 0);
+        explicit_bzero(secret, n);
         return 0;
 }
 
@@ -276,12 +287,17 @@ static int session_opened(sd_bus_message *reply, void *userdata, sd_bus_error *e
 {
         struct secret_source *s = userdata;
         const char *path;
+        const void *key;
+        size_t key_size;
         if (sd_bus_message_is_method_error(reply, NULL)) {
                 bus_call_failed(s, reply, "the Secret Service");
                 return 0;
         }
-        if (sd_bus_message_skip(reply, "v") < 0 || sd_bus_message_read(reply, "o", &path) < 0 ||
-            !(s->session_path = strdup(path))) {
+        if (sd_bus_message_enter_container(reply, 'v', "ay") <= 0 ||
+            sd_bus_message_read_array(reply, 'y', &key, &key_size) < 0 ||
+            sd_bus_message_exit_container(reply) < 0 ||
+            sd_bus_message_read(reply, "o", &path) < 0 || !(s->session_path = strdup(path)) ||
+            dh_session_derive(s->dh, key, key_size) < 0) {
                 fetch_done(s, NULL, 0, "the Secret Service opened no session we can use");
                 return 0;
         }
@@ -303,9 +319,18 @@ static int session_opened(sd_bus_message *reply, void *userdata, sd_bus_error *e
 static int fetch_secret_service(struct secret_source *s)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        int r = new_call(s, SECRETS_NAME, SECRETS_PATH, SECRETS_SERVICE, "OpenSession", &m);
+        uint8_t key[DH_SESSION_KEY_BYTES];
+        int r = dh_session_new(&s->dh, key);
         if (r >= 0)
-                r = sd_bus_message_append(m, "sv", "plain", "s", "");
+                r = new_call(s, SECRETS_NAME, SECRETS_PATH, SECRETS_SERVICE, "OpenSession", &m);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "s", DH_SESSION_ALGORITHM);
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'v', "ay");
+        if (r >= 0)
+                r = sd_bus_message_append_array(m, 'y', key, sizeof(key));
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
         if (r >= 0)
                 r = send_call(s, m, session_opened);
         return r;

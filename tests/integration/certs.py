@@ -1,6 +1,8 @@
 """Certificates for the TLS tests, made with the openssl command: a CA, server
-certificates it signs (for a name, or expired), a self-signed one, and the
-pin of a certificate's public key (sha256//BASE64, as TLSPinnedKey takes it)."""
+certificates it signs (for a name, or expired), client certificates it signs
+(extendedKeyUsage clientAuth, for a server that asks for one: Dovecot with
+client_ca), a self-signed one, and the pin of a certificate's public key
+(sha256//BASE64, as TLSPinnedKey takes it)."""
 
 import base64
 import hashlib
@@ -79,6 +81,22 @@ class Certs:
                   "-notext", *dates)
         for path in (base + ".pem", base + ".key"):
             os.chmod(path, 0o644)
+        return base + ".pem", base + ".key"
+
+    def client(self, cn="alice"):
+        """(certificate, key) of a TLS client, signed by this CA: subject CN=cn,
+        extendedKeyUsage clientAuth. The key is mode 0600, as TLSClientKey wants
+        it (the daemon refuses a key others may read)."""
+        base = self._name("client")
+        self._run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                  "-nodes", "-keyout", base + ".key", "-out", base + ".csr",
+                  "-subj", "/CN=%s" % cn, "-addext", "extendedKeyUsage=clientAuth",
+                  "-addext", "keyUsage=critical,digitalSignature")
+        self._run("ca", "-batch", "-config", self.ca_config, "-in", base + ".csr",
+                  "-out", base + ".pem", "-cert", self.ca_cert, "-keyfile", self.ca_key,
+                  "-notext", "-days", "30")
+        os.chmod(base + ".pem", 0o644)
+        os.chmod(base + ".key", 0o600)
         return base + ".pem", base + ".key"
 
     @staticmethod

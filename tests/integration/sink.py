@@ -108,7 +108,8 @@ class SmtpSink:
 
     def messages(self):
         """Every transaction received so far: a list of dicts with 'mail_from',
-        'rcpt_to' (list), 'headers' (the message's header section, text) and
+        'rcpt_to' (list), 'mail_params' (the MAIL command's ESMTP parameters,
+        a list of words), 'headers' (the message's header section, text) and
         'raw' (the message as received, bytes)."""
         out = []
         for name in sorted(os.listdir(self.dump)):
@@ -124,16 +125,19 @@ class SmtpSink:
 def parse_dump(data):
     """One smtp-sink dump file: envelope lines, smtp-sink's Received header,
     then the message as the client sent it."""
-    mail_from, rcpt_to = None, []
+    mail_from, rcpt_to, mail_params = None, [], []
     lines = data.split(b"\n")
     i = 0
     while i < len(lines) and lines[i].startswith(b"X-"):
         key, _, value = lines[i].decode(errors="replace").partition(": ")
-        value = value.strip()
+        # "<address> PARAM=VALUE ...": a relay (Dovecot's submission) adds
+        # ESMTP parameters such as AUTH=alice after the address.
+        words = value.split() or [""]
         if key == "X-Mail-Args":
-            mail_from = value.strip("<>")
+            mail_from = words[0].strip("<>")
+            mail_params = words[1:]
         elif key == "X-Rcpt-Args":
-            rcpt_to.append(value.strip("<>"))
+            rcpt_to.append(words[0].strip("<>"))
         i += 1
     # smtp-sink's own Received header (with its continuation lines) follows.
     if i < len(lines) and lines[i].startswith(b"Received:"):
@@ -142,5 +146,5 @@ def parse_dump(data):
             i += 1
     raw = b"\n".join(lines[i:])
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
-    return {"mail_from": mail_from, "rcpt_to": rcpt_to,
+    return {"mail_from": mail_from, "rcpt_to": rcpt_to, "mail_params": mail_params,
             "headers": head.decode(errors="replace"), "raw": raw}

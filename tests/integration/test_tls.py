@@ -6,10 +6,14 @@ whose STARTTLS is stripped on the path) never sees AUTH; with StartTLS=no writte
 out it does, and the log and StatusString warn about it. Trust: a private
 Dovecot with ssl = required and certificates made by the test; each certificate
 problem is its own outcome ("certificate: HOST: REASON", mailspoolctl exit 13),
-TLSTrustFile trusts a CA, TLSPinnedKey a self-signed server."""
+TLSTrustFile trusts a CA, TLSPinnedKey a self-signed server. A client
+certificate (TLSClientCertificate, TLSClientKey) opens a Dovecot that lets on
+only clients with a certificate of its CA; without one the logon is refused
+(LogonFailed, mailspoolctl exit 8)."""
 
 import base64
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,8 +22,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (  # noqa: E402
-    ERR_NETWORK_ERROR, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_STATUS, SPOOLER_PATH, DaemonTestCase,
-    make_message, transport_path)
+    ERR_LOGON_FAILED, ERR_NETWORK_ERROR, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_STATUS,
+    IFACE_TRANSPORT, SPOOLER_PATH, STATUS_FAILURE, DaemonTestCase, make_message, transport_path)
 import certs  # noqa: E402
 import dovecot  # noqa: E402
 from harness import ERR_NETWORK_ERROR as NETWORK_ERROR  # noqa: E402
@@ -29,6 +33,7 @@ OUT = transport_path("out")
 IN = transport_path("in")
 DOWNLOAD = 0x04
 CTL = os.environ.get("MAILSPOOLCTL")
+MAPI_E_LOGON_FAILED = ("MAPI_E_LOGON_FAILED", 0x80040111)
 
 
 class StartTlsPolicyTest(DaemonTestCase):
@@ -191,6 +196,105 @@ class CertificateTest(DaemonTestCase):
         other = self.certs.self_signed()
         self.serve(self.certs.self_signed(), "TLSPinnedKey=%s\n" % certs.Certs.pin(other[0]))
         self.assert_certificate_refused("pin mismatch")
+
+
+class ClientCertificateTest(DaemonTestCase):
+    """mailspool.conf(5), TLSClientCertificate and TLSClientKey: Dovecot with
+    ssl = required and client_ca (ssl_verify_client_cert,
+    auth_ssl_require_client_cert) lets on only a client with a certificate
+    of its CA. It asks for one in the TLS handshake but finishes the
+    handshake without it and refuses the logon after: "NO [ALERT] Client
+    didn't present valid SSL certificate". So a missing or foreign client
+    certificate is a refused logon (LogonFailed, mailspoolctl exit 8, the
+    server's words in the message), not a certificate outcome: the server's
+    own certificate is fine."""
+
+    START = False
+
+    def setUp(self):
+        if not dovecot.available() or not certs.available():
+            self.skipTest("needs Dovecot (as root) and the openssl command")
+        super().setUp()
+        d = tempfile.mkdtemp(prefix="mailspool-certs-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        self.certs = certs.Certs(d)
+        self.server = dovecot.Dovecot(tls=self.certs.server(), client_ca=self.certs.ca_cert)
+        self.addCleanup(self.server.close)
+        self.server.deliver(make_message(subject="for a client certificate"))
+
+    def serve(self, client=None, copy=False):
+        """The transport "in" (STARTTLS required, the test CA trusted), with
+        the client certificate and key client (None: none); copy: copied into
+        the configuration directory and named relative to it."""
+        extra = "TLSTrustFile=%s\n" % self.certs.ca_cert
+        if client and copy:
+            extra += "TLSClientCertificate=client.pem\nTLSClientKey=keys/client.key\n"
+        elif client:
+            extra += "TLSClientCertificate=%s\nTLSClientKey=%s\n" % client
+        self.server.configure(self.h, "imap", extra=extra, starttls=None)
+        if client and copy:
+            os.makedirs(os.path.join(self.h.config_dir, "keys"))
+            shutil.copy(client[0], os.path.join(self.h.config_dir, "client.pem"))
+            shutil.copy(client[1], os.path.join(self.h.config_dir, "keys", "client.key"))
+            os.chmod(os.path.join(self.h.config_dir, "keys", "client.key"), 0o600)
+        self.h.start()
+
+    def assert_logs_on(self):
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertFalse(self.h.get_property(IN, IFACE_STATUS, "StatusCode") & STATUS_FAILURE)
+        summary = self.h.flush("/", DOWNLOAD, path=IN)
+        self.assertEqual((summary["received"], summary["errors"]), (1, []), summary)
+        self.assertEqual(len(self.h.read_maildir("in")), 1)
+        self.assertIn("Login: user=<alice>, method=PLAIN", self.server.log_text())
+
+    def assert_logon_refused(self):
+        refused = ("Logon refused by 127.0.0.1:%d: " % self.server.imap_port)
+        why = "NO [ALERT] Client didn't present valid SSL certificate"
+        err = self.h.call_error(SPOOLER_PATH, IFACE_STATUS, "FlushQueues", "ou", IN, DOWNLOAD)
+        self.assertBusError(err, ERR_LOGON_FAILED, MAPI_E_LOGON_FAILED)
+        self.assertIn(refused, err.message)
+        self.assertIn(why, err.message)
+        self.assertNotIn("certificate: 127.0.0.1", err.message, "the server's certificate is fine")
+        for text in (self.h.get_property(IN, IFACE_STATUS, "StatusString"),
+                     self.h.get_property(IN, IFACE_TRANSPORT, "LastError")):
+            self.assertIn(refused, text)
+            self.assertIn(why, text)
+        self.assertTrue(self.h.get_property(IN, IFACE_STATUS, "StatusCode") & STATUS_FAILURE)
+        self.assertEqual(self.h.read_maildir("in"), [])
+        self.assertRegex(self.h.daemon_log(), r"(?m)^<4>.*%s.*Client didn't present valid SSL"
+                         % re.escape(refused), "logged at warning level")
+        # The check (ValidateState) logs on the same way and fails the same way.
+        err = self.h.call_error(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertBusError(err, ERR_LOGON_FAILED, MAPI_E_LOGON_FAILED)
+        self.assertIn(why, err.message)
+        # mailspoolctl(1): exit status 8, logon failed
+        p = subprocess.run([CTL, "--user", "flush", "in"], capture_output=True,
+                           env=self.h.client_env, timeout=60)
+        self.assertEqual(p.returncode, 8, p.stderr)
+        # Dovecot says why (auth_verbose): the password was never checked.
+        self.assertIn("Client didn't present valid SSL certificate", self.server.log_text())
+        self.assertNotIn("Login: user=<alice>", self.server.log_text())
+
+    def test_with_the_client_certificate(self):
+        self.serve(self.certs.client())
+        self.assert_logs_on()
+
+    # mailspool.conf(5): relative paths are taken relative to the configuration directory
+    def test_files_relative_to_the_config_dir(self):
+        self.serve(self.certs.client(), copy=True)
+        self.assert_logs_on()
+
+    def test_without_a_client_certificate(self):
+        self.serve()
+        self.assert_logon_refused()
+
+    def test_a_client_certificate_of_another_ca(self):
+        d = tempfile.mkdtemp(prefix="mailspool-certs-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        self.serve(certs.Certs(d).client())
+        self.assert_logon_refused()
 
 
 if __name__ == "__main__":

@@ -9,15 +9,20 @@ private Dovecot on loopback."""
 
 import imaplib
 import os
+import shutil
 import sys
+import tempfile
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import certs  # noqa: E402
 import desktop  # noqa: E402
 import dovecot  # noqa: E402
 import harness  # noqa: E402
+import sink  # noqa: E402
 from harness import (  # noqa: E402
-    ERR_LOGON_FAILED, IFACE_STATUS, IFACE_TRANSPORT, DaemonTestCase, transport_path)
+    ERR_LOGON_FAILED, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_STATUS, IFACE_TRANSPORT, DaemonTestCase,
+    make_message, transport_path)
 from test_faults import FakeSmtp  # noqa: E402
 
 MAPI_E_LOGON_FAILED = ("MAPI_E_LOGON_FAILED", 0x80040111)
@@ -168,6 +173,120 @@ class PasswordCommandTest(ImapServerMixin, DaemonTestCase):
         code, log, _ = self.h.run_daemon_expect_exit()
         self.assertNotEqual(code, 0)
         self.assertIn("one secret source: PasswordFile and PasswordCommand", log)
+
+
+class TokenHelperMixin:
+    """A TokenCommand that prints the token the file "token" holds and notes
+    each run in "runs"."""
+
+    def token_helper(self, token):
+        self.token_file = os.path.join(self.h.dir, "token")
+        self.set_helper_token(token)
+        path = os.path.join(self.h.dir, "token-helper")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\necho run >> %s/runs\ncat %s\n" % (self.h.dir, self.token_file))
+        os.chmod(path, 0o700)
+        return path
+
+    def set_helper_token(self, token):
+        with open(self.token_file, "w") as f:
+            f.write(token + "\n")
+
+    def runs(self):
+        try:
+            with open(os.path.join(self.h.dir, "runs")) as f:
+                return len(f.read().splitlines())
+        except FileNotFoundError:
+            return 0
+
+
+class OAuth2Test(TokenHelperMixin, DaemonTestCase):
+    """Auth=oauth2 against Dovecot's OAuth2 passdb (xoauth2 and oauthbearer),
+    which asks a token-introspection endpoint the test serves on loopback;
+    TLS with the test's CA; submission relaying to smtp-sink."""
+
+    START = False
+
+    def setUp(self):
+        if not dovecot.available(submission=True) or not sink.available() \
+                or not certs.available():
+            self.skipTest("needs Dovecot with submission (as root), smtp-sink and openssl")
+        super().setUp()
+        d = tempfile.mkdtemp(prefix="mailspool-certs-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        self.certs = certs.Certs(d)
+        self.tokens = dovecot.TokenServer()
+        self.addCleanup(self.tokens.close)
+        self.sink = sink.SmtpSink()
+        self.addCleanup(self.sink.close)
+        self.server = dovecot.Dovecot(tls=self.certs.server(), oauth2=self.tokens,
+                                      submission_relay=("127.0.0.1", self.sink.port))
+        self.addCleanup(self.server.close)
+
+    def start_with(self, kind, token, extra=""):
+        url = self.server.imap_url if kind == "imap" else self.server.submission_url
+        helper = self.token_helper(token)
+        self.h.write_config({
+            "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\nUser=%s\n"
+                                    "TokenCommand=%s\nTLSTrustFile=%s\nSendMode=on-demand\n%s"
+                                    % (kind, url, dovecot.USER, helper, self.certs.ca_cert, extra),
+        })
+        self.h.start()
+
+    def validate_fails(self):
+        return self.assertCallFails(ERR_LOGON_FAILED, MAPI_E_LOGON_FAILED, IN, IFACE_STATUS,
+                                    "ValidateState", "u", 0)
+
+    # mailspool.conf(5), Auth=oauth2: OAUTHBEARER where offered; AuthMechanisms chooses
+    def test_imap_logon_with_a_token(self):
+        self.tokens.add("token-1")
+        self.start_with("imap", "token-1")
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        props = self.h.get_all(IN, IFACE_TRANSPORT)
+        self.assertEqual(props["SecretSource"], "TokenCommand")
+        self.assertEqual(props["LogonMechanism"], "OAUTHBEARER")
+        self.assertIn("token-1", self.tokens.asked(), "Dovecot checked our token")
+        self.assertIn("method=OAUTHBEARER", self.server.log_text())
+        self.assertNotIn("token-1", self.h.daemon_log(), "the token is never logged")
+
+    def test_xoauth2_when_asked_for(self):
+        self.tokens.add("token-x")
+        self.start_with("imap", "token-x", "AuthMechanisms=XOAUTH2\n")
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(self.h.get_property(IN, IFACE_TRANSPORT, "LogonMechanism"), "XOAUTH2")
+        self.assertIn("method=XOAUTH2", self.server.log_text())
+
+    # mailspool.conf(5), "ACCOUNTS": an expired token is fetched again once; a refused one
+    # ends in LogonFailed
+    def test_expired_token_is_fetched_again_once(self):
+        self.tokens.add("old")
+        self.start_with("imap", "old")
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(self.runs(), 1, "the token is kept between logons")
+        # It expires; the helper has a new one: nobody sees a failure.
+        self.tokens.revoke("old")
+        self.tokens.add("new")
+        self.set_helper_token("new")
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(self.runs(), 2)
+        # The new one is refused too and the helper has nothing better: one fetch, no loop.
+        self.tokens.revoke("new")
+        err = self.validate_fails()
+        self.assertIn("Logon refused by 127.0.0.1:%d" % self.server.imap_port, err.message)
+        self.assertEqual(self.runs(), 3, "fetched exactly once more")
+
+    # Dovecot's submission service with AUTH: a message goes out with a token
+    def test_submission_with_a_token(self):
+        self.tokens.add("send-token")
+        self.start_with("smtp", "send-token")
+        self.h.submit_data(make_message(subject="sent with a token"))
+        summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        self.assertEqual(summary["sent"], 1, summary)
+        self.h.wait_for("the message at smtp-sink", lambda: self.sink.count() == 1)
+        self.assertEqual(self.h.get_property(IN, IFACE_TRANSPORT, "LogonMechanism"),
+                         "OAUTHBEARER")
 
 
 class SecretServiceTest(ImapServerMixin, DaemonTestCase):

@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import textwrap
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import certs  # noqa: E402
@@ -287,6 +288,41 @@ class OAuth2Test(TokenHelperMixin, DaemonTestCase):
         self.h.wait_for("the message at smtp-sink", lambda: self.sink.count() == 1)
         self.assertEqual(self.h.get_property(IN, IFACE_TRANSPORT, "LogonMechanism"),
                          "OAUTHBEARER")
+
+    # mailspool.conf(5), OnlineAccount with Auth=oauth2: the token of a GOA OAuth2 account
+    def test_token_from_gnome_online_accounts(self):
+        if not desktop.available():
+            self.skipTest("needs gnome-keyring-daemon, secret-tool and goa-daemon")
+        self.h.start_bus()
+        keyring = desktop.Keyring(self.h.bus_address)
+        self.addCleanup(keyring.close)
+        # Valid for two hours: GOA answers it without refreshing (no network here).
+        expires = int((time.time() + 7200) * 1000000)
+        google = desktop.goa_google_account(
+            keyring, "account_google_1", "alice@gmail.com",
+            desktop.goa_oauth2_credentials("goa-token", expires, refresh_token="refresh"))
+        goa = desktop.OnlineAccounts(self.h.bus_address, keyring, extra_accounts=google)
+        self.addCleanup(goa.close)
+        self.tokens.add("goa-token")
+        self.h.write_config({
+            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nUser=%s\nAuth=oauth2\n"
+                                    "OnlineAccount=account_google_1\nTLSTrustFile=%s\n"
+                                    % (self.server.imap_url, dovecot.USER, self.certs.ca_cert),
+        })
+        self.h.start()
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        props = self.h.get_all(IN, IFACE_TRANSPORT)
+        self.assertEqual((props["SecretSource"], props["LogonMechanism"]),
+                         ("OnlineAccount", "OAUTHBEARER"))
+        self.assertIn("goa-token", self.tokens.asked())
+        # import-accounts makes OAuth2 transports of such an account.
+        imported = os.path.join(self.h.dir, "imported")
+        self.h._run([os.environ["MAILSPOOLCTL"], "import-accounts", "--config-dir", imported],
+                    check=True)
+        with open(os.path.join(imported, "transports.d", "goa-account_google_1-in.conf")) as f:
+            text = f.read()
+        self.assertIn("Server=imaps://imap.gmail.com", text)
+        self.assertIn("OnlineAccount=account_google_1\nAuth=oauth2\n", text)
 
 
 class SecretServiceTest(ImapServerMixin, DaemonTestCase):

@@ -56,7 +56,10 @@ struct mailspool_submit_options {
         const char *sender;            /* envelope sender; NULL: from the message */
         const char *const *recipients; /* NULL-terminated; NULL: To, Cc and Bcc */
         const char *transport;         /* transport id; NULL: the spooler routes */
-        bool hold;                     /* stay queued until a flush */
+        bool on_demand;                /* OnDemand: wait for a flush instead of going at once */
+        bool hold;                     /* Hold: held until mailspool_release() */
+        uint64_t deferred_until;       /* DeferredUntil, µs since the epoch; 0: none */
+        uint64_t expiry_time;          /* ExpiryTime, µs since the epoch; 0: none */
 };
 
 /* An RFC 5322 message from a descriptor (read from its current offset by

@@ -16,8 +16,23 @@ static int append_options(sd_bus_message *call, const struct mailspool_submit_op
                 if (r < 0)
                         return r;
         }
+        if (o->on_demand) {
+                r = sd_bus_message_append(call, "{sv}", "OnDemand", "b", 1);
+                if (r < 0)
+                        return r;
+        }
         if (o->hold) {
                 r = sd_bus_message_append(call, "{sv}", "Hold", "b", 1);
+                if (r < 0)
+                        return r;
+        }
+        if (o->deferred_until) {
+                r = sd_bus_message_append(call, "{sv}", "DeferredUntil", "t", o->deferred_until);
+                if (r < 0)
+                        return r;
+        }
+        if (o->expiry_time) {
+                r = sd_bus_message_append(call, "{sv}", "ExpiryTime", "t", o->expiry_time);
                 if (r < 0)
                         return r;
         }

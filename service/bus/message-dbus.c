@@ -170,6 +170,74 @@ static int method_abort(sd_bus_message *msg, void *userdata, sd_bus_error *error
         return r;
 }
 
+/* A bool of the record (sd-bus's "b" is an int: no offset getter). With an
+ * offset, sd-bus hands the getter userdata + offset. */
+static int get_flag(sd_bus *bus, const char *path, const char *iface, const char *property,
+                    sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        return sd_bus_message_append(reply, "b", (int) *(const bool *) userdata);
+}
+
+/* Hold, Release and Reschedule: the message moves in the store, its
+ * transport counts again, and the due timer learns of it. */
+static int reschedule(sd_bus_message *msg, struct message_object *o, enum msg_state to,
+                      uint64_t due, sd_bus_error *error)
+{
+        struct bus_faces *b = o->b;
+        uint64_t id = o->rec.id;
+        int r = store_schedule(b->spool->store, id, to, due, false);
+        if (r == -EBUSY)
+                return bus_error_mapi(error, MAPI_E_UNABLE_TO_ABORT,
+                                      "message %" PRIu64 " is %s: only a message that waits to "
+                                      "be sent can be %s",
+                                      id, msg_state_to_string(o->rec.state),
+                                      to == MSG_HELD     ? "held"
+                                      : to == MSG_QUEUED ? "released"
+                                                         : "rescheduled");
+        if (r == -ENOENT)
+                return bus_error_mapi(error, MAPI_E_NOT_FOUND, "no message %" PRIu64, id);
+        if (r < 0)
+                return bus_error_store(error, r, "cannot change the message");
+
+        log_info("message %" PRIu64 " %s", id, msg_state_to_string(to));
+        r = sd_bus_reply_method_return(msg, NULL);
+        message_dbus_changed(b, id, false);
+        struct transport *t = spool_find_transport(b->spool, o->rec.transport);
+        if (t && to == MSG_QUEUED)
+                transport_message_due(t, id);
+        else if (t)
+                transport_waiting_changed(t);
+        spool_schedule_changed(b->spool);
+        return r;
+}
+
+static int method_hold(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return reschedule(msg, userdata, MSG_HELD, 0, error);
+}
+
+static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return reschedule(msg, userdata, MSG_QUEUED, 0, error);
+}
+
+static int method_reschedule(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        uint64_t when;
+        int r = sd_bus_message_read(msg, "t", &when);
+        if (r < 0)
+                return r;
+        if (when > INT64_MAX)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "the time is microseconds since the epoch, at most "
+                                      "%" PRId64,
+                                      INT64_MAX);
+        /* A time already past means "now". */
+        if (when <= now_realtime_usec())
+                return reschedule(msg, userdata, MSG_QUEUED, 0, error);
+        return reschedule(msg, userdata, MSG_SCHEDULED, when, error);
+}
+
 #define CONST_PROP(name, sig, field)                                                               \
         SD_BUS_PROPERTY(name, sig, NULL, offsetof(struct msg_record, field),                       \
                         SD_BUS_VTABLE_PROPERTY_CONST)
@@ -194,7 +262,21 @@ static const sd_bus_vtable message_vtable[] = {
     CHANGING_PROP("LastError", "s", last_error),
     CONST_PROP("Owner", "u", owner),
     CONST_PROP("Path", "s", path),
+    SD_BUS_PROPERTY("OnDemand", "b", get_flag, offsetof(struct msg_record, on_demand),
+                    SD_BUS_VTABLE_PROPERTY_CONST),
+    CHANGING_PROP("DeferredUntil", "t", due_usec),
+    CONST_PROP("ExpiryTime", "t", expiry_usec),
+    SD_BUS_PROPERTY("PossiblyDelivered", "b", get_flag,
+                    offsetof(struct msg_record, possibly_delivered),
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("DelayReported", "b", get_flag, offsetof(struct msg_record, delay_warned),
+                    SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD("Abort", "", "", method_abort, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Hold", "", SD_BUS_PARAM(), "", SD_BUS_PARAM(), method_hold,
+                             SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Release", "", "", method_release, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD_WITH_NAMES("Reschedule", "t", SD_BUS_PARAM(time), "", SD_BUS_PARAM(),
+                             method_reschedule, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_VTABLE_END,
 };
 
@@ -220,6 +302,21 @@ static int append_last_error(sd_bus_message *m, const struct msg_record *r)
         return sd_bus_message_append(m, "s", strempty(r->last_error));
 }
 
+static int append_deferred_until(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "t", r->due_usec);
+}
+
+static int append_possibly_delivered(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "b", (int) r->possibly_delivered);
+}
+
+static int append_delay_reported(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "b", (int) r->delay_warned);
+}
+
 static int append_recipients(sd_bus_message *m, const struct msg_record *r)
 {
         return sd_bus_message_append_strv(m, r->recipients);
@@ -235,6 +332,9 @@ static const struct {
     {"Attempts", "u", append_attempts},
     {"NextAttempt", "t", append_next_attempt},
     {"LastError", "s", append_last_error},
+    {"DeferredUntil", "t", append_deferred_until},
+    {"PossiblyDelivered", "b", append_possibly_delivered},
+    {"DelayReported", "b", append_delay_reported},
     {"Recipients", "as", append_recipients},
 };
 
@@ -310,8 +410,9 @@ int message_dbus_register(struct bus_faces *b)
 }
 
 /* The properties a message's change announces, by bit (as changing[]). */
-static const char *const message_change_names[] = {"State", "Attempts", "NextAttempt", "LastError",
-                                                   "Recipients"};
+static const char *const message_change_names[] = {
+    "State",         "Attempts",          "NextAttempt",   "LastError",
+    "DeferredUntil", "PossiblyDelivered", "DelayReported", "Recipients"};
 
 void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
 {
@@ -319,5 +420,5 @@ void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
         if (message_path_for_id(id, &path) < 0)
                 return;
         bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_MESSAGE, message_change_names,
-                         recipients ? 0x1fu : 0x0fu);
+                         recipients ? 0xffu : 0x7fu);
 }

@@ -22,7 +22,10 @@ struct submit_options {
         char *transport; /* object path, NULL if not given */
         char *sender;
         char **recipients;
-        bool hold;
+        bool on_demand;          /* OnDemand: waits for a flush */
+        bool hold;               /* Hold: held until Release */
+        uint64_t deferred_until; /* DeferredUntil; 0: none */
+        uint64_t expiry;         /* ExpiryTime; 0: none */
 };
 
 static void submit_options_clear(struct submit_options *o)
@@ -91,13 +94,20 @@ static int read_option(sd_bus_message *m, const char *key, void *userdata, sd_bu
         } else if (streq(key, "Recipients")) {
                 o->recipients = strv_free(o->recipients);
                 r = read_option_value(m, key, "as", &o->recipients, error);
+        } else if (streq(key, "OnDemand")) {
+                r = read_option_value(m, key, "b", &b, error);
+                o->on_demand = b;
         } else if (streq(key, "Hold")) {
                 r = read_option_value(m, key, "b", &b, error);
                 o->hold = b;
+        } else if (streq(key, "DeferredUntil")) {
+                r = read_option_value(m, key, "t", &o->deferred_until, error);
+        } else if (streq(key, "ExpiryTime")) {
+                r = read_option_value(m, key, "t", &o->expiry, error);
         } else
                 r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
-                                   "unknown option \"%s\" (Transport, Sender, Recipients "
-                                   "and Hold are known)",
+                                   "unknown option \"%s\" (Transport, Sender, Recipients, "
+                                   "OnDemand, Hold, DeferredUntil and ExpiryTime are known)",
                                    key);
         return r;
 }
@@ -168,6 +178,19 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
                                       "the message is %zu bytes; this spooler takes at most "
                                       "%" PRIu64 " (MaxMessageSize); nothing was stored",
                                       size, b->spool->config.max_message_size);
+        uint64_t now = now_realtime_usec();
+        if (o->deferred_until > INT64_MAX || o->expiry > INT64_MAX)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "DeferredUntil and ExpiryTime are microseconds since the "
+                                      "epoch, at most %" PRId64 "; nothing was stored",
+                                      INT64_MAX);
+        if (o->expiry && o->expiry <= now)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "ExpiryTime is already past; nothing was stored");
+        if (o->expiry && o->expiry <= o->deferred_until)
+                return bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                      "ExpiryTime comes before DeferredUntil: the message could "
+                                      "never be sent; nothing was stored");
         int r = check_quota(b, m, o->owner, size, error);
         if (r < 0)
                 return r;
@@ -213,9 +236,20 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
             .subject = mail.subject,
             .message_id = mail.message_id,
             .owner = o->owner,
-            .hold = o->hold,
+            .on_demand = o->on_demand,
+            .expiry_usec = o->expiry,
             .submitted_usec = now_realtime_usec(),
         };
+        /* Hold wins; then the later of DeferredUntil and the end of the
+         * transport's undo window (SendDelay), which a forced flush may cut
+         * short only when it is the window alone. */
+        uint64_t window =
+            t->config->send_delay ? rec.submitted_usec + t->config->send_delay * USEC_PER_SEC : 0;
+        rec.due_usec = o->deferred_until > window ? o->deferred_until : window;
+        rec.undo_window = window > 0 && o->deferred_until <= window;
+        rec.state = o->hold                             ? MSG_HELD
+                    : rec.due_usec > rec.submitted_usec ? MSG_SCHEDULED
+                                                        : MSG_QUEUED;
         uint64_t id;
         r = store_add_outbound(b->spool->store, &rec, mail.data, mail.size, &id);
         parsed_mail_clear(&mail);
@@ -229,7 +263,12 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
         log_debug("message %" PRIu64 " stored for transport \"%s\" (%zu bytes)", id, t->config->id,
                   size);
         r = sd_bus_reply_method_return(m, "o", path);
-        transport_message_added(t, o->hold);
+        if (rec.state == MSG_QUEUED)
+                transport_message_added(t, o->on_demand);
+        else
+                transport_waiting_changed(t);
+        if (rec.state == MSG_SCHEDULED || rec.expiry_usec)
+                spool_schedule_changed(b->spool);
         return r;
 }
 

@@ -88,6 +88,9 @@ static const sd_bus_vtable transport_vtable[] = {
     SD_BUS_PROPERTY("Server", "s", get_server, 0, CHANGING),
     SD_BUS_PROPERTY("QueuedOutbound", "u", NULL, offsetof(struct transport, queued_outbound),
                     CHANGING),
+    SD_BUS_PROPERTY("HeldOutbound", "u", NULL, offsetof(struct transport, held_outbound), CHANGING),
+    SD_BUS_PROPERTY("ScheduledOutbound", "u", NULL, offsetof(struct transport, scheduled_outbound),
+                    CHANGING),
     SD_BUS_PROPERTY("LastError", "s", NULL, offsetof(struct transport, last_error), CHANGING),
     SD_BUS_PROPERTY("NextRetry", "t", NULL, offsetof(struct transport, next_retry), CHANGING),
     SD_BUS_PROPERTY("SkippedInbound", "u", NULL, offsetof(struct transport, skipped_inbound),
@@ -105,6 +108,8 @@ static const char *const transport_change_names[] = {
     [__builtin_ctz(TRANSPORT_CHANGED_NEXT_RETRY)] = "NextRetry",
     [__builtin_ctz(TRANSPORT_CHANGED_SKIPPED)] = "SkippedInbound",
     [__builtin_ctz(TRANSPORT_CHANGED_LOGON)] = "LogonMechanism",
+    [__builtin_ctz(TRANSPORT_CHANGED_HELD)] = "HeldOutbound",
+    [__builtin_ctz(TRANSPORT_CHANGED_SCHEDULED)] = "ScheduledOutbound",
 };
 
 static int transport_face_register(struct bus_faces *b, struct transport_face *tf)
@@ -171,7 +176,8 @@ void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned c
         status_dbus_changed(b, t->path, changes);
         unsigned mask = changes & (TRANSPORT_CHANGED_QUEUED | TRANSPORT_CHANGED_LAST_ERROR |
                                    TRANSPORT_CHANGED_NEXT_RETRY | TRANSPORT_CHANGED_SKIPPED |
-                                   TRANSPORT_CHANGED_LOGON);
+                                   TRANSPORT_CHANGED_LOGON | TRANSPORT_CHANGED_HELD |
+                                   TRANSPORT_CHANGED_SCHEDULED);
         if (mask)
                 bus_changes_mark(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                  transport_change_names, mask);

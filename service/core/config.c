@@ -441,6 +441,9 @@ enum spooler_key {
         SPOOLER_USER_QUEUE_MESSAGES,
         SPOOLER_USER_QUEUE_SIZE,
         SPOOLER_DISK_RESERVE,
+        SPOOLER_QUEUE_LIFETIME,
+        SPOOLER_DELAY_WARNING_TIME,
+        SPOOLER_UNCERTAIN_DELIVERY,
         _SPOOLER_KEY_MAX,
 };
 
@@ -450,6 +453,8 @@ struct spooler_file {
         uint64_t max_message_size;
         uint32_t submit_timeout;
         uint64_t user_queue_messages, user_queue_size, disk_reserve;
+        uint32_t queue_lifetime, delay_warning_time;
+        bool uncertain_hold;
         char **transport_order; /* NULL if TransportOrder is not set */
 };
 
@@ -530,6 +535,44 @@ static int parse_disk_reserve(struct config_file *f, const char *key, const char
         return parse_limit(f, key, value, &spooler_file_of(f)->disk_reserve);
 }
 
+/* Seconds from min to max (QueueLifetime, DelayWarningTime). */
+static int parse_seconds(struct config_file *f, const char *key, const char *value, uint32_t min,
+                         uint32_t max, uint32_t *ret)
+{
+        uint64_t seconds;
+        if (parse_decimal(value, max, &seconds) < 0 || seconds < min)
+                return file_fail(f, f->line, key,
+                                 "expected a number of seconds from %" PRIu32 " to %" PRIu32
+                                 ", got \"%s\"",
+                                 min, max, value);
+        *ret = (uint32_t) seconds;
+        return 0;
+}
+
+static int parse_queue_lifetime(struct config_file *f, const char *key, const char *value)
+{
+        return parse_seconds(f, key, value, 1, MAX_QUEUE_LIFETIME,
+                             &spooler_file_of(f)->queue_lifetime);
+}
+
+static int parse_delay_warning_time(struct config_file *f, const char *key, const char *value)
+{
+        return parse_seconds(f, key, value, 0, MAX_QUEUE_LIFETIME,
+                             &spooler_file_of(f)->delay_warning_time);
+}
+
+static int parse_uncertain_delivery(struct config_file *f, const char *key, const char *value)
+{
+        struct spooler_file *s = spooler_file_of(f);
+        if (streq(value, "resend"))
+                s->uncertain_hold = false;
+        else if (streq(value, "hold"))
+                s->uncertain_hold = true;
+        else
+                return file_fail(f, f->line, key, "expected resend or hold, got \"%s\"", value);
+        return 0;
+}
+
 static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_TRANSPORT_ORDER] = {"TransportOrder", parse_transport_order},
     [SPOOLER_ADMIN_GROUP] = {"AdminGroup", parse_admin_group},
@@ -538,6 +581,9 @@ static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_USER_QUEUE_MESSAGES] = {"UserQueueMessages", parse_user_queue_messages},
     [SPOOLER_USER_QUEUE_SIZE] = {"UserQueueSize", parse_user_queue_size},
     [SPOOLER_DISK_RESERVE] = {"DiskReserve", parse_disk_reserve},
+    [SPOOLER_QUEUE_LIFETIME] = {"QueueLifetime", parse_queue_lifetime},
+    [SPOOLER_DELAY_WARNING_TIME] = {"DelayWarningTime", parse_delay_warning_time},
+    [SPOOLER_UNCERTAIN_DELIVERY] = {"UncertainDelivery", parse_uncertain_delivery},
 };
 
 static void spooler_file_done(struct spooler_file *s)
@@ -577,6 +623,7 @@ enum transport_key {
         TRANSPORT_SECRET_SERVICE,
         TRANSPORT_ONLINE_ACCOUNT,
         TRANSPORT_SECRET_TIMEOUT,
+        TRANSPORT_SEND_DELAY,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -891,6 +938,17 @@ static int parse_poll_interval(struct config_file *f, const char *key, const cha
         return 0;
 }
 
+static int parse_send_delay(struct config_file *f, const char *key, const char *value)
+{
+        uint64_t seconds;
+        if (parse_decimal(value, MAX_SEND_DELAY, &seconds) < 0)
+                return file_fail(f, f->line, key,
+                                 "expected a number of seconds from 0 to %d, got \"%s\"",
+                                 MAX_SEND_DELAY, value);
+        transport_file_of(f)->t->config.send_delay = (uint32_t) seconds;
+        return 0;
+}
+
 static int parse_asynchronous(struct config_file *f, const char *key, const char *value)
 {
         if (parse_boolean(value, &transport_file_of(f)->t->config.asynchronous) < 0)
@@ -1067,6 +1125,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_SECRET_SERVICE] = {"SecretService", parse_secret_service},
     [TRANSPORT_ONLINE_ACCOUNT] = {"OnlineAccount", parse_online_account},
     [TRANSPORT_SECRET_TIMEOUT] = {"SecretTimeout", parse_secret_timeout},
+    [TRANSPORT_SEND_DELAY] = {"SendDelay", parse_send_delay},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -1540,6 +1599,8 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
         _cleanup_(spool_config_clear) struct spool_config config = {
             .max_message_size = CONFIG_DEFAULT_MAX_MESSAGE_SIZE,
             .submit_timeout = CONFIG_DEFAULT_SUBMIT_TIMEOUT,
+            .queue_lifetime = CONFIG_DEFAULT_QUEUE_LIFETIME,
+            .delay_warning_time = CONFIG_DEFAULT_DELAY_WARNING_TIME,
         };
         _cleanup_free_ char *spooler_path = path_join(config_dir, "mailspool.conf");
         if (!spooler_path)
@@ -1558,6 +1619,8 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
             .user_queue_messages = CONFIG_DEFAULT_USER_QUEUE_MESSAGES,
             .user_queue_size = CONFIG_FROM_DISK,
             .disk_reserve = CONFIG_FROM_DISK,
+            .queue_lifetime = CONFIG_DEFAULT_QUEUE_LIFETIME,
+            .delay_warning_time = CONFIG_DEFAULT_DELAY_WARNING_TIME,
         };
 
         struct stat st;
@@ -1613,6 +1676,9 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
         config.admin_group = TAKE_PTR(spooler.admin_group);
         config.max_message_size = spooler.max_message_size;
         config.submit_timeout = spooler.submit_timeout;
+        config.queue_lifetime = spooler.queue_lifetime;
+        config.delay_warning_time = spooler.delay_warning_time;
+        config.uncertain_hold = spooler.uncertain_hold;
         config.user_queue_messages = spooler.user_queue_messages;
         config.user_queue_size = spooler.user_queue_size;
         config.disk_reserve = spooler.disk_reserve;

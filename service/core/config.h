@@ -106,6 +106,9 @@ struct transport_config {
          * NULL: whatever the server offers that libcurl knows. */
         char *login_options;
         bool is_default; /* the default outbound transport, explicit or chosen */
+        /* SendDelay: seconds a new message waits as "scheduled" (the undo
+         * window); 0: none. */
+        uint32_t send_delay;
         enum send_mode send_mode;
         uint32_t poll_interval; /* seconds */
         bool asynchronous;
@@ -128,6 +131,13 @@ struct spool_config {
         uint64_t user_queue_messages;
         uint64_t user_queue_size;
         uint64_t disk_reserve;
+        /* Seconds a message may wait before it fails as not delivered
+         * (QueueLifetime), and before its owner hears it is delayed
+         * (DelayWarningTime; 0: never). UncertainDelivery=hold: a message
+         * that may have been delivered is held rather than sent again. */
+        uint32_t queue_lifetime;
+        uint32_t delay_warning_time;
+        bool uncertain_hold;
         /* In TransportOrder: the order given, then (if TransportOrder is not
          * set) file-name order. */
         struct transport_config *transports;
@@ -142,8 +152,15 @@ struct spool_config {
 #define MAX_SUBMIT_TIMEOUT            86400
 /* Ten thousand: no desktop has that many waiting; a runaway script soon does. */
 #define CONFIG_DEFAULT_USER_QUEUE_MESSAGES 10000
-#define CONFIG_FROM_DISK                   UINT64_MAX
-#define CONFIG_BUILTIN_TRANSPORT_ID        "local"
+/* Five days, as Postfix's maximal_queue_lifetime; four hours, as its
+ * delay_warning_time. */
+#define CONFIG_DEFAULT_QUEUE_LIFETIME     (5 * 86400)
+#define CONFIG_DEFAULT_DELAY_WARNING_TIME (4 * 3600)
+#define MAX_QUEUE_LIFETIME                (366 * 86400)
+/* A day: an undo window longer than that is a schedule, which DeferredUntil says. */
+#define MAX_SEND_DELAY              86400
+#define CONFIG_FROM_DISK            UINT64_MAX
+#define CONFIG_BUILTIN_TRANSPORT_ID "local"
 /* Half a minute: a keyring or a token helper answers in well under a
  * second; a command that waits for a person does not belong here. */
 #define CONFIG_DEFAULT_SECRET_TIMEOUT 30

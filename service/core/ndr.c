@@ -1,4 +1,4 @@
-/* Building non-delivery reports with GMime (see ndr.h). */
+/* Building delivery status notifications with GMime (see ndr.h). */
 #include "ndr.h"
 
 #include <ctype.h>
@@ -77,11 +77,47 @@ static const char *recipient_diagnostic(const struct ndr_input *in, size_t i)
                    : strempty(in->diagnostic);
 }
 
-static char *delivery_status(const struct ndr_input *in)
+/* An RFC 5322 date-time, or NULL when GLib cannot represent the time (after
+ * the year 9999, such as a "never" of UINT64_MAX). */
+static char *format_date(uint64_t usec)
 {
-        _cleanup_(g_date_time_unref_safe) GDateTime *arrival =
-            g_date_time_new_from_unix_utc((gint64) (in->submitted_usec / USEC_PER_SEC));
-        _cleanup_gfree_ char *date = g_mime_utils_header_format_date(arrival);
+        _cleanup_(g_date_time_unref_safe) GDateTime *t =
+            g_date_time_new_from_unix_utc((gint64) (usec / USEC_PER_SEC));
+        return t ? g_mime_utils_header_format_date(t) : NULL;
+}
+
+static const char *recipient_status(const struct ndr_input *in, const char *why, char *buf,
+                                    size_t size)
+{
+        switch (in->action) {
+        case NDR_FAILED:
+                break;
+        case NDR_DELAYED:
+                /* A delayed recipient's status is transient, class 4 (RFC
+                 * 3464 2.3.3). A 5.x.x in the text is a permanent reply we are
+                 * retrying anyway: turning it into 4.x.x would put words in the
+                 * server's mouth, so only "transient, other" is said and the
+                 * reply itself goes in Diagnostic-Code. */
+                ndr_status_code(why, buf, size);
+                if (buf[0] != '4')
+                        snprintf(buf, size, "4.0.0");
+                return buf;
+        case NDR_EXPIRED:
+                /* RFC 3463: delivery time expired. What went wrong on the way
+                 * stays in Diagnostic-Code. */
+                return "4.4.7";
+        }
+        return ndr_status_code(why, buf, size);
+}
+
+static char *delivery_status(const struct ndr_input *in, const char *retry_until)
+{
+        static const char *const actions[] = {
+            [NDR_FAILED] = "failed",
+            [NDR_DELAYED] = "delayed",
+            [NDR_EXPIRED] = "failed",
+        };
+        _cleanup_gfree_ char *date = format_date(in->submitted_usec);
         GString *s = g_string_new(NULL);
 
         g_string_append_printf(s, "Reporting-MTA: dns; %s\r\n", in->reporting_host);
@@ -92,31 +128,82 @@ static char *delivery_status(const struct ndr_input *in)
                 const char *why = recipient_diagnostic(in, i);
                 g_string_append_printf(s,
                                        "\r\nFinal-Recipient: rfc822; %s\r\n"
-                                       "Action: failed\r\n"
-                                       "Status: %s\r\n"
-                                       "Diagnostic-Code: smtp; %s\r\n",
-                                       in->recipients[i],
-                                       ndr_status_code(why, status, sizeof(status)), why);
+                                       "Action: %s\r\n"
+                                       "Status: %s\r\n",
+                                       in->recipients[i], actions[in->action],
+                                       recipient_status(in, why, status, sizeof(status)));
+                /* Failed reports have always carried the field, even empty,
+                 * and keep doing so; the other kinds leave the optional field
+                 * (RFC 3464 2.3.6) out when there is nothing to say. */
+                if (why[0] || in->action == NDR_FAILED)
+                        g_string_append_printf(s, "Diagnostic-Code: smtp; %s\r\n", why);
+                /* RFC 3464 2.3.7: only with Action: delayed. */
+                if (retry_until && in->action == NDR_DELAYED)
+                        g_string_append_printf(s, "Will-Retry-Until: %s\r\n", retry_until);
         }
         return g_string_free(s, FALSE);
 }
 
-static char *explanation(const struct ndr_input *in)
+static void append_recipients(GString *s, const struct ndr_input *in)
+{
+        for (size_t i = 0; in->recipients && in->recipients[i]; i++) {
+                const char *why = recipient_diagnostic(in, i);
+                /* As in Diagnostic-Code, failed reports keep their old shape. */
+                if (why[0] || in->action == NDR_FAILED)
+                        g_string_append_printf(s, "  %s: %s\n", in->recipients[i], why);
+                else
+                        g_string_append_printf(s, "  %s\n", in->recipients[i]);
+        }
+}
+
+static char *explanation(const struct ndr_input *in, const char *retry_until)
 {
         GString *s = g_string_new("This is the mail spooler on ");
-        g_string_append_printf(s,
-                               "%s.\n\nYour message could not be delivered to the following "
-                               "recipients and will not be tried again:\n\n",
-                               in->reporting_host);
-        for (size_t i = 0; in->recipients && in->recipients[i]; i++)
-                g_string_append_printf(s, "  %s: %s\n", in->recipients[i],
-                                       recipient_diagnostic(in, i));
+        g_string_append_printf(s, "%s.\n\n", in->reporting_host);
+        switch (in->action) {
+        case NDR_FAILED:
+                g_string_append(s, "Your message could not be delivered to the following "
+                                   "recipients and will not be tried again:\n\n");
+                append_recipients(s, in);
+                break;
+        case NDR_DELAYED:
+                /* Senders read "delivery problem" as "send it again"; say
+                 * first that it is not lost and they need not act. */
+                g_string_append(s, "Your message has NOT been delivered yet to the following "
+                                   "recipients. It is still being retried: there is nothing "
+                                   "you need to do, and no need to send it again.\n\n");
+                append_recipients(s, in);
+                if (retry_until)
+                        g_string_append_printf(s,
+                                               "\nThe spooler will keep trying until %s; "
+                                               "after that it gives up.\n",
+                                               retry_until);
+                else
+                        g_string_append(s, "\nThe spooler will keep trying for a while before "
+                                           "it gives up.\n");
+                break;
+        case NDR_EXPIRED:
+                g_string_append(s, "Your message could not be delivered to the following "
+                                   "recipients within the time it was allowed, and will not "
+                                   "be tried again:\n\n");
+                append_recipients(s, in);
+                break;
+        }
         g_string_append(s, "\nThe header of your message follows.\n");
         return g_string_free(s, FALSE);
 }
 
 int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
 {
+        static const char *const subjects[] = {
+            [NDR_FAILED] = "Undelivered Mail Returned to Sender",
+            [NDR_DELAYED] = "Delayed Mail (still being retried)",
+            [NDR_EXPIRED] = "Undelivered Mail: delivery time expired",
+        };
+        /* The tables here and in delivery_status() are indexed by it. */
+        if ((unsigned) in->action >= ELEMENTSOF(subjects))
+                return -EINVAL;
+
         gmime_init_once();
 
         _cleanup_gobject_ GMimeMessage *msg = g_mime_message_new(TRUE);
@@ -127,7 +214,7 @@ int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
                                    daemon_address);
         if (in->sender && in->sender[0])
                 g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, in->sender);
-        g_mime_message_set_subject(msg, "Undelivered Mail Returned to Sender", "utf-8");
+        g_mime_message_set_subject(msg, subjects[in->action], "utf-8");
         _cleanup_(g_date_time_unref_safe) GDateTime *now = g_date_time_new_now_utc();
         g_mime_message_set_date(msg, now);
         _cleanup_gfree_ char *message_id = g_mime_utils_generate_message_id(in->reporting_host);
@@ -137,12 +224,15 @@ int ndr_build(const struct ndr_input *in, char **ret, size_t *ret_size)
         g_mime_object_set_content_type_parameter(GMIME_OBJECT(report), "report-type",
                                                  "delivery-status");
 
-        _cleanup_gfree_ char *text = explanation(in);
+        _cleanup_gfree_ char *retry_until = in->action == NDR_DELAYED && in->retry_until_usec
+                                                ? format_date(in->retry_until_usec)
+                                                : NULL;
+        _cleanup_gfree_ char *text = explanation(in, retry_until);
         _cleanup_gobject_ GMimeTextPart *human = g_mime_text_part_new_with_subtype("plain");
         g_mime_text_part_set_text(human, text);
         g_mime_multipart_add(report, GMIME_OBJECT(human));
 
-        _cleanup_gfree_ char *fields = delivery_status(in);
+        _cleanup_gfree_ char *fields = delivery_status(in, retry_until);
         _cleanup_gobject_ GMimePart *machine =
             part_with_content("message", "delivery-status", fields, strlen(fields));
         g_mime_multipart_add(report, GMIME_OBJECT(machine));

@@ -17,7 +17,7 @@
 static const char *const msg_state_table[_MSG_STATE_MAX] = {
     [MSG_QUEUED] = "queued",     [MSG_SENDING] = "sending", [MSG_SENT] = "sent",
     [MSG_DEFERRED] = "deferred", [MSG_FAILED] = "failed",   [MSG_ABORTED] = "aborted",
-    [MSG_RECEIVED] = "received",
+    [MSG_RECEIVED] = "received", [MSG_HELD] = "held",       [MSG_SCHEDULED] = "scheduled",
 };
 
 static const char *const msg_direction_table[_MSG_DIRECTION_MAX] = {
@@ -64,9 +64,17 @@ bool msg_state_transition_allowed(enum msg_state from, enum msg_state to)
         switch (from) {
         case MSG_QUEUED:
         case MSG_DEFERRED:
-                return to == MSG_SENDING || to == MSG_ABORTED;
+                return to == MSG_SENDING || to == MSG_ABORTED || to == MSG_HELD ||
+                       to == MSG_SCHEDULED || to == MSG_FAILED;
+        case MSG_HELD:
+                return to == MSG_QUEUED || to == MSG_SCHEDULED || to == MSG_ABORTED ||
+                       to == MSG_FAILED;
+        case MSG_SCHEDULED:
+                return to == MSG_QUEUED || to == MSG_SCHEDULED || to == MSG_HELD ||
+                       to == MSG_ABORTED || to == MSG_FAILED;
         case MSG_SENDING:
-                return to == MSG_SENT || to == MSG_DEFERRED || to == MSG_FAILED || to == MSG_QUEUED;
+                return to == MSG_SENT || to == MSG_DEFERRED || to == MSG_FAILED ||
+                       to == MSG_QUEUED || to == MSG_HELD;
         default:
                 return false; /* the final states, and anything out of range */
         }
@@ -152,11 +160,61 @@ static const char schema_v2[] =
  * submission, read from the index alone. */
 static const char schema_v3[] = "CREATE INDEX messages_owner ON messages (owner, state, size);";
 
+/* Version 4: a message's life (held, scheduled, expiry, delay warnings,
+ * "may have been delivered"). The state CHECK changes, which SQLite can only
+ * do by building the table anew (its "twelve steps"; store_open() turns the
+ * foreign keys on only after migrating, so dropping the old table cascades
+ * nowhere). hold becomes on_demand, what it always meant. */
+static const char schema_v4[] =
+    "CREATE TABLE messages_v4 ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  direction TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),"
+    "  state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'deferred',"
+    "                                       'failed', 'aborted', 'received', 'held',"
+    "                                       'scheduled')),"
+    "  transport TEXT NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  size INTEGER NOT NULL CHECK (size >= 0),"
+    "  submitted INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+    "  next_attempt INTEGER NOT NULL DEFAULT 0,"
+    "  last_error TEXT NOT NULL DEFAULT '',"
+    "  owner INTEGER NOT NULL CHECK (owner BETWEEN 0 AND 4294967295),"
+    "  on_demand INTEGER NOT NULL DEFAULT 0 CHECK (on_demand IN (0, 1)),"
+    "  path TEXT NOT NULL DEFAULT '',"
+    "  source_key TEXT UNIQUE,"
+    "  body BLOB,"
+    "  due INTEGER NOT NULL DEFAULT 0,"
+    "  undo_window INTEGER NOT NULL DEFAULT 0 CHECK (undo_window IN (0, 1)),"
+    "  expiry INTEGER NOT NULL DEFAULT 0,"
+    "  possibly_delivered INTEGER NOT NULL DEFAULT 0 CHECK (possibly_delivered IN (0, 1)),"
+    "  delay_warned INTEGER NOT NULL DEFAULT 0 CHECK (delay_warned IN (0, 1)),"
+    "  CHECK ((direction = 'inbound') = (state = 'received'))"
+    ");"
+    "INSERT INTO messages_v4 (id, direction, state, transport, sender, subject, message_id,"
+    "  size, submitted, attempts, next_attempt, last_error, owner, on_demand, path, source_key,"
+    "  body)"
+    "  SELECT id, direction, state, transport, sender, subject, message_id, size, submitted,"
+    "  attempts, next_attempt, last_error, owner, hold, path, source_key, body FROM messages;"
+    "DROP TABLE messages;"
+    "ALTER TABLE messages_v4 RENAME TO messages;"
+    "CREATE INDEX messages_queue ON messages (transport, state, next_attempt);"
+    "CREATE INDEX messages_owner ON messages (owner, state, size);"
+    /* The one timer of what comes due reads these. */
+    "CREATE INDEX messages_due ON messages (state, due);"
+    "CREATE INDEX messages_expiry ON messages (expiry) WHERE expiry > 0;"
+    "CREATE TRIGGER messages_drop_body AFTER UPDATE OF state ON messages "
+    "  WHEN NEW.state IN ('sent', 'aborted') "
+    "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
     schema_v1,
     schema_v2,
     schema_v3,
+    schema_v4,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -181,6 +239,15 @@ enum store_stmt {
         STMT_NEXT_RETRY,
         STMT_OWNER_QUEUE,
         STMT_DELETE_RECIPIENTS,
+        STMT_SCHEDULE,
+        STMT_SET_POSSIBLY_DELIVERED,
+        STMT_SET_DELAY_WARNED,
+        STMT_NEXT_DUE,
+        STMT_NEXT_EXPIRY,
+        STMT_LIST_DUE,
+        STMT_LIST_EXPIRED,
+        STMT_RELEASE_UNDO,
+        STMT_COUNT_HELD_SCHEDULED,
         _STMT_MAX,
 };
 
@@ -200,18 +267,24 @@ enum {
         COL_NEXT_ATTEMPT,
         COL_LAST_ERROR,
         COL_OWNER,
-        COL_HOLD,
+        COL_ON_DEMAND,
         COL_PATH,
+        COL_DUE,
+        COL_UNDO_WINDOW,
+        COL_EXPIRY,
+        COL_POSSIBLY_DELIVERED,
+        COL_DELAY_WARNED,
         COL_ADDRESS,
 };
 #define SELECT_RECORDS                                                                             \
         "SELECT m.id, m.direction, m.state, m.transport, m.sender, m.subject, m.message_id, "      \
-        "m.size, m.submitted, m.attempts, m.next_attempt, m.last_error, m.owner, m.hold, m.path, " \
+        "m.size, m.submitted, m.attempts, m.next_attempt, m.last_error, m.owner, m.on_demand, "    \
+        "m.path, m.due, m.undo_window, m.expiry, m.possibly_delivered, m.delay_warned, "           \
         "r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
 
 /* store_set_state() binds the states it may leave in ?5.. one slot per state;
  * unused slots stay NULL, which IN never matches. */
-static_assert(_MSG_STATE_MAX == 7, "STMT_SET_STATE has one slot per state");
+static_assert(_MSG_STATE_MAX == 9, "STMT_SET_STATE and STMT_SCHEDULE have one slot per state");
 #define SET_STATE_FROM_PARAM 5
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -222,8 +295,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_INSERT_MESSAGE] =
         "INSERT INTO messages (direction, state, transport, sender, subject, message_id, "
-        "size, submitted, owner, hold, path, source_key) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "size, submitted, owner, on_demand, path, source_key, due, undo_window, expiry) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     [STMT_INSERT_BODY] = "INSERT INTO bodies (message, data) VALUES (?1, ?2)",
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
@@ -242,12 +315,29 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_SET_STATE] = "UPDATE messages SET state = ?1, "
                        "attempts = attempts + (?1 = 'sending'), "
                        "last_error = ?2, next_attempt = ?3 "
-                       "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                       "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [STMT_SCHEDULE] = "UPDATE messages SET state = ?1, due = ?2, undo_window = ?3 "
+                      "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    [STMT_SET_POSSIBLY_DELIVERED] = "UPDATE messages SET possibly_delivered = ?2 WHERE id = ?1",
+    [STMT_SET_DELAY_WARNED] = "UPDATE messages SET delay_warned = 1 WHERE id = ?1",
+    [STMT_NEXT_DUE] = "SELECT coalesce(min(due), 0) FROM messages WHERE state = 'scheduled'",
+    [STMT_NEXT_EXPIRY] = "SELECT coalesce(min(expiry), 0) FROM messages WHERE expiry > 0 "
+                         "AND state IN ('queued', 'deferred', 'held', 'scheduled')",
+    [STMT_LIST_DUE] = "SELECT id FROM messages WHERE state = 'scheduled' AND due <= ?1 "
+                      "ORDER BY id",
+    [STMT_LIST_EXPIRED] = "SELECT id FROM messages WHERE expiry > 0 AND expiry <= ?1 "
+                          "AND state IN ('queued', 'deferred', 'held', 'scheduled') ORDER BY id",
+    [STMT_RELEASE_UNDO] = "UPDATE messages SET state = 'queued', due = 0, undo_window = 0 "
+                          "WHERE transport = ?1 AND state = 'scheduled' AND undo_window = 1 "
+                          "RETURNING id",
+    [STMT_COUNT_HELD_SCHEDULED] = "SELECT count(*) FILTER (WHERE state = 'held'), "
+                                  "count(*) FILTER (WHERE state = 'scheduled') FROM messages "
+                                  "WHERE transport = ?1 AND state IN ('held', 'scheduled')",
     [STMT_EXISTS] = "SELECT 1 FROM messages WHERE id = ?1",
     [STMT_RECOVER] = "UPDATE messages SET state = 'queued' WHERE state = 'sending'",
     [STMT_PENDING] = "SELECT id FROM messages "
                      "WHERE transport = ?1 AND state IN ('queued', 'deferred') "
-                     "AND (state != 'queued' OR (?4 AND (hold = 0 OR ?2))) "
+                     "AND (state != 'queued' OR (?4 AND (on_demand = 0 OR ?2))) "
                      "AND (state != 'deferred' OR ?3 = 0 OR next_attempt <= ?3) "
                      "ORDER BY id",
     /* No direction test: the schema's CHECK makes these states outbound. */
@@ -257,7 +347,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_NEXT_RETRY] = "SELECT coalesce(min(next_attempt), 0) FROM messages "
                         "WHERE transport = ?1 AND state = 'deferred'",
     [STMT_OWNER_QUEUE] = "SELECT count(*), coalesce(sum(size), 0) FROM messages "
-                         "WHERE owner = ?1 AND state IN ('queued', 'deferred', 'sending')",
+                         "WHERE owner = ?1 "
+                         "AND state IN ('queued', 'held', 'scheduled', 'deferred', 'sending')",
 };
 
 struct store {
@@ -485,7 +576,7 @@ int store_open(const char *path, struct store **ret)
                 return r;
         /* FULL: in WAL mode, NORMAL may lose the last commits on power loss,
          * and we promise that a returned 0 is durable. */
-        r = db_exec(db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+        r = db_exec(db, "PRAGMA synchronous = FULL");
         if (r < 0)
                 return r;
         /* Only take the write lock when there is something to migrate. */
@@ -494,6 +585,11 @@ int store_open(const char *path, struct store **ret)
                 if (r < 0)
                         return r;
         }
+        /* After migrating: a migration that builds a table anew drops the
+         * old one, which must not cascade to recipients and bodies. */
+        r = db_exec(db, "PRAGMA foreign_keys = ON");
+        if (r < 0)
+                return r;
 
         _cleanup_store_ struct store *s = calloc(1, sizeof(struct store));
         if (!s)
@@ -572,10 +668,14 @@ static int insert_message(struct store *s, const struct new_message *n, uint64_t
         rc = rc ?: sqlite3_bind_int64(st, 7, (int64_t) n->size);
         rc = rc ?: sqlite3_bind_int64(st, 8, (int64_t) m->submitted_usec);
         rc = rc ?: sqlite3_bind_int64(st, 9, m->owner);
-        rc = rc ?: sqlite3_bind_int(st, 10, n->direction == MSG_OUTBOUND && m->hold);
+        rc = rc ?: sqlite3_bind_int(st, 10, n->direction == MSG_OUTBOUND && m->on_demand);
         rc = rc ?: bind_text(st, 11, n->direction == MSG_INBOUND ? strempty(m->path) : "");
         if (n->source_key)
                 rc = rc ?: bind_text(st, 12, n->source_key);
+        bool scheduled = n->state == MSG_SCHEDULED;
+        rc = rc ?: sqlite3_bind_int64(st, 13, scheduled ? (int64_t) m->due_usec : 0);
+        rc = rc ?: sqlite3_bind_int(st, 14, scheduled && m->undo_window);
+        rc = rc ?: sqlite3_bind_int64(st, 15, (int64_t) m->expiry_usec);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
 
@@ -612,7 +712,8 @@ static int add_message(struct store *s, const struct new_message *n, uint64_t *r
 {
         const struct msg_record *m = n->m;
 
-        if (!m->transport || !fits_int64(n->size) || !fits_int64(m->submitted_usec))
+        if (!m->transport || !fits_int64(n->size) || !fits_int64(m->submitted_usec) ||
+            !fits_int64(m->due_usec) || !fits_int64(m->expiry_usec))
                 return -EINVAL;
         STRV_FOREACH (a, m->recipients)
                 if (!**a)
@@ -646,9 +747,11 @@ int store_add_outbound(struct store *s, const struct msg_record *m, const void *
 {
         if (!s || !m || (!body && body_size > 0))
                 return -EINVAL;
+        if (m->state != MSG_QUEUED && m->state != MSG_HELD && m->state != MSG_SCHEDULED)
+                return -EINVAL;
         struct new_message n = {
             .direction = MSG_OUTBOUND,
-            .state = MSG_QUEUED,
+            .state = m->state,
             .m = m,
             .size = body_size,
             .body = body ?: "",
@@ -675,6 +778,22 @@ int store_add_inbound(struct store *s, const struct msg_record *m, const char *s
 
 static int set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                      uint64_t next_attempt_usec);
+
+/* After an update that changed nothing: -EBUSY when the message exists (the
+ * move was not allowed), 0 when it does not. Rows are never deleted, so the
+ * answer cannot go stale. */
+static int message_exists(struct store *s, uint64_t id)
+{
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_EXISTS];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t one = 0;
+        int r = step_int64(st, &one);
+        if (r < 0)
+                return r;
+        return r > 0 ? -EBUSY : 0;
+}
 
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec)
@@ -726,17 +845,7 @@ static int set_state(struct store *s, uint64_t id, enum msg_state to, const char
                         return 0;
         }
 
-        /* Nothing changed: tell a missing message from a forbidden move.
-         * Rows are never deleted, so this answer cannot go stale. */
-        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_EXISTS];
-        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
-        if (rc != SQLITE_OK)
-                return errno_from_sqlite(rc);
-        int64_t one = 0;
-        r = step_int64(st, &one);
-        if (r < 0)
-                return r;
-        return r > 0 ? -EBUSY : -ENOENT;
+        return message_exists(s, id) ?: -ENOENT;
 }
 
 int store_defer_recipients(struct store *s, uint64_t id, char *const *recipients, const char *error,
@@ -803,7 +912,12 @@ static int record_from_row(sqlite3_stmt *st, struct msg_record *r)
         r->attempts = (uint32_t) sqlite3_column_int64(st, COL_ATTEMPTS);
         r->next_attempt_usec = (uint64_t) sqlite3_column_int64(st, COL_NEXT_ATTEMPT);
         r->owner = (uint32_t) sqlite3_column_int64(st, COL_OWNER);
-        r->hold = sqlite3_column_int(st, COL_HOLD) != 0;
+        r->on_demand = sqlite3_column_int(st, COL_ON_DEMAND) != 0;
+        r->due_usec = (uint64_t) sqlite3_column_int64(st, COL_DUE);
+        r->undo_window = sqlite3_column_int(st, COL_UNDO_WINDOW) != 0;
+        r->expiry_usec = (uint64_t) sqlite3_column_int64(st, COL_EXPIRY);
+        r->possibly_delivered = sqlite3_column_int(st, COL_POSSIBLY_DELIVERED) != 0;
+        r->delay_warned = sqlite3_column_int(st, COL_DELAY_WARNED) != 0;
 
         /* An empty vector rather than NULL: "no recipients" is a real answer. */
         r->recipients = calloc(1, sizeof(char *));
@@ -983,20 +1097,21 @@ int store_list(struct store *s, const struct store_filter *f, struct msg_record 
         return 0;
 }
 
-int store_list_pending(struct store *s, const char *transport, bool include_queued,
-                       bool include_held, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+/* The first row's two integers of a bound aggregate statement. */
+static int step_pair(sqlite3_stmt *st, int64_t *ret_a, int64_t *ret_b)
 {
-        if (!s || !transport || !ret_ids || !ret_n || !fits_int64(now_usec))
-                return -EINVAL;
-
-        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_PENDING];
-        int rc = bind_text(st, 1, transport);
-        rc = rc ?: sqlite3_bind_int(st, 2, include_held);
-        rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t) now_usec);
-        rc = rc ?: sqlite3_bind_int(st, 4, include_queued);
-        if (rc != SQLITE_OK)
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
                 return errno_from_sqlite(rc);
+        *ret_a = sqlite3_column_int64(st, 0);
+        *ret_b = sqlite3_column_int64(st, 1);
+        return 0;
+}
 
+/* The ids a bound statement returns in its first column. */
+static int step_ids(sqlite3_stmt *st, uint64_t **ret_ids, size_t *ret_n)
+{
+        int rc;
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0, allocated = 0;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1015,6 +1130,148 @@ int store_list_pending(struct store *s, const char *transport, bool include_queu
 
         *ret_ids = TAKE_PTR(ids);
         *ret_n = n;
+        return 0;
+}
+
+int store_list_pending(struct store *s, const char *transport, bool include_queued,
+                       bool include_on_demand, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        if (!s || !transport || !ret_ids || !ret_n || !fits_int64(now_usec))
+                return -EINVAL;
+
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_PENDING];
+        int rc = bind_text(st, 1, transport);
+        rc = rc ?: sqlite3_bind_int(st, 2, include_on_demand);
+        rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t) now_usec);
+        rc = rc ?: sqlite3_bind_int(st, 4, include_queued);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        return step_ids(st, ret_ids, ret_n);
+}
+
+static int list_before(struct store *s, enum store_stmt which, uint64_t now_usec,
+                       uint64_t **ret_ids, size_t *ret_n)
+{
+        if (!s || !ret_ids || !ret_n || !fits_int64(now_usec))
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) now_usec);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        return step_ids(st, ret_ids, ret_n);
+}
+
+int store_list_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        return list_before(s, STMT_LIST_DUE, now_usec, ret_ids, ret_n);
+}
+
+int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        return list_before(s, STMT_LIST_EXPIRED, now_usec, ret_ids, ret_n);
+}
+
+int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec)
+{
+        if (!s || !ret_due_usec || !ret_expiry_usec)
+                return -EINVAL;
+        int64_t due = 0, expiry = 0;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_NEXT_DUE];
+                int r = step_int64(st, &due);
+                if (r < 0)
+                        return r;
+        }
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_NEXT_EXPIRY];
+        int r = step_int64(st, &expiry);
+        if (r < 0)
+                return r;
+        *ret_due_usec = due > 0 ? (uint64_t) due : 0;
+        *ret_expiry_usec = expiry > 0 ? (uint64_t) expiry : 0;
+        return 0;
+}
+
+int store_schedule(struct store *s, uint64_t id, enum msg_state to, uint64_t due_usec,
+                   bool undo_window)
+{
+        if (!s || (to != MSG_HELD && to != MSG_QUEUED && to != MSG_SCHEDULED) || !fits_int64(id) ||
+            !fits_int64(due_usec))
+                return -EINVAL;
+        bool scheduled = to == MSG_SCHEDULED;
+        {
+                _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_SCHEDULE];
+                int rc = bind_text(st, 1, msg_state_to_string(to));
+                rc = rc ?: sqlite3_bind_int64(st, 2, scheduled ? (int64_t) due_usec : 0);
+                rc = rc ?: sqlite3_bind_int(st, 3, scheduled && undo_window);
+                rc = rc ?: sqlite3_bind_int64(st, 4, (int64_t) id);
+                int slot = SET_STATE_FROM_PARAM;
+                for (enum msg_state from = 0; rc == SQLITE_OK && from < _MSG_STATE_MAX; from++)
+                        if (msg_state_transition_allowed(from, to))
+                                rc = bind_text(st, slot++, msg_state_to_string(from));
+                if (rc != SQLITE_OK)
+                        return errno_from_sqlite(rc);
+                int r = step_done(st);
+                if (r < 0)
+                        return r;
+                if (sqlite3_changes(s->db) > 0)
+                        return 0;
+        }
+        return message_exists(s, id) ?: -ENOENT;
+}
+
+static int set_flag(struct store *s, enum store_stmt which, uint64_t id, bool value)
+{
+        if (!s || !fits_int64(id))
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (which == STMT_SET_POSSIBLY_DELIVERED)
+                rc = rc ?: sqlite3_bind_int(st, 2, value);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int r = step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_set_possibly_delivered(struct store *s, uint64_t id, bool value)
+{
+        return set_flag(s, STMT_SET_POSSIBLY_DELIVERED, id, value);
+}
+
+int store_set_delay_warned(struct store *s, uint64_t id)
+{
+        return set_flag(s, STMT_SET_DELAY_WARNED, id, true);
+}
+
+int store_release_undo_window(struct store *s, const char *transport, uint64_t **ret_ids,
+                              size_t *ret_n)
+{
+        if (!s || !transport || !ret_ids || !ret_n)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_RELEASE_UNDO];
+        int rc = bind_text(st, 1, transport);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        return step_ids(st, ret_ids, ret_n);
+}
+
+int store_count_held_scheduled(struct store *s, const char *transport, uint32_t *ret_held,
+                               uint32_t *ret_scheduled)
+{
+        if (!s || !transport || !ret_held || !ret_scheduled)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_COUNT_HELD_SCHEDULED];
+        int rc = bind_text(st, 1, transport);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int64_t held = 0, scheduled = 0;
+        int r = step_pair(st, &held, &scheduled);
+        if (r < 0)
+                return r;
+        *ret_held = (uint32_t) held;
+        *ret_scheduled = (uint32_t) scheduled;
         return 0;
 }
 
@@ -1068,10 +1325,11 @@ int store_owner_queue(struct store *s, uint32_t owner, uint64_t *ret_count, uint
         int rc = sqlite3_bind_int64(st, 1, owner);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_ROW)
-                return errno_from_sqlite(rc);
-        *ret_count = (uint64_t) sqlite3_column_int64(st, 0);
-        *ret_bytes = (uint64_t) sqlite3_column_int64(st, 1);
+        int64_t count = 0, bytes = 0;
+        int r = step_pair(st, &count, &bytes);
+        if (r < 0)
+                return r;
+        *ret_count = (uint64_t) count;
+        *ret_bytes = (uint64_t) bytes;
         return 0;
 }

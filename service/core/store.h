@@ -19,6 +19,8 @@ enum msg_state {
         MSG_FAILED,
         MSG_ABORTED,
         MSG_RECEIVED,
+        MSG_HELD,      /* kept until Release (Hold) */
+        MSG_SCHEDULED, /* kept until its due time (DeferredUntil, SendDelay) */
         _MSG_STATE_MAX,
 };
 
@@ -27,9 +29,12 @@ int msg_state_from_string(const char *s);                  /* enum value, or -EI
 const char *msg_direction_to_string(enum msg_direction d); /* "outbound", "inbound" */
 int msg_direction_from_string(const char *s);              /* enum value, or -EINVAL */
 /* The state machine of an outbound message:
- *   queued   -> sending, aborted
- *   deferred -> sending, aborted
- *   sending  -> sent, deferred, failed, queued (queued: recovery after a crash)
+ *   queued    -> sending, aborted, held, scheduled, failed (expired)
+ *   deferred  -> sending, aborted, held, scheduled, failed (expired)
+ *   held      -> queued, scheduled, aborted, failed (expired)
+ *   scheduled -> queued, scheduled (another time), held, aborted, failed (expired)
+ *   sending   -> sent, deferred, failed, queued (recovery after a crash), held
+ *                (a delivery that may have happened, with UncertainDelivery=hold)
  * sent, failed, aborted and received are final. */
 bool msg_state_transition_allowed(enum msg_state from, enum msg_state to);
 
@@ -48,8 +53,15 @@ struct msg_record {
         uint64_t next_attempt_usec; /* 0 if none */
         char *last_error;           /* "" if none */
         uint32_t owner;             /* uid */
-        bool hold;
-        char *path; /* inbound: the file in the Maildir; "" otherwise */
+        bool on_demand;             /* waits for a flush (OnDemand) */
+        /* scheduled: when it becomes queued (DeferredUntil, or the end of
+         * the SendDelay window); 0 otherwise. */
+        uint64_t due_usec;
+        bool undo_window;        /* scheduled only by SendDelay: FLUSH_FORCE may send it */
+        uint64_t expiry_usec;    /* ExpiryTime: failed if not sent by then; 0: none */
+        bool possibly_delivered; /* the connection broke after the final "." */
+        bool delay_warned;       /* its owner got the "delayed" report */
+        char *path;              /* inbound: the file in the Maildir; "" otherwise */
 };
 void msg_record_clear(struct msg_record *r);
 void msg_record_array_free(struct msg_record *r, size_t n);
@@ -70,9 +82,10 @@ static inline void store_closep(struct store **s)
  * Reports how many. */
 int store_recover(struct store *s, unsigned *ret_requeued);
 
-/* Stores a new outbound message in state "queued" (fields used: transport,
- * sender, recipients, subject, message_id, owner, hold, submitted_usec; size
- * comes from body_size). */
+/* Stores a new outbound message in state m->state, which is "queued",
+ * "held" or "scheduled" (fields used: state, transport, sender, recipients,
+ * subject, message_id, owner, on_demand, due_usec, undo_window, expiry_usec,
+ * submitted_usec; size comes from body_size). */
 int store_add_outbound(struct store *s, const struct msg_record *m, const void *body,
                        size_t body_size, uint64_t *ret_id);
 
@@ -99,6 +112,30 @@ int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_si
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec);
 
+/* Hold, Release and Reschedule: message id goes to `to` ("held", "queued"
+ * or "scheduled", if msg_state_transition_allowed(); else -EBUSY, -ENOENT)
+ * with due_usec and undo_window (cleared unless `to` is "scheduled"). */
+int store_schedule(struct store *s, uint64_t id, enum msg_state to, uint64_t due_usec,
+                   bool undo_window);
+/* Sets possibly_delivered or delay_warned of message id. */
+int store_set_possibly_delivered(struct store *s, uint64_t id, bool value);
+int store_set_delay_warned(struct store *s, uint64_t id);
+
+/* What comes due: the earliest due time of a scheduled message and the
+ * earliest ExpiryTime of an unsent one (0: none), and the ids that are due
+ * at now_usec (scheduled ones whose due time came; unsent ones whose expiry
+ * passed). */
+int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec);
+int store_list_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+/* A flush with FLUSH_FORCE: the transport's messages in their SendDelay
+ * window become queued now; their ids in *ret_ids. */
+int store_release_undo_window(struct store *s, const char *transport, uint64_t **ret_ids,
+                              size_t *ret_n);
+/* How many outbound messages of transport are held, and scheduled. */
+int store_count_held_scheduled(struct store *s, const char *transport, uint32_t *ret_held,
+                               uint32_t *ret_scheduled);
+
 /* A delivery that reached some recipients: message id (in "sending") goes to
  * "deferred" as store_set_state() would, and from now on has only the given
  * recipients (the ones still to try), in one transaction. */
@@ -117,15 +154,16 @@ int store_list(struct store *s, const struct store_filter *f, struct msg_record 
                size_t *ret_n);
 
 /* Ids of outbound messages of transport waiting to go, in id order: "queued"
- * ones if include_queued (held ones only if include_held too) and "deferred"
+ * ones if include_queued (on-demand ones only if include_on_demand too) and "deferred"
  * ones whose next attempt is due at now_usec (any deferred one if now_usec is
  * 0). */
 int store_list_pending(struct store *s, const char *transport, bool include_queued,
-                       bool include_held, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+                       bool include_on_demand, uint64_t now_usec, uint64_t **ret_ids,
+                       size_t *ret_n);
 /* Outbound messages of transport in queued, deferred or sending. */
 int store_count_outbound_waiting(struct store *s, const char *transport, uint32_t *ret);
 /* Earliest next_attempt_usec of the transport's deferred messages, 0 if none. */
 /* The outbound messages owner has waiting to be sent (queued, held,
- * deferred, in transit) and their bytes: what its quota counts. */
+ * scheduled, deferred, in transit) and their bytes: what its quota counts. */
 int store_owner_queue(struct store *s, uint32_t owner, uint64_t *ret_count, uint64_t *ret_bytes);
 int store_next_retry(struct store *s, const char *transport, uint64_t *ret_usec);

@@ -138,6 +138,9 @@ int daemon_start(struct daemon *d, struct spool_config *config)
                 log_error("cannot start the transports: %s", strerror(-r));
                 return r;
         }
+        r = spool_schedule_start(d->spool);
+        if (r < 0)
+                return r;
         return transport_dbus_add_all(&d->faces, false);
 }
 

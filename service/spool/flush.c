@@ -431,12 +431,21 @@ int flush_new(struct flushes *fl, struct transport *on_transport, const char *ta
         return 0;
 }
 
-/* The upload part's round: every queued message (held ones too) and every
- * deferred one, due or not. */
-static int round_start(struct flush_part *p, struct store *store)
+/* The upload part's round: every queued message (on-demand ones too) and
+ * every deferred one, due or not; with FLUSH_FORCE (the user's "send now")
+ * also those in their SendDelay window. Held and scheduled mail waits. */
+static int round_start(struct flush_part *p, struct store *store, bool forced)
 {
         _cleanup_free_ uint64_t *ids = NULL;
         size_t n = 0;
+        if (forced) {
+                int k = store_release_undo_window(store, p->t->config->id, &ids, &n);
+                if (k < 0)
+                        return k;
+                for (size_t i = 0; i < n; i++)
+                        transport_message_due(p->t, ids[i]);
+                ids = mfree(ids);
+        }
         int k = store_list_pending(store, p->t->config->id, true, true, 0, &ids, &n);
         if (k < 0)
                 return k;
@@ -479,7 +488,8 @@ void flush_run(struct flush *f)
                 struct flush_part *p = &f->parts[i];
                 struct transport *t = p->t;
                 if (p->dir[FLUSH_DIR_UPLOAD]) {
-                        if (round_start(p, fl->spool->store) < 0) {
+                        if (round_start(p, fl->spool->store, f->flags & MAILSPOOL_FLUSH_FORCE) <
+                            0) {
                                 p->round.taken_back = true; /* never given */
                                 flush_part_done(f, p, FLUSH_DIR_UPLOAD, MAPI_E_DISK_ERROR,
                                                 "cannot read the queue from the store");

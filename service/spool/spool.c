@@ -59,6 +59,7 @@ struct spool *spool_free(struct spool *s)
         if (!s)
                 return NULL;
         spool_stop_transports(s);
+        sd_event_source_disable_unref(s->due_timer);
         spool_config_clear(&s->config);
         free((char *) s->status.status_string);
         free(s->config_dir);
@@ -95,6 +96,7 @@ int spool_start_transports(struct spool *s)
             .store = s->store,
             .max_message_size = s->config.max_message_size,
             .session_bus = s->session_bus,
+            .queue_lifetime = s->config.queue_lifetime,
             .listener = s->listener.transport,
             .userdata = s->listener.userdata,
         };

@@ -40,6 +40,7 @@ struct spool {
         size_t n_transports;
 
         struct status_row status; /* the spooler's row; status_string is ours */
+        sd_event_source *due_timer; /* schedule.c: the earliest due or expiry time */
         bool stopping;
 };
 
@@ -48,6 +49,12 @@ int spool_new(sd_event *event, struct store *store, const char *config_dir, cons
               struct spool_config *config, const struct spool_listener *listener,
               struct spool **ret);
 struct spool *spool_free(struct spool *s);
+
+/* schedule.c: the one timer of scheduled and expiring messages. Start it
+ * once the transports are up; say when a message was scheduled, held,
+ * released or given an ExpiryTime. */
+int spool_schedule_start(struct spool *s);
+void spool_schedule_changed(struct spool *s);
 
 /* Builds the transports from s->config. */
 int spool_start_transports(struct spool *s);

@@ -23,8 +23,9 @@ void bounce_clear(struct bounce *b)
         *b = (struct bounce){};
 }
 
-int bounce_build(struct store *store, uint64_t id, const char *error, char *const *recipients,
-                 char *const *diagnostics, struct bounce *ret)
+int bounce_build(struct store *store, uint64_t id, enum ndr_action action, uint64_t retry_until,
+                 const char *error, char *const *recipients, char *const *diagnostics,
+                 struct bounce *ret)
 {
         _cleanup_(msg_record_clear) struct msg_record m = {};
         _cleanup_free_ void *body = NULL;
@@ -40,6 +41,8 @@ int bounce_build(struct store *store, uint64_t id, const char *error, char *cons
         if (r < 0)
                 return r;
         struct ndr_input in = {
+            .action = action,
+            .retry_until_usec = retry_until,
             .reporting_host = host,
             .sender = m.sender,
             .recipients = recipients ? recipients : m.recipients,
@@ -55,7 +58,10 @@ int bounce_build(struct store *store, uint64_t id, const char *error, char *cons
         /* A refused recipient leaves the message for good, so the first one
          * refused names this report among all of the message's reports. */
         const char *first = recipients && recipients[0] ? recipients[0] : "";
-        if (asprintf(&b.source_key, "ndr:%" PRIu64 ":%s", id, first) < 0)
+        /* A "delayed" report is one per message, and must not take the
+         * name of the final report that may follow it. */
+        if (action == NDR_DELAYED ? asprintf(&b.source_key, "delayed:%" PRIu64, id) < 0
+                                  : asprintf(&b.source_key, "ndr:%" PRIu64 ":%s", id, first) < 0)
                 b.source_key = NULL;
         /* The file name comes from the key too: two reports of one message
          * in one attempt (one recipient refused, another expired) are two

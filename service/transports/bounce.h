@@ -4,6 +4,7 @@
  * it like any message that comes in. */
 #pragma once
 
+#include "ndr.h"
 #include "store.h"
 
 struct bounce {
@@ -15,7 +16,9 @@ struct bounce {
 };
 void bounce_clear(struct bounce *b);
 
-/* The report of message id, which failed for recipients (NULL: all of its
- * recipients) with error, or with diagnostics[i] for recipients[i]. */
-int bounce_build(struct store *store, uint64_t id, const char *error, char *const *recipients,
-                 char *const *diagnostics, struct bounce *ret);
+/* The report of message id (action: it failed, expired, or is delayed and
+ * tried until retry_until) for recipients (NULL: all of its recipients)
+ * with error, or with diagnostics[i] for recipients[i]. */
+int bounce_build(struct store *store, uint64_t id, enum ndr_action action, uint64_t retry_until,
+                 const char *error, char *const *recipients, char *const *diagnostics,
+                 struct bounce *ret);

@@ -18,10 +18,6 @@
 /* Back-off of a deferred message: 1 min, doubling per attempt, at most 1 h. */
 #define RETRY_FIRST_USEC (60 * USEC_PER_SEC)
 #define RETRY_MAX_USEC   (3600 * USEC_PER_SEC)
-/* A message still deferred this long after submission fails (Postfix's
- * maximal_queue_lifetime default). */
-#define USEC_PER_DAY            (24 * 3600 * USEC_PER_SEC)
-#define MAX_QUEUE_LIFETIME_USEC (5 * USEC_PER_DAY)
 
 /* The listener's members, called with the listener's userdata. */
 #define REPORT(t, member, ...)                                                                     \
@@ -39,6 +35,8 @@ static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static void transport_kick(struct transport *t);
 static void transport_update_status(struct transport *t);
+static void transport_report(struct transport *t, uint64_t id, enum ndr_action action,
+                             const char *error, char *const *recipients, char *const *diagnostics);
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind)
 {
@@ -129,6 +127,10 @@ int transport_new(const struct transport_env *env, const struct transport_config
         if (r < 0)
                 goto fail;
         r = store_count_outbound_waiting(env->store, c->id, &t->queued_outbound);
+        if (r < 0)
+                goto fail;
+        r = store_count_held_scheduled(env->store, c->id, &t->held_outbound,
+                                       &t->scheduled_outbound);
         if (r < 0)
                 goto fail;
         r = store_next_retry(env->store, c->id, &t->next_retry);
@@ -338,9 +340,49 @@ void transport_message_added(struct transport *t, bool hold)
 
 void transport_message_aborted(struct transport *t)
 {
-        if (t->queued_outbound > 0)
-                transport_set_queued(t, t->queued_outbound - 1);
+        transport_waiting_changed(t);
+}
+
+void transport_waiting_changed(struct transport *t)
+{
+        uint32_t queued = t->queued_outbound, held = 0, scheduled = 0;
+        (void) store_count_outbound_waiting(t->env.store, t->config->id, &queued);
+        if (store_count_held_scheduled(t->env.store, t->config->id, &held, &scheduled) >= 0 &&
+            (held != t->held_outbound || scheduled != t->scheduled_outbound)) {
+                unsigned changes =
+                    (held != t->held_outbound ? TRANSPORT_CHANGED_HELD : 0) |
+                    (scheduled != t->scheduled_outbound ? TRANSPORT_CHANGED_SCHEDULED : 0);
+                t->held_outbound = held;
+                t->scheduled_outbound = scheduled;
+                REPORT(t, changed, changes);
+        }
+        transport_set_queued(t, queued);
         transport_update_status(t);
+}
+
+void transport_message_due(struct transport *t, uint64_t id)
+{
+        _cleanup_(msg_record_clear) struct msg_record m = {};
+        REPORT(t, message_changed, id, false);
+        transport_waiting_changed(t);
+        bool on_demand = store_get(t->env.store, id, &m) >= 0 && m.on_demand;
+        if (!on_demand && t->config->send_mode == SEND_IMMEDIATE)
+                transport_kick(t);
+}
+
+void transport_message_expired(struct transport *t, uint64_t id)
+{
+        static const char why[] = "not sent before its ExpiryTime";
+        transport_report(t, id, NDR_EXPIRED, why, NULL, NULL);
+        int r = store_set_state(t->env.store, id, MSG_FAILED, why, 0);
+        if (r < 0) {
+                log_error("transport \"%s\": cannot fail expired message %" PRIu64 ": %s",
+                          t->config->id, id, strerror(-r));
+                return;
+        }
+        log_info("transport \"%s\": message %" PRIu64 " failed: %s", t->config->id, id, why);
+        REPORT(t, message_changed, id, false);
+        transport_waiting_changed(t);
 }
 
 void transport_send_first(struct transport *t, const uint64_t *ids, const bool *settled, size_t n)
@@ -467,13 +509,21 @@ static uint64_t retry_delay_usec(uint32_t attempts)
         return delay < RETRY_MAX_USEC ? delay : RETRY_MAX_USEC;
 }
 
-/* The owner of a message that failed for good finds a report in this
- * transport's Maildir and the inbound store. */
-static void transport_report_failure(struct transport *t, uint64_t id, const char *error,
-                                     char *const *recipients, char *const *diagnostics)
+/* The owner of a message that failed for good, expired or is delayed finds
+ * a report in this transport's Maildir and the inbound store. */
+static void transport_report(struct transport *t, uint64_t id, enum ndr_action action,
+                             const char *error, char *const *recipients, char *const *diagnostics)
 {
         _cleanup_(bounce_clear) struct bounce b = {};
-        int r = bounce_build(t->env.store, id, error, recipients, diagnostics, &b);
+        uint64_t until = 0;
+        if (action == NDR_DELAYED) {
+                _cleanup_(msg_record_clear) struct msg_record m = {};
+                if (store_get(t->env.store, id, &m) >= 0)
+                        until = m.expiry_usec ? m.expiry_usec
+                                              : m.submitted_usec +
+                                                    (uint64_t) t->env.queue_lifetime * USEC_PER_SEC;
+        }
+        int r = bounce_build(t->env.store, id, action, until, error, recipients, diagnostics, &b);
         if (r >= 0)
                 r = transport_store_inbound(t, b.report, b.size, b.source_key, b.file_name, b.owner,
                                             NULL, NULL);
@@ -481,6 +531,12 @@ static void transport_report_failure(struct transport *t, uint64_t id, const cha
                 log_error("transport \"%s\": cannot write the non-delivery report of message "
                           "%" PRIu64 ": %s",
                           t->config->id, id, strerror(-r));
+}
+
+static void transport_report_failure(struct transport *t, uint64_t id, const char *error,
+                                     char *const *recipients, char *const *diagnostics)
+{
+        transport_report(t, id, NDR_FAILED, error, recipients, diagnostics);
 }
 
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error)
@@ -520,16 +576,18 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
                 uint64_t now = now_realtime_usec();
                 if (store_get(store, id, &m) >= 0)
                         attempts = m.attempts;
-                if (m.submitted_usec > 0 && now > m.submitted_usec + MAX_QUEUE_LIFETIME_USEC) {
-                        /* Too old to keep trying: the sender learns it failed. */
-                        if (asprintf(&gave_up, "not delivered within %u days: %s",
-                                     (unsigned) (MAX_QUEUE_LIFETIME_USEC / USEC_PER_DAY),
-                                     strempty(error)) < 0)
+                uint64_t lifetime = (uint64_t) t->env.queue_lifetime * USEC_PER_SEC;
+                if (m.submitted_usec > 0 && now > m.submitted_usec + lifetime) {
+                        /* Too old to keep trying (QueueLifetime): the sender
+                         * learns it failed. */
+                        if (asprintf(&gave_up,
+                                     "not delivered within %" PRIu32 " s (QueueLifetime): %s",
+                                     t->env.queue_lifetime, strempty(error)) < 0)
                                 gave_up = NULL;
                         outcome = DELIVERY_FAILED;
                         to = MSG_FAILED;
                         error = gave_up ? gave_up : error;
-                        transport_report_failure(t, id, error, retry, NULL);
+                        transport_report(t, id, NDR_EXPIRED, error, retry, NULL);
                 } else
                         next_attempt = now + retry_delay_usec(attempts);
         } else if (outcome == DELIVERY_FAILED && !refused)

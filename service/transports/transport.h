@@ -38,6 +38,8 @@ enum transport_change {
         TRANSPORT_CHANGED_NEXT_RETRY = 1u << 4,
         TRANSPORT_CHANGED_SKIPPED = 1u << 5,
         TRANSPORT_CHANGED_LOGON = 1u << 6,
+        TRANSPORT_CHANGED_HELD = 1u << 7,
+        TRANSPORT_CHANGED_SCHEDULED = 1u << 8,
 };
 
 struct transport;
@@ -102,6 +104,7 @@ struct transport_env {
         /* The session bus, where SecretService= and OnlineAccount= are
          * asked; NULL on the system bus. */
         sd_bus *session_bus;
+        uint32_t queue_lifetime; /* QueueLifetime, seconds */
         const struct transport_listener *listener;
         void *userdata; /* the listener's */
 };
@@ -122,6 +125,7 @@ struct transport {
         struct status_row status;
         char *last_error;
         uint32_t queued_outbound;
+        uint32_t held_outbound, scheduled_outbound;
         uint64_t next_retry;
         uint32_t skipped_inbound; /* left aside by the running or last download */
         const char *skipped_why;  /* why the last one was: a static sentence */
@@ -179,6 +183,14 @@ void transport_show_flush_progress(struct transport *t, size_t settled, size_t t
 /* Delivery queue. */
 void transport_message_added(struct transport *t, bool hold); /* a new outbound message */
 void transport_message_aborted(struct transport *t);
+/* Messages of this transport were held, released, scheduled or aborted:
+ * QueuedOutbound, HeldOutbound and ScheduledOutbound are read again. */
+void transport_waiting_changed(struct transport *t);
+/* A scheduled message became queued (its time came, or Release). */
+void transport_message_due(struct transport *t, uint64_t id);
+/* An unsent message's ExpiryTime passed: it fails, and its owner gets a
+ * report. */
+void transport_message_expired(struct transport *t, uint64_t id);
 /* Sends ids[0..n) before any other work, in that order, skipping those
  * whose settled[i] is true; both arrays are borrowed until the next call
  * (ids NULL: no list any more). */

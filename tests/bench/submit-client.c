@@ -52,7 +52,7 @@ int main(int argc, char **argv)
                 if (r >= 0)
                         r = sd_bus_message_append_array(m, 'y', data, size);
                 if (r >= 0)
-                        r = sd_bus_message_append(m, "a{sv}", 1, "Hold", "b", 1);
+                        r = sd_bus_message_append(m, "a{sv}", 1, "OnDemand", "b", 1);
                 if (r >= 0)
                         r = sd_bus_call(bus, m, 0, &error, &reply);
                 free(data);

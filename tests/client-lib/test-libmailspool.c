@@ -39,11 +39,11 @@ static int teardown(void **state)
         return 0;
 }
 
-static char *submit(mailspool *m, int n, bool hold)
+static char *submit(mailspool *m, int n, bool on_demand)
 {
         char buf[sizeof(message) + 16];
         int size = snprintf(buf, sizeof(buf), message, n);
-        struct mailspool_submit_options o = {.hold = hold};
+        struct mailspool_submit_options o = {.on_demand = on_demand};
         char *path = NULL;
         assert_int_equal(mailspool_submit_data(m, buf, (size_t) size, &o, &path), 0);
         assert_non_null(path);
@@ -80,7 +80,7 @@ static void test_submit_fd_and_get_message(void **state)
         assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
         const char *recipients[] = {"carol@example.org", "dave@example.org", NULL};
         struct mailspool_submit_options o = {
-            .sender = "robot@example.org", .recipients = recipients, .hold = true};
+            .sender = "robot@example.org", .recipients = recipients, .on_demand = true};
         char *path = NULL;
         assert_int_equal(mailspool_submit_fd(m, fd, &o, &path), 0);
         close(fd);

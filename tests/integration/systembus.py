@@ -183,7 +183,7 @@ class SystemBusCase(unittest.TestCase):
         literal = "b'%s'" % "".join(
             "\\%03o" % ord(c) if ord(c) < 0x20 or c in "\\'" else c for c in data)
         rc, out, err = self.gdbus(uid, SPOOLER_PATH, IFACE_SPOOLER + ".SubmitData", literal,
-                                  "{'Hold': <true>}")
+                                  "{'OnDemand': <true>}")
         self.assertEqual(rc, 0, err)
         return out.split("'")[1]
 

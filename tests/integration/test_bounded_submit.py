@@ -32,7 +32,7 @@ class BoundedSubmitTest(SystemBusCase):
         argv = self.as_user(uid, ["gdbus", "call", "--system", "--dest", BUS_NAME,
                                   "--object-path", SPOOLER_PATH, "--method",
                                   IFACE_SPOOLER + ".Submit", "--timeout", "60",
-                                  "@h %d" % r, "{'Hold': <true>}"])
+                                  "@h %d" % r, "{'OnDemand': <true>}"])
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=self.env, pass_fds=(r,))
         os.close(r)

@@ -150,7 +150,7 @@ class CtlTest(ClientTestCase):
 
     # docs/bus-api.md, Message.Abort; ListMessages
     def test_list_show_abort(self):
-        path = self.h.submit_data(make_message(subject="Hold me"), {"Hold": V("b", True)})
+        path = self.h.submit_data(make_message(subject="Hold me"), {"OnDemand": V("b", True)})
         number = path.rsplit("/", 1)[1]
         rc, out, err = self.ctl("list")
         self.assertEqual(rc, 0, err)

@@ -24,7 +24,7 @@ PROPS_MATCH = "type='signal',interface='org.freedesktop.DBus.Properties',member=
 
 
 def hold(h, subject, transport=None):
-    options = {"Hold": V("b", True)}
+    options = {"OnDemand": V("b", True)}
     if transport:
         options["Transport"] = V("o", transport)
     return h.submit_data(make_message(subject=subject), options)

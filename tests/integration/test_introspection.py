@@ -31,7 +31,7 @@ STATUS_PROPS = {
 }
 TRANSPORT_PROPS = {
     "Id": "s", "Kind": "s", "Asynchronous": "b", "SendMode": "s", "Server": "s",
-    "QueuedOutbound": "u", "LastError": "s", "NextRetry": "t", "SkippedInbound": "u",
+    "QueuedOutbound": "u", "HeldOutbound": "u", "ScheduledOutbound": "u", "LastError": "s", "NextRetry": "t", "SkippedInbound": "u",
     "SecretSource": "s", "LogonMechanism": "s",
 }
 SPOOLER_PROPS = {"TransportOrder": "ao", "Version": "s"}
@@ -39,6 +39,8 @@ MESSAGE_PROPS = {
     "Id": "t", "Direction": "s", "State": "s", "Transport": "o", "Sender": "s",
     "Recipients": "as", "Subject": "s", "MessageID": "s", "Size": "t", "Submitted": "t",
     "Attempts": "u", "NextAttempt": "t", "LastError": "s", "Owner": "u", "Path": "s",
+    "OnDemand": "b", "DeferredUntil": "t", "ExpiryTime": "t", "PossiblyDelivered": "b",
+    "DelayReported": "b",
 }
 
 

@@ -187,7 +187,7 @@ class RobustnessCase(DaemonTestCase):
         self.assertIsNone(SANITIZER_REPORT.search(log), "sanitizer report in the log:\n" + log)
 
     def hold(self, subject):
-        return self.h.submit_data(make_message(subject=subject), {"Hold": V("b", True)})
+        return self.h.submit_data(make_message(subject=subject), {"OnDemand": V("b", True)})
 
 
 class WrongSignatureTest(RobustnessCase):
@@ -216,7 +216,7 @@ class WrongSignatureTest(RobustnessCase):
             (SPOOLER_PATH, IFACE_SPOOLER, "SubmitData", "sa{sv}",
              ["From: a@example.org\r\nTo: b@example.org\r\n\r\nx\r\n", 0]),
             (SPOOLER_PATH, IFACE_SPOOLER, "SubmitData", "ay", [3, 120, 120, 120]),
-            (SPOOLER_PATH, IFACE_SPOOLER, "SubmitData", "aya{ss}", [1, 120, 1, "Hold", "yes"]),
+            (SPOOLER_PATH, IFACE_SPOOLER, "SubmitData", "aya{ss}", [1, 120, 1, "OnDemand", "yes"]),
             (SPOOLER_PATH, IFACE_SPOOLER, "Submit", "sa{sv}", ["/etc/hostname", 0]),
             (SPOOLER_PATH, IFACE_SPOOLER, "ListMessages", "a{ss}", [1, "State", "queued"]),
             (SPOOLER_PATH, IFACE_SPOOLER, "ListMessages", "as", [1, "State"]),
@@ -333,7 +333,7 @@ class HugeArgumentsTest(RobustnessCase):
         n = 20_000
         raw = make_message(subject="many recipients")
         recipients = ["r%05d@example.org" % i for i in range(n)]
-        args = [len(raw)] + list(raw) + [2, "Hold", "b", "true", "Recipients", "as", n] + recipients
+        args = [len(raw)] + list(raw) + [2, "OnDemand", "b", "true", "Recipients", "as", n] + recipients
         rc, out, message, _ = self.busctl_probed(SPOOLER_PATH, IFACE_SPOOLER, "SubmitData",
                                                  "aya{sv}", args, timeout=self.BOUND)
         if rc == 0:

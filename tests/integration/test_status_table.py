@@ -168,7 +168,7 @@ class StatusTableTest(DaemonTestCase):
     # Seed procedure 1 ("To flush all incoming or outgoing queues in a single
     # operation"), steps 1-6.
     def test_seed_procedure_1(self):
-        held = self.h.submit_data(make_message(subject="procedure 1"), {"Hold": V("b", True)})
+        held = self.h.submit_data(make_message(subject="procedure 1"), {"OnDemand": V("b", True)})
         self.assertEqual(self.h.get_property(held, IFACE_MESSAGE, "State"), "queued")
         rows = self.query(["EntryID", "ResourceType"],
                           [("ResourceType", "==", V("u", MAPI_SPOOLER))])
@@ -186,7 +186,7 @@ class StatusTableTest(DaemonTestCase):
     # steps 1-5: no transport here has STATUS_FLUSH_QUEUES, so each is flushed
     # through the spooler with its EntryID as target (docs/bus-api.md: Status.FlushQueues).
     def test_seed_procedure_2(self):
-        held = self.h.submit_data(make_message(subject="procedure 2"), {"Hold": V("b", True)})
+        held = self.h.submit_data(make_message(subject="procedure 2"), {"OnDemand": V("b", True)})
         rows = self.query(["EntryID", "ResourceType"],
                           [("ResourceType", "==", V("u", MAPI_TRANSPORT_PROVIDER))])
         self.assertEqual(rows, [{"EntryID": LOCAL, "ResourceType": MAPI_TRANSPORT_PROVIDER}])

@@ -81,7 +81,7 @@ class SubmitTest(DaemonTestCase):
         raw1 = make_message(subject="first")
         raw2 = make_message(subject="second")
         p1 = self.h.submit_data(raw1)
-        p2 = self.h.submit_data(raw2, {"Hold": V("b", True)})
+        p2 = self.h.submit_data(raw2, {"OnDemand": V("b", True)})
         self.wait_state(p1, "sent")
         rows = {r[0]: r for r in self.h.list_messages()}
         self.assertEqual(set(rows), {p1, p2})
@@ -156,7 +156,7 @@ class SubmitTest(DaemonTestCase):
             os.write(w, raw)  # far below the pipe's capacity
             os.close(w)
             w = None
-            path = self.h.submit_fd(r, {"Hold": V("b", False)})
+            path = self.h.submit_fd(r, {"OnDemand": V("b", False)})
         finally:
             os.close(r)
             if w is not None:
@@ -183,7 +183,7 @@ class SubmitTest(DaemonTestCase):
 
     # docs/bus-api.md: Hold b (stay queued until a flush); Message.Abort while queued
     def test_hold_then_abort(self):
-        held = self.h.submit_data(make_message(subject="held"), {"Hold": V("b", True)})
+        held = self.h.submit_data(make_message(subject="held"), {"OnDemand": V("b", True)})
         # A message submitted after it is delivered at once; the held one stays.
         other = self.h.submit_data(make_message(subject="not held"))
         self.wait_state(other, "sent")
@@ -221,7 +221,7 @@ class SubmitTest(DaemonTestCase):
             ("empty message", b"", {}),
             ("no recipient at all", no_recipients, {}),
             ("empty recipient address", make_message(), {"Recipients": V("as", [""])}),
-            ("Hold of the wrong type", make_message(), {"Hold": V("s", "yes")}),
+            ("OnDemand of the wrong type", make_message(), {"OnDemand": V("s", "yes")}),
             ("Recipients of the wrong type", make_message(), {"Recipients": V("s", "x@y.org")}),
             ("Transport not an object path", make_message(), {"Transport": V("s", "local")}),
         ]

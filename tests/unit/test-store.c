@@ -87,7 +87,7 @@ static uint64_t add_outbound_full(struct store *s, const char *transport, uint32
             .subject = "hello",
             .message_id = "<1@example.org>",
             .owner = owner,
-            .hold = hold,
+            .on_demand = hold,
             .submitted_usec = 1000,
         };
         uint64_t id = 0;
@@ -140,8 +140,8 @@ static void assert_ids(const uint64_t *got, size_t n, const uint64_t *want, size
 
 static void test_state_strings(void **state)
 {
-        static const char *const names[] = {"queued", "sending", "sent",    "deferred",
-                                            "failed", "aborted", "received"};
+        static const char *const names[] = {"queued",  "sending",  "sent", "deferred", "failed",
+                                            "aborted", "received", "held", "scheduled"};
         assert_int_equal(ELEMENTSOF(names), _MSG_STATE_MAX);
         for (int i = 0; i < _MSG_STATE_MAX; i++) {
                 assert_string_equal(msg_state_to_string(i), names[i]);
@@ -164,12 +164,30 @@ static void test_transition_table(void **state)
 {
         /* allowed[from][to], written out from the comment in store.h. */
         static const bool allowed[_MSG_STATE_MAX][_MSG_STATE_MAX] = {
-            [MSG_QUEUED] = {[MSG_SENDING] = true, [MSG_ABORTED] = true},
-            [MSG_DEFERRED] = {[MSG_SENDING] = true, [MSG_ABORTED] = true},
+            [MSG_QUEUED] = {[MSG_SENDING] = true,
+                            [MSG_ABORTED] = true,
+                            [MSG_HELD] = true,
+                            [MSG_SCHEDULED] = true,
+                            [MSG_FAILED] = true},
+            [MSG_DEFERRED] = {[MSG_SENDING] = true,
+                              [MSG_ABORTED] = true,
+                              [MSG_HELD] = true,
+                              [MSG_SCHEDULED] = true,
+                              [MSG_FAILED] = true},
+            [MSG_HELD] = {[MSG_QUEUED] = true,
+                          [MSG_SCHEDULED] = true,
+                          [MSG_ABORTED] = true,
+                          [MSG_FAILED] = true},
+            [MSG_SCHEDULED] = {[MSG_QUEUED] = true,
+                               [MSG_SCHEDULED] = true,
+                               [MSG_HELD] = true,
+                               [MSG_ABORTED] = true,
+                               [MSG_FAILED] = true},
             [MSG_SENDING] = {[MSG_SENT] = true,
                              [MSG_DEFERRED] = true,
                              [MSG_FAILED] = true,
-                             [MSG_QUEUED] = true},
+                             [MSG_QUEUED] = true,
+                             [MSG_HELD] = true},
         };
         for (int from = 0; from < _MSG_STATE_MAX; from++)
                 for (int to = 0; to < _MSG_STATE_MAX; to++) {
@@ -197,7 +215,7 @@ static void test_add_get_roundtrip(void **state)
             .subject = "Grüße",
             .message_id = "<abc@example.org>",
             .owner = 4242,
-            .hold = true,
+            .on_demand = true,
             .submitted_usec = UINT64_C(1700000000123456),
             /* Ignored by store_add_outbound: */
             .size = 1,
@@ -227,7 +245,7 @@ static void test_add_get_roundtrip(void **state)
         assert_int_equal(r.next_attempt_usec, 0);
         assert_string_equal(r.last_error, "");
         assert_int_equal(r.owner, 4242);
-        assert_true(r.hold);
+        assert_true(r.on_demand);
         assert_string_equal(r.path, "");
         msg_record_clear(&r);
         assert_null(r.transport); /* cleared means reset, not just freed */
@@ -244,7 +262,7 @@ static void test_add_get_roundtrip(void **state)
         assert_true(id2 > id);
         assert_int_equal(store_get(f->store, id2, &r), 0);
         assert_int_equal(strv_length(r.recipients), 2);
-        assert_false(r.hold);
+        assert_false(r.on_demand);
         msg_record_clear(&r);
 }
 
@@ -744,7 +762,7 @@ static void test_reopen_keeps_everything(void **state)
             .subject = "persist",
             .message_id = "<p@example.org>",
             .owner = 7,
-            .hold = true,
+            .on_demand = true,
             .submitted_usec = 123456789,
         };
         uint64_t id = 0;
@@ -769,7 +787,7 @@ static void test_reopen_keeps_everything(void **state)
         assert_string_equal(r.subject, "persist");
         assert_string_equal(r.message_id, "<p@example.org>");
         assert_int_equal(r.owner, 7);
-        assert_true(r.hold);
+        assert_true(r.on_demand);
         assert_int_equal(r.submitted_usec, 123456789);
         assert_int_equal(r.attempts, 1);
         assert_int_equal(r.next_attempt_usec, 999);
@@ -815,7 +833,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -869,44 +887,154 @@ static void test_owner_queue(void **state)
         assert_true(n == 1 && bytes == 6);
 }
 
-/* A version 1 file kept bodies in the messages row; opening it moves them. */
-static void test_migrates_bodies_from_version_1(void **state)
+/* A version 1 file, as mailspoold 0.1 wrote it (its schema spelled out:
+ * it is history, not ours to change): bodies in the messages row, "hold"
+ * for on-demand mail. Opening it migrates through every version: bodies
+ * move to their table, hold becomes on_demand, the new columns start at
+ * their defaults, and no row is lost to the table being built anew. */
+static void test_migrates_from_version_1(void **state)
 {
         struct fixture *f = *state;
-        uint64_t queued = add_outbound_full(f->store, "work", 1000, false, "queued body");
-        uint64_t sent = add_outbound_full(f->store, "work", 1000, false, "sent body");
         f->store = store_close(f->store);
-
-        sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db,
-                                      "DROP INDEX messages_owner;"
-                                      "DROP TRIGGER messages_drop_body;"
-                                      "UPDATE messages SET body = "
-                                      "  (SELECT data FROM bodies WHERE message = messages.id);"
-                                      "DROP TABLE bodies;"
-                                      "PRAGMA user_version = 1",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
+        assert_int_equal(unlink(f->path), 0);
+        sqlite3 *db = NULL;
+        assert_int_equal(
+            sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+            SQLITE_OK);
+        assert_int_equal(
+            sqlite3_exec(
+                db,
+                "CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " direction TEXT NOT NULL, state TEXT NOT NULL, transport TEXT NOT NULL,"
+                " sender TEXT NOT NULL, subject TEXT NOT NULL, message_id TEXT NOT NULL,"
+                " size INTEGER NOT NULL, submitted INTEGER NOT NULL,"
+                " attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL DEFAULT 0,"
+                " last_error TEXT NOT NULL DEFAULT '', owner INTEGER NOT NULL,"
+                " hold INTEGER NOT NULL DEFAULT 0, path TEXT NOT NULL DEFAULT '',"
+                " source_key TEXT UNIQUE, body BLOB);"
+                "CREATE TABLE recipients (message INTEGER NOT NULL REFERENCES messages (id) ON "
+                " DELETE CASCADE, position INTEGER NOT NULL, address TEXT NOT NULL,"
+                " PRIMARY KEY (message, position)) WITHOUT ROWID;"
+                "CREATE INDEX messages_queue ON messages (transport, state, next_attempt);"
+                "INSERT INTO messages (direction, state, transport, sender, subject, message_id,"
+                " size, submitted, owner, hold, body) VALUES"
+                " ('outbound', 'queued', 'work', 'a@x', 's', 'm1', 11, 1, 1000, 1, 'queued body'),"
+                " ('outbound', 'sent', 'work', 'a@x', 's', 'm2', 9, 1, 1000, 0, 'sent body');"
+                "INSERT INTO recipients VALUES (1, 0, 'b@x'), (2, 0, 'c@x');"
+                "PRAGMA user_version = 1",
+                NULL, NULL, NULL),
+            SQLITE_OK);
         sqlite3_close(db);
 
         assert_int_equal(store_open(f->path, &f->store), 0);
         void *data = NULL;
         size_t size = 0;
-        assert_int_equal(store_get_body(f->store, queued, &data, &size), 0);
+        assert_int_equal(store_get_body(f->store, 1, &data, &size), 0);
         assert_int_equal(size, strlen("queued body"));
         assert_memory_equal(data, "queued body", size);
         free(data);
-
-        /* The trigger came with the migration: sending drops the body. */
-        assert_int_equal(store_set_state(f->store, sent, MSG_SENDING, NULL, 0), 0);
-        assert_int_equal(store_set_state(f->store, sent, MSG_SENT, NULL, 0), 0);
-        assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
+        _cleanup_(msg_record_clear) struct msg_record r = {};
+        assert_int_equal(store_get(f->store, 1, &r), 0);
+        assert_true(r.on_demand);
+        assert_int_equal(r.state, MSG_QUEUED);
+        assert_int_equal(strv_length(r.recipients), 1); /* the cascade did not strike */
+        assert_int_equal(r.due_usec, 0);
+        assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
-        assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 1);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
         sqlite3_close(db);
+        /* The trigger came with the migration: sending drops the body. */
+        assert_int_equal(store_set_state(f->store, 1, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, 1, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_get_body(f->store, 1, &data, &size), -ENODATA);
+        /* And new ids go on after the old ones. */
+        assert_true(add_outbound(f->store, "work") > 2);
+}
+
+/* Held and scheduled mail, what comes due and what expires. */
+static void test_schedule(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t a = add_outbound(f->store, "work"), b = add_outbound(f->store, "work");
+        uint64_t c = add_outbound(f->store, "work");
+        assert_int_equal(store_schedule(f->store, a, MSG_HELD, 0, false), 0);
+        assert_int_equal(store_schedule(f->store, b, MSG_SCHEDULED, 5000, false), 0);
+        assert_int_equal(store_schedule(f->store, c, MSG_SCHEDULED, 3000, true), 0);
+        uint32_t held = 0, scheduled = 0;
+        assert_int_equal(store_count_held_scheduled(f->store, "work", &held, &scheduled), 0);
+        assert_true(held == 1 && scheduled == 2);
+        /* Neither waits to be sent. */
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 99;
+        assert_int_equal(store_list_pending(f->store, "work", true, true, 0, &ids, &n), 0);
+        assert_int_equal(n, 0);
+
+        uint64_t due = 0, expiry = 1;
+        assert_int_equal(store_next_due(f->store, &due, &expiry), 0);
+        assert_true(due == 3000 && expiry == 0);
+        free(ids);
+        ids = NULL;
+        assert_int_equal(store_list_due(f->store, 4000, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){c}, 1);
+        /* A forced flush ends the undo window (c) but not a schedule (b). */
+        free(ids);
+        ids = NULL;
+        assert_int_equal(store_release_undo_window(f->store, "work", &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){c}, 1);
+        _cleanup_(msg_record_clear) struct msg_record r = {};
+        assert_int_equal(store_get(f->store, c, &r), 0);
+        assert_true(r.state == MSG_QUEUED && r.due_usec == 0 && !r.undo_window);
+        msg_record_clear(&r);
+        assert_int_equal(store_get(f->store, b, &r), 0);
+        assert_true(r.state == MSG_SCHEDULED && r.due_usec == 5000);
+
+        /* Release, Reschedule, and what is refused. */
+        assert_int_equal(store_schedule(f->store, b, MSG_SCHEDULED, 7000, false), 0);
+        assert_int_equal(store_schedule(f->store, a, MSG_QUEUED, 0, false), 0);
+        assert_int_equal(store_set_state(f->store, a, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_schedule(f->store, a, MSG_HELD, 0, false), 0); /* uncertain, held */
+        assert_int_equal(store_schedule(f->store, a, MSG_QUEUED, 0, false), 0);
+        assert_int_equal(store_set_state(f->store, a, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, a, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_schedule(f->store, a, MSG_QUEUED, 0, false), -EBUSY);
+        assert_int_equal(store_schedule(f->store, 9999, MSG_HELD, 0, false), -ENOENT);
+        assert_int_equal(store_schedule(f->store, b, MSG_SENT, 0, false), -EINVAL);
+
+        /* Expiry: only unsent messages, and only once it passed. */
+        struct msg_record m = {
+            .state = MSG_QUEUED,
+            .transport = (char *) "work",
+            .recipients = (char *[]){(char *) "x@example.org", NULL},
+            .expiry_usec = 6000,
+            .submitted_usec = 1,
+        };
+        uint64_t d = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "x", 1, &d), 0);
+        assert_int_equal(store_next_due(f->store, &due, &expiry), 0);
+        assert_true(due == 7000 && expiry == 6000);
+        free(ids);
+        ids = NULL;
+        assert_int_equal(store_list_expired(f->store, 5999, &ids, &n), 0);
+        assert_int_equal(n, 0);
+        free(ids);
+        ids = NULL;
+        assert_int_equal(store_list_expired(f->store, 6000, &ids, &n), 0);
+        assert_ids(ids, n, (uint64_t[]){d}, 1);
+        assert_int_equal(store_set_state(f->store, d, MSG_FAILED, "expired", 0), 0);
+        assert_int_equal(store_next_due(f->store, &due, &expiry), 0);
+        assert_int_equal(expiry, 0);
+
+        /* The flags. */
+        assert_int_equal(store_set_possibly_delivered(f->store, b, true), 0);
+        assert_int_equal(store_set_delay_warned(f->store, b), 0);
+        msg_record_clear(&r);
+        assert_int_equal(store_get(f->store, b, &r), 0);
+        assert_true(r.possibly_delivered && r.delay_warned);
+        assert_int_equal(store_set_delay_warned(f->store, 9999), -ENOENT);
 }
 
 static void test_newer_schema(void **state)
@@ -916,7 +1044,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 4", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -925,7 +1053,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }
@@ -1074,7 +1202,8 @@ int main(void)
             T(test_reopen_keeps_everything),
             T(test_file_setup),
             T(test_owner_queue),
-            T(test_migrates_bodies_from_version_1),
+            T(test_migrates_from_version_1),
+            T(test_schedule),
             T(test_newer_schema),
             T(test_not_a_database),
             T(test_open_missing_directory),

@@ -12,8 +12,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "ctl-time.h"
 #include "mailspool.h"
 
 static struct {
@@ -21,8 +23,10 @@ static struct {
         bool from_headers; /* -t */
         bool dot_ends;     /* without -i: a line "." ends the message */
         bool verbose;
-        const char *sender;   /* -f, -r */
-        const char *fullname; /* -F */
+        bool hold;               /* --hold */
+        uint64_t deferred_until; /* --at, µs since the epoch */
+        const char *sender;      /* -f, -r */
+        const char *fullname;    /* -F */
 } arg = {.bus = MAILSPOOL_BUS_DEFAULT, .dot_ends = true};
 
 static void help(void)
@@ -37,6 +41,9 @@ static void help(void)
                "  -F NAME         the full name for the From header this program adds\n"
                "                  when the message has none\n"
                "  -v              say where the message was queued\n"
+               "      --at TIME   send no earlier than TIME (\"2026-12-01 09:00\", \"+2h\",\n"
+               "                  \"@1800000000\"; see systemd.time(7)): stored \"scheduled\"\n"
+               "      --hold      store it \"held\": not sent until mailspoolctl release\n"
                "  -o OPTION, -B TYPE, -N DSN, -R RET, -V ENVID, -L LABEL, -C FILE, -bm\n"
                "                  accepted for compatibility and ignored\n"
                "      --user      use the spooler on your session bus\n"
@@ -51,13 +58,17 @@ static void help(void)
 
 static int parse_args(int argc, char **argv)
 {
-        enum { OPT_USER = 0x100, OPT_SYSTEM };
+        enum { OPT_USER = 0x100, OPT_SYSTEM, OPT_AT, OPT_HOLD };
         static const struct option options[] = {
             {"help", no_argument, NULL, 'h'},
             {"user", no_argument, NULL, OPT_USER},
             {"system", no_argument, NULL, OPT_SYSTEM},
+            /* The submit options DeferredUntil and Hold. */
+            {"at", required_argument, NULL, OPT_AT},
+            {"hold", no_argument, NULL, OPT_HOLD},
             {},
         };
+        struct timespec now;
         int c;
         /* "+": recipients end the options, as in sendmail. */
         while ((c = getopt_long(argc, argv, "+tivf:r:F:o:B:N:R:V:L:C:b:h", options, NULL)) >= 0) {
@@ -103,6 +114,23 @@ static int parse_args(int argc, char **argv)
                         break;
                 case OPT_SYSTEM:
                         arg.bus = MAILSPOOL_BUS_SYSTEM;
+                        break;
+                case OPT_AT:
+                        if (clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+                            ctl_time_parse(optarg,
+                                           (uint64_t) now.tv_sec * 1000000 +
+                                               (uint64_t) now.tv_nsec / 1000,
+                                           &arg.deferred_until) < 0) {
+                                fprintf(stderr,
+                                        "mailspool-sendmail: --at: cannot read the time \"%s\" "
+                                        "(try \"2026-12-01 09:00\", \"+2h\", \"@1800000000\"; "
+                                        "see systemd.time(7))\n",
+                                        optarg);
+                                return -1;
+                        }
+                        break;
+                case OPT_HOLD:
+                        arg.hold = true;
                         break;
                 case 'h':
                         help();
@@ -283,6 +311,8 @@ int main(int argc, char **argv)
         struct mailspool_submit_options options = {
             .sender = arg.sender,
             .recipients = arg.from_headers ? NULL : (const char *const *) recipients,
+            .hold = arg.hold,
+            .deferred_until = arg.deferred_until,
         };
         char *path = NULL;
         r = mailspool_submit_fd(m, fd, &options, &path);

@@ -176,14 +176,40 @@ struct mailspool_message {
         char *last_error;
         uint32_t owner;
         char *file; /* inbound: its file in the Maildir */
+        /* OnDemand: it waits for an upload flush. */
+        bool on_demand;
+        /* DeferredUntil: while "scheduled", when it becomes queued (µs since
+         * the epoch); else 0. */
+        uint64_t deferred_until;
+        /* ExpiryTime: not sent by then, it fails (µs since the epoch); 0: none. */
+        uint64_t expiry_time;
+        /* PossiblyDelivered: the connection broke after the final "." and
+         * before the server's reply; it may have been delivered. */
+        bool possibly_delivered;
+        /* DelayReported: its owner got a "delayed" report. */
+        bool delay_reported;
 };
 
 /* A message by its object path or its number ("42"). */
 int mailspool_get_message(mailspool *m, const char *message, struct mailspool_message *ret);
 void mailspool_message_clear(struct mailspool_message *msg);
 
-/* Abort: only while queued or deferred, else -EALREADY (NotQueued). */
+/* Abort: only while queued, deferred, held or scheduled, else -EALREADY
+ * (NotQueued). */
 int mailspool_abort(mailspool *m, const char *message);
+
+/* Hold: a message that waits to be sent (queued, deferred or scheduled)
+ * becomes "held" and stays until mailspool_release(). Release: a held or
+ * scheduled message is queued now. Reschedule: a message that waits to be
+ * sent (queued, deferred, held or scheduled) becomes "scheduled" for
+ * time_usec (µs since the epoch, CLOCK_REALTIME); a time already past queues
+ * it now; -EINVAL past INT64_MAX. Like mailspool_abort(): the message by its
+ * object path or number; -EALREADY (NotQueued) once it is being sent or has
+ * an outcome; -ENOENT for a message that does not exist or that the caller
+ * may not see. */
+int mailspool_hold(mailspool *m, const char *message);
+int mailspool_release(mailspool *m, const char *message);
+int mailspool_reschedule(mailspool *m, const char *message, uint64_t time_usec);
 
 /* --- Names --------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 
 #include "ctl-import.h"
 #include "ctl-output.h"
+#include "ctl-time.h"
 #include "mailspool.h"
 
 enum {
@@ -50,7 +51,11 @@ static void help(void)
                "  cancel [TRANSPORT]      stop a running flush\n"
                "  list                    your messages (every message for an admin)\n"
                "  show MESSAGE            one message's properties (number or object path)\n"
-               "  abort MESSAGE...        withdraw queued or deferred messages\n"
+               "  abort MESSAGE...        withdraw messages not yet sent\n"
+               "  hold MESSAGE...         keep messages from being sent until released\n"
+               "  release MESSAGE...      queue held or scheduled messages now\n"
+               "  schedule MESSAGE TIME   send a message no earlier than TIME\n"
+               "                          (\"2026-12-01 09:00\", \"+2h\", \"@1800000000\")\n"
                "  validate [TRANSPORT]    connect, log on and report (no TRANSPORT: spooler)\n"
                "  reload                  re-read the configuration (admin)\n"
                "  import-accounts         make transports of your GNOME Online Accounts mail\n"
@@ -67,7 +72,8 @@ static void help(void)
                "      --force             flush: also transports marked Asynchronous\n"
                "      --no-fallback       flush TRANSPORT: fail with NoSupport instead of\n"
                "                          asking the spooler to flush that transport\n"
-               "      --state=STATE       list: only messages in STATE (queued, deferred, ...)\n"
+               "      --state=STATE       list: only messages in STATE (queued, held,\n"
+               "                          scheduled, deferred, ...)\n"
                "      --transport=ID      list: only messages of this transport\n"
                "      --inbound, --outbound  list: one direction\n"
                "      --connect           validate: bring the transport online\n"
@@ -79,9 +85,9 @@ static void help(void)
                "\n"
                "Exit status: 0 done; 1 failed; 2 bad usage or arguments; 3 no such transport\n"
                "or message; 4 access denied; 5 busy; 6 not supported; 7 network error;\n"
-               "8 logon failed; 9 cancelled; 10 message no longer queued; 11 the spooler\n"
-               "cannot be reached; 12 the flush ran but a transport reported an error;\n"
-               "13 the server's TLS certificate was not accepted.\n");
+               "8 logon failed; 9 cancelled; 10 message no longer waiting to be sent;\n"
+               "11 the spooler cannot be reached; 12 the flush ran but a transport reported\n"
+               "an error; 13 the server's TLS certificate was not accepted.\n");
 }
 
 /* What a NetworkError's message holds when the server's certificate was not
@@ -289,6 +295,36 @@ static void format_time(uint64_t usec, char *buf, size_t size)
                 snprintf(buf, size, "-");
 }
 
+/* What ListMessages does not carry, from each message's properties. */
+struct list_extra {
+        bool possibly_delivered;
+        uint64_t deferred_until;
+};
+
+/* A message that left the store since ListMessages keeps the defaults. */
+static void list_extra_read(mailspool *m, const struct mailspool_message_entry *e,
+                            struct list_extra *x)
+{
+        *x = (struct list_extra){0};
+        /* Only these states can have either (a possibly delivered message is
+         * deferred or held until it is sent again): a long queue of queued
+         * or sent mail costs no call per message. */
+        if (strcmp(e->state, "scheduled") != 0 && strcmp(e->state, "deferred") != 0 &&
+            strcmp(e->state, "held") != 0)
+                return;
+        struct mailspool_message msg;
+        if (mailspool_get_message(m, e->path, &msg) < 0)
+                return;
+        x->possibly_delivered = msg.possibly_delivered;
+        x->deferred_until = msg.deferred_until;
+        mailspool_message_clear(&msg);
+}
+
+/* What list prints after its table when a STATE is marked. */
+#define POSSIBLY_DELIVERED_NOTE                                                                    \
+        "!: possibly delivered: the connection broke after the final \".\" and before the "        \
+        "server's reply\n"
+
 static int cmd_list(mailspool *m, int argc, char **argv)
 {
         struct mailspool_message_filter filter = {arg.state, arg.transport, arg.direction};
@@ -296,6 +332,13 @@ static int cmd_list(mailspool *m, int argc, char **argv)
         int n = mailspool_list_messages(m, &filter, &e);
         if (n < 0)
                 return fail(m, n, "cannot list messages");
+        struct list_extra *extra = calloc((size_t) n + 1, sizeof(*extra));
+        if (!extra) {
+                mailspool_message_entries_free(e, (size_t) n);
+                return fail(NULL, -ENOMEM, "cannot list messages");
+        }
+        for (int i = 0; i < n; i++)
+                list_extra_read(m, &e[i], &extra[i]);
         if (arg.json) {
                 printf("[");
                 for (int i = 0; i < n; i++) {
@@ -305,26 +348,36 @@ static int cmd_list(mailspool *m, int argc, char **argv)
                         json_print_member(stdout, "transport", e[i].transport);
                         json_print_member(stdout, "subject", e[i].subject);
                         printf(",\"size\":%" PRIu32 ",\"attempts\":%" PRIu32
-                               ",\"submitted_usec\":%" PRIu64 "}",
-                               e[i].size, e[i].attempts, e[i].submitted_usec);
+                               ",\"submitted_usec\":%" PRIu64 ",\"deferred_until_usec\":%" PRIu64
+                               ",\"possibly_delivered\":%s}",
+                               e[i].size, e[i].attempts, e[i].submitted_usec,
+                               extra[i].deferred_until,
+                               extra[i].possibly_delivered ? "true" : "false");
                 }
                 printf("]\n");
         } else {
                 static const char *const headers[] = {"ID",    "STATE",     "TRANSPORT", "SIZE",
-                                                      "TRIES", "SUBMITTED", "SUBJECT"};
-                struct table *t = table_new(7, headers);
+                                                      "TRIES", "SUBMITTED", "SCHEDULED", "SUBJECT"};
+                struct table *t = table_new(8, headers);
+                bool marked = false;
                 for (int i = 0; t && i < n; i++) {
                         const char *slash = strrchr(e[i].path, '/');
-                        char size[32], tries[16], when[32];
+                        char state[64], size[32], tries[16], when[32], due[32];
+                        /* "deferred!": it may have been delivered (the note below). */
+                        snprintf(state, sizeof(state), "%s%s", e[i].state,
+                                 extra[i].possibly_delivered ? "!" : "");
+                        marked = marked || extra[i].possibly_delivered;
                         snprintf(size, sizeof(size), "%" PRIu32, e[i].size);
                         snprintf(tries, sizeof(tries), "%" PRIu32, e[i].attempts);
                         format_time(e[i].submitted_usec, when, sizeof(when));
+                        format_time(extra[i].deferred_until, due, sizeof(due));
                         const char *cells[] = {slash ? slash + 1 : e[i].path,
-                                               e[i].state,
+                                               state,
                                                e[i].transport,
                                                size,
                                                tries,
                                                when,
+                                               due,
                                                e[i].subject};
                         if (table_add_row(t, cells) < 0) {
                                 table_free(t);
@@ -335,10 +388,14 @@ static int cmd_list(mailspool *m, int argc, char **argv)
                         table_print(t, stdout);
                 table_free(t);
                 if (!t) {
+                        free(extra);
                         mailspool_message_entries_free(e, (size_t) n);
                         return fail(NULL, -ENOMEM, "cannot print the list");
                 }
+                if (marked)
+                        printf("\n" POSSIBLY_DELIVERED_NOTE);
         }
+        free(extra);
         mailspool_message_entries_free(e, (size_t) n);
         return EXIT_OK;
 }
@@ -351,9 +408,11 @@ static int cmd_show(mailspool *m, int argc, char **argv)
         int r = mailspool_get_message(m, argv[1], &msg);
         if (r < 0)
                 return fail(m, r, argv[1]);
-        char submitted[32], next[32];
+        char submitted[32], next[32], due[32], expiry[32];
         format_time(msg.submitted_usec, submitted, sizeof(submitted));
         format_time(msg.next_attempt_usec, next, sizeof(next));
+        format_time(msg.deferred_until, due, sizeof(due));
+        format_time(msg.expiry_time, expiry, sizeof(expiry));
         if (arg.json) {
                 printf("{\"path\":");
                 json_print_string(stdout, msg.path);
@@ -376,7 +435,12 @@ static int cmd_show(mailspool *m, int argc, char **argv)
                        msg.owner);
                 json_print_member(stdout, "last_error", msg.last_error);
                 json_print_member(stdout, "file", msg.file);
-                printf("}\n");
+                printf(",\"on_demand\":%s,\"deferred_until_usec\":%" PRIu64
+                       ",\"expiry_time_usec\":%" PRIu64
+                       ",\"possibly_delivered\":%s,\"delay_reported\":%s}\n",
+                       msg.on_demand ? "true" : "false", msg.deferred_until, msg.expiry_time,
+                       msg.possibly_delivered ? "true" : "false",
+                       msg.delay_reported ? "true" : "false");
         } else {
                 show_field("Message", msg.path);
                 show_field("Direction", msg.direction);
@@ -391,9 +455,17 @@ static int cmd_show(mailspool *m, int argc, char **argv)
                 printf("    Submitted: %s\n", submitted);
                 printf("     Attempts: %" PRIu32 "\n", msg.attempts);
                 printf(" Next attempt: %s\n", next);
+                printf("Scheduled for: %s\n", due);
+                printf("      Expires: %s\n", expiry);
+                printf("    On demand: %s\n", msg.on_demand ? "yes" : "no");
                 printf("        Owner: %" PRIu32 "\n", msg.owner);
                 if (msg.last_error && *msg.last_error)
                         show_field("Last error", msg.last_error);
+                if (msg.possibly_delivered)
+                        printf("      Warning: possibly delivered: the connection broke after the "
+                               "final \".\" and before the server's reply\n");
+                if (msg.delay_reported)
+                        printf(" Delay report: sent to the owner\n");
                 if (msg.file && *msg.file)
                         show_field("File", msg.file);
         }
@@ -401,17 +473,54 @@ static int cmd_show(mailspool *m, int argc, char **argv)
         return EXIT_OK;
 }
 
-static int cmd_abort(mailspool *m, int argc, char **argv)
+/* verb on each message; the exit code is that of the last one that failed. */
+static int each_message(mailspool *m, int argc, char **argv,
+                        int (*call)(mailspool *m, const char *message))
 {
         if (argc < 2)
-                return fprintf(stderr, "mailspoolctl: abort takes messages\n"), EXIT_USAGE;
+                return fprintf(stderr, "mailspoolctl: %s takes messages\n", argv[0]), EXIT_USAGE;
         int code = EXIT_OK;
         for (int i = 1; i < argc; i++) {
-                int r = mailspool_abort(m, argv[i]);
+                int r = call(m, argv[i]);
                 if (r < 0)
                         code = fail(m, r, argv[i]);
         }
         return code;
+}
+
+static int cmd_abort(mailspool *m, int argc, char **argv)
+{
+        return each_message(m, argc, argv, mailspool_abort);
+}
+
+static int cmd_hold(mailspool *m, int argc, char **argv)
+{
+        return each_message(m, argc, argv, mailspool_hold);
+}
+
+static int cmd_release(mailspool *m, int argc, char **argv)
+{
+        return each_message(m, argc, argv, mailspool_release);
+}
+
+static int cmd_schedule(mailspool *m, int argc, char **argv)
+{
+        if (argc != 3)
+                return fprintf(stderr, "mailspoolctl: schedule takes a message and a time\n"),
+                       EXIT_USAGE;
+        struct timespec now;
+        uint64_t when;
+        if (clock_gettime(CLOCK_REALTIME, &now) < 0 ||
+            ctl_time_parse(argv[2], (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000,
+                           &when) < 0) {
+                fprintf(stderr, "mailspoolctl: schedule: cannot read the time \"");
+                print_text(stderr, argv[2]);
+                fprintf(stderr, "\" (try \"2026-12-01 09:00\", \"+2h\", \"@1800000000\"; see "
+                                "systemd.time(7))\n");
+                return EXIT_USAGE;
+        }
+        int r = mailspool_reschedule(m, argv[1], when);
+        return r < 0 ? fail(m, r, argv[1]) : EXIT_OK;
 }
 
 static int cmd_validate(mailspool *m, int argc, char **argv)
@@ -486,7 +595,7 @@ static int cmd_reload(mailspool *m, int argc, char **argv)
 static const struct {
         const char *name;
         int (*run)(mailspool *m, int argc, char **argv);
-        int max_args; /* -1: any */
+        int max_args;   /* -1: any */
         bool no_daemon; /* run without a connection to mailspoold (m is NULL) */
 } commands[] = {
     {"status", cmd_status, 0, false},
@@ -494,7 +603,11 @@ static const struct {
     {"cancel", cmd_cancel, 1, false},
     {"list", cmd_list, 0, false},
     {"show", cmd_show, 1, false},
+    /* The methods of a message: Abort, Hold, Release, Reschedule. */
     {"abort", cmd_abort, -1, false},
+    {"hold", cmd_hold, -1, false},
+    {"release", cmd_release, -1, false},
+    {"schedule", cmd_schedule, 2, false},
     {"validate", cmd_validate, 1, false},
     {"reload", cmd_reload, 0, false},
     {"import-accounts", cmd_import_accounts, 0, true},

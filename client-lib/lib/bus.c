@@ -127,6 +127,14 @@ int ms_read_string(sd_bus_message *reply, char type, char **ret)
 int ms_read_variant(sd_bus_message *reply, char type, void *field)
 {
         const char sig[2] = {type, '\0'};
+        if (type == 'b') {
+                /* sd-bus reads a boolean as an int. */
+                int b;
+                int r = sd_bus_message_read(reply, "v", sig, &b);
+                if (r >= 0)
+                        *(bool *) field = b;
+                return r;
+        }
         if (type != 's' && type != 'o' && type != 'g')
                 return sd_bus_message_read(reply, "v", sig, field);
         const char *s;

@@ -43,8 +43,8 @@ char *ms_transport_id(const char *path);
 int ms_read_string(sd_bus_message *reply, char type, char **ret);
 
 /* Reads a variant of one basic type into field: a uint32_t or uint64_t for
- * 'u' or 't'; for 's', 'o' or 'g' a char * that gets a new copy (what it
- * held is freed, so a repeated key does not leak). */
+ * 'u' or 't'; a bool for 'b'; for 's', 'o' or 'g' a char * that gets a new
+ * copy (what it held is freed, so a repeated key does not leak). */
 int ms_read_variant(sd_bus_message *reply, char type, void *field);
 /* Reads a variant holding "as" or "ao" into *ret, freeing what it held. */
 int ms_read_variant_strv(sd_bus_message *reply, const char *contents, char ***ret);

@@ -1,4 +1,5 @@
-/* ListMessages, one message's properties, and Abort. */
+/* ListMessages, one message's properties, and what a message's methods do:
+ * Abort, Hold, Release and Reschedule. */
 #include <stdio.h>
 
 #include "internal.h"
@@ -114,6 +115,11 @@ static int read_property(sd_bus_message *reply, const char *name, void *userdata
             {"LastError", 's', &msg->last_error},
             {"Owner", 'u', &msg->owner},
             {"Path", 's', &msg->file},
+            {"OnDemand", 'b', &msg->on_demand},
+            {"DeferredUntil", 't', &msg->deferred_until},
+            {"ExpiryTime", 't', &msg->expiry_time},
+            {"PossiblyDelivered", 'b', &msg->possibly_delivered},
+            {"DelayReported", 'b', &msg->delay_reported},
         };
         if (strcmp(name, "Recipients") == 0)
                 return ms_read_variant_strv(reply, "as", &msg->recipients);
@@ -169,7 +175,9 @@ MS_EXPORT void mailspool_message_clear(struct mailspool_message *msg)
         *msg = (struct mailspool_message){0};
 }
 
-MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
+/* A method of the message: Abort, Hold, Release, or Reschedule with time. */
+static int message_method(mailspool *m, const char *message, const char *method,
+                          const uint64_t *time_usec)
 {
         if (!m)
                 return -EINVAL;
@@ -178,7 +186,31 @@ MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
         int r = message_path(message, &path);
         if (r < 0)
                 return r;
-        r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_MESSAGE, "Abort",
-                               &m->error, NULL, "");
+        if (time_usec)
+                r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_MESSAGE,
+                                       method, &m->error, NULL, "t", *time_usec);
+        else
+                r = sd_bus_call_method(m->bus, MAILSPOOL_BUS_NAME, path, MAILSPOOL_IFACE_MESSAGE,
+                                       method, &m->error, NULL, "");
         return r < 0 ? ms_fail(m, r) : 0;
+}
+
+MS_EXPORT int mailspool_abort(mailspool *m, const char *message)
+{
+        return message_method(m, message, "Abort", NULL);
+}
+
+MS_EXPORT int mailspool_hold(mailspool *m, const char *message)
+{
+        return message_method(m, message, "Hold", NULL);
+}
+
+MS_EXPORT int mailspool_release(mailspool *m, const char *message)
+{
+        return message_method(m, message, "Release", NULL);
+}
+
+MS_EXPORT int mailspool_reschedule(mailspool *m, const char *message, uint64_t time_usec)
+{
+        return message_method(m, message, "Reschedule", &time_usec);
 }

@@ -205,6 +205,8 @@ static const char schema_v4[] =
     /* The one timer of what comes due reads these. */
     "CREATE INDEX messages_due ON messages (state, due);"
     "CREATE INDEX messages_expiry ON messages (expiry) WHERE expiry > 0;"
+    "CREATE INDEX messages_unwarned ON messages (submitted) "
+    "  WHERE state = 'deferred' AND delay_warned = 0;"
     "CREATE TRIGGER messages_drop_body AFTER UPDATE OF state ON messages "
     "  WHEN NEW.state IN ('sent', 'aborted') "
     "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
@@ -248,6 +250,8 @@ enum store_stmt {
         STMT_LIST_EXPIRED,
         STMT_RELEASE_UNDO,
         STMT_COUNT_HELD_SCHEDULED,
+        STMT_NEXT_UNWARNED,
+        STMT_LIST_UNWARNED,
         _STMT_MAX,
 };
 
@@ -330,6 +334,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_RELEASE_UNDO] = "UPDATE messages SET state = 'queued', due = 0, undo_window = 0 "
                           "WHERE transport = ?1 AND state = 'scheduled' AND undo_window = 1 "
                           "RETURNING id",
+    [STMT_NEXT_UNWARNED] = "SELECT coalesce(min(submitted), 0) FROM messages "
+                           "WHERE state = 'deferred' AND delay_warned = 0",
+    [STMT_LIST_UNWARNED] = "SELECT id FROM messages WHERE state = 'deferred' "
+                           "AND delay_warned = 0 AND submitted <= ?1 ORDER BY id",
     [STMT_COUNT_HELD_SCHEDULED] = "SELECT count(*) FILTER (WHERE state = 'held'), "
                                   "count(*) FILTER (WHERE state = 'scheduled') FROM messages "
                                   "WHERE transport = ?1 AND state IN ('held', 'scheduled')",
@@ -1169,6 +1177,24 @@ int store_list_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_
 int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
 {
         return list_before(s, STMT_LIST_EXPIRED, now_usec, ret_ids, ret_n);
+}
+
+int store_list_unwarned(struct store *s, uint64_t submitted_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        return list_before(s, STMT_LIST_UNWARNED, submitted_usec, ret_ids, ret_n);
+}
+
+int store_next_unwarned(struct store *s, uint64_t *ret_submitted_usec)
+{
+        if (!s || !ret_submitted_usec)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_NEXT_UNWARNED];
+        int64_t v = 0;
+        int r = step_int64(st, &v);
+        if (r < 0)
+                return r;
+        *ret_submitted_usec = v > 0 ? (uint64_t) v : 0;
+        return 0;
 }
 
 int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec)

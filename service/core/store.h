@@ -128,6 +128,12 @@ int store_set_delay_warned(struct store *s, uint64_t id);
 int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec);
 int store_list_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
 int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+/* Deferred messages whose owner has not heard they are delayed: the
+ * earliest submission time among them (0: none), and those submitted at or
+ * before submitted_usec. */
+int store_next_unwarned(struct store *s, uint64_t *ret_submitted_usec);
+int store_list_unwarned(struct store *s, uint64_t submitted_usec, uint64_t **ret_ids,
+                        size_t *ret_n);
 /* A flush with FLUSH_FORCE: the transport's messages in their SendDelay
  * window become queued now; their ids in *ret_ids. */
 int store_release_undo_window(struct store *s, const char *transport, uint64_t **ret_ids,

@@ -23,6 +23,9 @@ static void on_message_settled(struct transport *t, uint64_t id, enum delivery_o
                                void *userdata)
 {
         struct daemon *d = userdata;
+        /* A first deferral may bring the next delay warning forward. */
+        if (outcome == DELIVERY_DEFERRED)
+                spool_schedule_changed(d->spool);
         flushes_message_settled(&d->flushes, t, id, outcome);
 }
 
@@ -92,6 +95,8 @@ static void on_transports_added(struct spool *s, void *userdata)
         if (r < 0)
                 log_error("cannot put the transports on the bus: %s", strerror(-r));
         spooler_dbus_order_changed(&d->faces);
+        /* After a reload: DelayWarningTime may have changed. */
+        spool_schedule_changed(s);
 }
 
 static void on_flush_progress(struct flush *f, struct transport *t, const char *text,

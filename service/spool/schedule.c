@@ -1,9 +1,9 @@
 /* What comes due without anybody asking: a scheduled message becoming
- * queued (DeferredUntil, the end of a SendDelay window) and an unsent
- * message passing its ExpiryTime. One CLOCK_REALTIME timer at the earliest
- * such time, read from the store's indexes: an idle daemon with any number
- * of scheduled messages wakes only when one is due, and a realtime timer
- * fires as soon as the wall clock passes it, also after a jump or a resume. */
+ * queued (DeferredUntil, the end of a SendDelay window), an unsent message
+ * passing its ExpiryTime, and a deferred one passing DelayWarningTime. One CLOCK_REALTIME timer at
+ * the earliest such time, read from the store's indexes: an idle daemon with any number of
+ * scheduled messages wakes only when one is due, and a realtime timer fires as soon as the wall
+ * clock passes it, also after a jump or a resume. */
 #include <inttypes.h>
 
 #include "log.h"
@@ -66,6 +66,28 @@ static void fail_expired(struct spool *s, uint64_t now)
         }
 }
 
+static void warn_delayed(struct spool *s, uint64_t now)
+{
+        uint64_t after = (uint64_t) s->config.delay_warning_time * USEC_PER_SEC;
+        if (after == 0 || now < after)
+                return;
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0;
+        int r = store_list_unwarned(s->store, now - after, &ids, &n);
+        if (r < 0) {
+                log_error("cannot list the delayed messages: %s", strerror(-r));
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct transport *t = transport_of(s, ids[i]);
+                if (t)
+                        transport_message_delayed(t, ids[i]);
+                else
+                        /* Nobody to report through: not asked again. */
+                        (void) store_set_delay_warned(s->store, ids[i]);
+        }
+}
+
 static int due_cb(sd_event_source *source, uint64_t usec, void *userdata)
 {
         struct spool *s = userdata;
@@ -73,16 +95,26 @@ static int due_cb(sd_event_source *source, uint64_t usec, void *userdata)
         /* Expiry first: a message due and expired at once is not sent. */
         fail_expired(s, now);
         release_due(s, now);
+        warn_delayed(s, now);
         spool_schedule_changed(s);
         return 0;
 }
 
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+        return !a ? b : !b ? a : a < b ? a : b;
+}
+
 void spool_schedule_changed(struct spool *s)
 {
-        uint64_t due = 0, expiry = 0;
+        uint64_t due = 0, expiry = 0, unwarned = 0;
         if (!s->due_timer || store_next_due(s->store, &due, &expiry) < 0)
                 return;
-        uint64_t next = !due ? expiry : !expiry ? due : due < expiry ? due : expiry;
+        uint64_t next = earliest(due, expiry);
+        if (s->config.delay_warning_time > 0 && store_next_unwarned(s->store, &unwarned) >= 0 &&
+            unwarned > 0)
+                next = earliest(next,
+                                unwarned + (uint64_t) s->config.delay_warning_time * USEC_PER_SEC);
         if (!next) {
                 sd_event_source_set_enabled(s->due_timer, SD_EVENT_OFF);
                 return;

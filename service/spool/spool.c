@@ -97,6 +97,7 @@ int spool_start_transports(struct spool *s)
             .max_message_size = s->config.max_message_size,
             .session_bus = s->session_bus,
             .queue_lifetime = s->config.queue_lifetime,
+            .uncertain_hold = s->config.uncertain_hold,
             .listener = s->listener.transport,
             .userdata = s->listener.userdata,
         };

@@ -24,6 +24,7 @@ struct smtp_delivery {
         char **rcpt_address;
         size_t n_rcpt, rcpt_sent;
         bool rcpt_awaiting; /* the last command sent was RCPT TO */
+        bool data_ended;    /* all of the message was handed to libcurl */
         char curl_error[CURL_ERROR_SIZE];
         struct curl_logon logon;
         bool check; /* ValidateState's NOOP, not a message */
@@ -125,7 +126,20 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata)
                 n = x->size - x->offset;
         memcpy(buf, x->data + x->offset, n);
         x->offset += n;
+        /* Asked again with nothing left: libcurl now ends the data with "."
+         * (when it knows the size, it may not ask: offset == size says it). */
+        if (n == 0)
+                x->data_ended = true;
         return n;
+}
+
+/* The connection broke after the final "." and before the server's reply
+ * to it: the server may have taken the message (RFC 1047). The last reply
+ * we heard is then the 354 that invited the data. */
+static bool delivery_uncertain(const struct smtp_delivery *x, CURLcode result)
+{
+        return result != CURLE_OK && (x->data_ended || x->offset == x->size) &&
+               x->reply.code == 354;
 }
 
 /* libcurl shows us each line the server sent; we keep the last reply. */
@@ -284,6 +298,9 @@ static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
                 delivery_free(x);
                 transport_connection_failed(t, transport_error, text);
                 transport_delivery_done(t, id, outcome, text);
+        } else if (delivery_uncertain(x, result)) {
+                delivery_free(x);
+                transport_delivery_uncertain(t, id, text);
         } else if (some_recipient_refused(x)) {
                 done_per_recipient(x, outcome, text);
                 delivery_free(x);
@@ -329,6 +346,7 @@ static void delivery_not_started(struct smtp_delivery *x, enum mapi_error code, 
 static int delivery_add(struct smtp_delivery *x)
 {
         x->offset = 0;
+        x->data_ended = false;
         x->reply = (struct smtp_reply){};
         if (x->rcpt)
                 memset(x->rcpt, 0, x->n_rcpt * sizeof(*x->rcpt));

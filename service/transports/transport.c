@@ -237,6 +237,11 @@ static char *transport_compute_status_string(const struct transport *t)
                 r = asprintf(&s, "Sending");
         else if (t->failed && t->last_error[0])
                 r = asprintf(&s, "%s", t->last_error);
+        else if (t->uncertain_id)
+                r = asprintf(&s,
+                             "Message %" PRIu64 " may have been delivered: the connection broke "
+                             "after it was sent%s",
+                             t->uncertain_id, t->env.uncertain_hold ? "; it is held" : "");
         else if (t->skipped_inbound > 0)
                 r = asprintf(&s, "%u incoming left aside (%s)", t->skipped_inbound, t->skipped_why);
         else if (t->queued_outbound > 0)
@@ -368,6 +373,51 @@ void transport_message_due(struct transport *t, uint64_t id)
         bool on_demand = store_get(t->env.store, id, &m) >= 0 && m.on_demand;
         if (!on_demand && t->config->send_mode == SEND_IMMEDIATE)
                 transport_kick(t);
+}
+
+void transport_message_delayed(struct transport *t, uint64_t id)
+{
+        _cleanup_(msg_record_clear) struct msg_record m = {};
+        if (store_get(t->env.store, id, &m) < 0)
+                return;
+        /* The mark first: a crash in between costs the report, never a second one. */
+        if (store_set_delay_warned(t->env.store, id) < 0)
+                return;
+        transport_report(t, id, NDR_DELAYED, m.last_error, NULL, NULL);
+        log_info("transport \"%s\": message %" PRIu64 " is delayed; its owner was told",
+                 t->config->id, id);
+        REPORT(t, message_changed, id, false);
+}
+
+void transport_delivery_uncertain(struct transport *t, uint64_t id, const char *error)
+{
+        _cleanup_free_ char *text = NULL;
+        if (asprintf(&text, "%s; it may have been delivered (the server did not say)",
+                     strempty(error)) < 0)
+                text = NULL;
+        (void) store_set_possibly_delivered(t->env.store, id, true);
+        t->uncertain_id = id; /* in StatusString until a message is sent */
+        if (!t->env.uncertain_hold) {
+                /* UncertainDelivery=resend: as MTAs do, rather twice than never. */
+                transport_delivery_done(t, id, DELIVERY_DEFERRED, text ? text : error);
+                return;
+        }
+        /* UncertainDelivery=hold: the owner decides (Release or Abort). */
+        int r = store_set_state(t->env.store, id, MSG_HELD, text ? text : error, 0);
+        if (r < 0)
+                log_error("transport \"%s\": cannot hold message %" PRIu64 ": %s", t->config->id,
+                          id, strerror(-r));
+        else
+                log_warning("transport \"%s\": message %" PRIu64 " held: %s", t->config->id, id,
+                            text ? text : error);
+        if (t->in_transit > 0)
+                t->in_transit--;
+        transport_waiting_changed(t);
+        REPORT(t, message_changed, id, false);
+        REPORT(t, message_settled, id, DELIVERY_DEFERRED);
+        transport_kick(t);
+        if (t->in_transit == 0)
+                REPORT(t, idle);
 }
 
 void transport_message_expired(struct transport *t, uint64_t id)
@@ -612,6 +662,7 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         if (outcome == DELIVERY_SENT) {
                 t->failed = false;
                 t->holding = false;
+                t->uncertain_id = 0;
         }
         /* A reply about one message (it names its recipients) stays on the
          * message, for its owner; the transport's LastError, which everyone

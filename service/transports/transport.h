@@ -105,6 +105,7 @@ struct transport_env {
          * asked; NULL on the system bus. */
         sd_bus *session_bus;
         uint32_t queue_lifetime; /* QueueLifetime, seconds */
+        bool uncertain_hold;     /* UncertainDelivery=hold */
         const struct transport_listener *listener;
         void *userdata; /* the listener's */
 };
@@ -129,6 +130,7 @@ struct transport {
         uint64_t next_retry;
         uint32_t skipped_inbound; /* left aside by the running or last download */
         const char *skipped_why;  /* why the last one was: a static sentence */
+        uint64_t uncertain_id;    /* the last message that may have been delivered; 0: none */
         bool offline;
         bool failed; /* the last connection attempt failed: STATUS_FAILURE */
         bool stopping;
@@ -191,6 +193,9 @@ void transport_message_due(struct transport *t, uint64_t id);
 /* An unsent message's ExpiryTime passed: it fails, and its owner gets a
  * report. */
 void transport_message_expired(struct transport *t, uint64_t id);
+/* A deferred message passed DelayWarningTime: its owner gets one "delayed"
+ * report. */
+void transport_message_delayed(struct transport *t, uint64_t id);
 /* Sends ids[0..n) before any other work, in that order, skipping those
  * whose settled[i] is true; both arrays are borrowed until the next call
  * (ids NULL: no list any more). */
@@ -206,6 +211,10 @@ size_t transport_send_first_claimed(const struct transport *t);
 void transport_connection_failed(struct transport *t, enum mapi_error code, const char *error);
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,
                              const char *error);
+/* In place of transport_delivery_done() when the connection broke after the
+ * message's final "." and before the server's reply: PossiblyDelivered is
+ * set, and the message is deferred (UncertainDelivery=resend) or held. */
+void transport_delivery_uncertain(struct transport *t, uint64_t id, const char *error);
 /* For drivers that learn each recipient's fate (SMTP's RCPT replies): the
  * message is deferred for those still to try (only they are tried again),
  * reported to its sender for those refused for good, and sent when nobody is

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -213,6 +214,117 @@ static void test_errors_map_to_errno(void **state)
         assert_true(mailspool_abort(m, "999999") < 0);
 }
 
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+        assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts), 0);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* The message's State and DeferredUntil are these. */
+static void assert_state(mailspool *m, const char *path, const char *state, uint64_t deferred_until)
+{
+        struct mailspool_message msg;
+        assert_int_equal(mailspool_get_message(m, path, &msg), 0);
+        assert_string_equal(msg.state, state);
+        assert_int_equal(msg.deferred_until, deferred_until);
+        mailspool_message_clear(&msg);
+}
+
+static void test_hold_release_reschedule(void **state)
+{
+        mailspool *m = *state;
+        const uint64_t hour = UINT64_C(3600) * 1000000;
+        char *path = submit(m, 2000, true);
+        assert_state(m, path, "queued", 0);
+
+        assert_int_equal(mailspool_hold(m, path), 0);
+        assert_state(m, path, "held", 0);
+        assert_int_equal(mailspool_release(m, path), 0);
+        assert_state(m, path, "queued", 0);
+
+        /* By number, as mailspool_abort() takes it. */
+        struct mailspool_message msg;
+        assert_int_equal(mailspool_get_message(m, path, &msg), 0);
+        char number[32];
+        snprintf(number, sizeof(number), "%llu", (unsigned long long) msg.id);
+        mailspool_message_clear(&msg);
+        uint64_t later = now_usec() + hour;
+        assert_int_equal(mailspool_reschedule(m, number, later), 0);
+        assert_state(m, path, "scheduled", later);
+        /* Held wins over the time; a new time schedules it again. */
+        assert_int_equal(mailspool_hold(m, number), 0);
+        assert_state(m, path, "held", 0);
+        assert_int_equal(mailspool_reschedule(m, path, later + hour), 0);
+        assert_state(m, path, "scheduled", later + hour);
+        /* Release: queued now; a time already past does the same. */
+        assert_int_equal(mailspool_release(m, path), 0);
+        assert_state(m, path, "queued", 0);
+        assert_int_equal(mailspool_reschedule(m, path, later), 0);
+        assert_int_equal(mailspool_reschedule(m, path, 1000000), 0);
+        assert_state(m, path, "queued", 0);
+
+        /* Past INT64_MAX: InvalidArgs, nothing changed. */
+        assert_int_equal(mailspool_reschedule(m, path, UINT64_MAX), -EINVAL);
+        assert_string_equal(mailspool_error_name(m), "org.freedesktop.DBus.Error.InvalidArgs");
+        assert_state(m, path, "queued", 0);
+
+        /* Done (aborted): NotQueued for each, as for Abort. */
+        assert_int_equal(mailspool_abort(m, path), 0);
+        assert_int_equal(mailspool_hold(m, path), -EALREADY);
+        assert_string_equal(mailspool_error_name(m), "org.mailspool.Spool1.Error.NotQueued");
+        assert_int_equal(mailspool_release(m, path), -EALREADY);
+        assert_int_equal(mailspool_reschedule(m, path, later), -EALREADY);
+        assert_state(m, path, "aborted", 0);
+        free(path);
+
+        /* No such message; not a message at all. */
+        assert_int_equal(mailspool_hold(m, "999999"), -ENOENT);
+        assert_string_equal(mailspool_error_name(m), "org.mailspool.Spool1.Error.NotFound");
+        assert_int_equal(mailspool_release(m, "999999"), -ENOENT);
+        assert_int_equal(mailspool_reschedule(m, "999999", later), -ENOENT);
+        assert_int_equal(mailspool_hold(m, "not a message"), -EINVAL);
+        assert_int_equal(mailspool_release(m, ""), -EINVAL);
+        assert_int_equal(mailspool_reschedule(m, NULL, later), -EINVAL);
+        assert_int_equal(mailspool_hold(NULL, "1"), -EINVAL);
+}
+
+static void test_submit_hold_and_deferred_until(void **state)
+{
+        mailspool *m = *state;
+        char buf[sizeof(message) + 16];
+        int size = snprintf(buf, sizeof(buf), message, 3000);
+        const uint64_t hour = UINT64_C(3600) * 1000000;
+
+        struct mailspool_submit_options held = {.hold = true};
+        char *path = NULL;
+        assert_int_equal(mailspool_submit_data(m, buf, (size_t) size, &held, &path), 0);
+        struct mailspool_message msg;
+        assert_int_equal(mailspool_get_message(m, path, &msg), 0);
+        assert_string_equal(msg.state, "held");
+        assert_false(msg.on_demand);
+        assert_false(msg.possibly_delivered);
+        assert_false(msg.delay_reported);
+        assert_int_equal(msg.expiry_time, 0);
+        mailspool_message_clear(&msg);
+        assert_int_equal(mailspool_abort(m, path), 0);
+        free(path);
+
+        uint64_t due = now_usec() + hour, expiry = due + 24 * hour;
+        struct mailspool_submit_options scheduled = {
+            .on_demand = true, .deferred_until = due, .expiry_time = expiry};
+        assert_int_equal(mailspool_submit_data(m, buf, (size_t) size, &scheduled, &path), 0);
+        assert_int_equal(mailspool_get_message(m, path, &msg), 0);
+        assert_string_equal(msg.state, "scheduled");
+        assert_int_equal(msg.deferred_until, due);
+        assert_int_equal(msg.expiry_time, expiry);
+        assert_true(msg.on_demand);
+        assert_false(msg.possibly_delivered);
+        mailspool_message_clear(&msg);
+        assert_int_equal(mailspool_abort(m, path), 0);
+        free(path);
+}
+
 static void test_transport_path_escapes(void **state)
 {
         char *path = NULL;
@@ -240,6 +352,8 @@ int main(void)
             cmocka_unit_test(test_flush_with_progress_and_list),
             cmocka_unit_test(test_flush_no_ui_sends_no_progress),
             cmocka_unit_test(test_errors_map_to_errno),
+            cmocka_unit_test(test_hold_release_reschedule),
+            cmocka_unit_test(test_submit_hold_and_deferred_until),
             cmocka_unit_test(test_transport_path_escapes),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

@@ -68,14 +68,19 @@ class FakeSmtp:
     auth          the SASL mechanisms to offer ("PLAIN", "PLAIN LOGIN"; and no
                   STARTTLS); any AUTH is taken and recorded in auths, with what
                   the client sent after each 334.
+    drop_after_dot
+                  when set, the server reads the whole message and its final
+                  ".", records the transaction (the message arrived), and resets
+                  the connection instead of replying: the sender cannot know.
 
     Records every connection, every RCPT and its reply, every completed
     transaction (envelope and message) and every reset. close() frees the
     port so that another server (smtp-sink) can take it."""
 
     def __init__(self, port=0, greeting="220 fake.example ESMTP", rcpt_reply=None,
-                 reset_after=None, auth=False):
+                 reset_after=None, auth=False, drop_after_dot=False):
         self.greeting = greeting
+        self.drop_after_dot = drop_after_dot
         self.auth = auth
         self.auths = []
         self._rcpt_reply = rcpt_reply or (lambda address: "250 2.1.5 Ok")
@@ -201,6 +206,9 @@ class FakeSmtp:
                                               "data": data})
                     n = len(self.transactions)
                     self.cond.notify_all()
+                if self.drop_after_dot:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    return
                 reply("250 2.0.0 Ok: queued as FAKE%d" % n)
                 mail_from, rcpt_to = None, []
             elif verb == "RSET":

@@ -18,6 +18,7 @@ import sink  # noqa: E402
 from harness import (  # noqa: E402
     FLUSH_FORCE, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_TRANSPORT, DaemonTestCase, V,
     make_message, now_us, transport_path)
+from test_faults import FakeSmtp  # noqa: E402
 from test_smtp_flush import smtp_config  # noqa: E402
 
 OUT = transport_path("out")
@@ -169,6 +170,86 @@ class ExpiryTest(LifeTestCase):
         self.assertEqual(len(reports), 1, "exactly one report")
         report = email.message_from_bytes(reports[0])
         self.assertEqual(report.get_content_type(), "multipart/report")
+
+
+class FakeServerCase(DaemonTestCase):
+    """A scripted server (FAKE options) and [Spooler] settings (SPOOLER)."""
+
+    START = False
+    FAKE = {}
+    SPOOLER = ""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakeSmtp(**self.FAKE)
+        self.addCleanup(self.fake.close)
+        self.h.write_config(dict(smtp_config(self.fake.url, "on-demand"), **{
+            "mailspool.conf": "[Spooler]\n" + self.SPOOLER}))
+        self.h.start()
+
+    def submit(self, subject):
+        return self.h.submit_data(make_message(subject=subject))
+
+    def reports(self):
+        return [email.message_from_bytes(r) for r in self.h.read_maildir("out")]
+
+
+class UncertainHoldTest(FakeServerCase):
+    FAKE = {"drop_after_dot": True}
+    SPOOLER = "UncertainDelivery=hold\n"
+
+    # PossiblyDelivered; UncertainDelivery=hold: no second send
+    def test_dropped_after_the_dot_is_held(self):
+        path = self.submit("maybe")
+        summary = self.h.flush("/", UPLOAD)
+        self.assertEqual(summary["sent"], 0, summary)
+        self.assertEqual(len(self.fake.transactions), 1, "the server got it once")
+        props = self.h.get_all(path, IFACE_MESSAGE)
+        self.assertEqual(props["State"], "held")
+        self.assertTrue(props["PossiblyDelivered"])
+        self.assertIn("may have been delivered", props["LastError"])
+        self.assertIn("may have been delivered",
+                      self.h.get_property(OUT, harness.IFACE_STATUS, "StatusString"))
+        # Held: further flushes do not send it again.
+        self.h.flush("/", UPLOAD | FLUSH_FORCE)
+        self.assertEqual(len(self.fake.transactions), 1, "not sent a second time")
+
+
+class UncertainResendTest(FakeServerCase):
+    FAKE = {"drop_after_dot": True}
+
+    # UncertainDelivery=resend (the default): deferred, marked, sent again later
+    def test_dropped_after_the_dot_is_deferred_and_marked(self):
+        path = self.submit("maybe again")
+        self.h.flush("/", UPLOAD)
+        props = self.h.get_all(path, IFACE_MESSAGE)
+        self.assertEqual(props["State"], "deferred")
+        self.assertTrue(props["PossiblyDelivered"])
+        self.h.flush("/", UPLOAD)
+        self.assertEqual(len(self.fake.transactions), 2, "resent, as MTAs do")
+
+
+class DelayWarningTest(FakeServerCase):
+    FAKE = {"rcpt_reply": lambda address: "451 4.3.0 Try again later"}
+    SPOOLER = "DelayWarningTime=1\n"
+
+    # DelayWarningTime: a 4xx server past it gives exactly one "delayed" report
+    def test_one_delayed_report(self):
+        path = self.submit("slow")
+        self.h.flush("/", UPLOAD)
+        self.assertEqual(self.state_of(path), "deferred")
+        self.h.wait_for_property(path, IFACE_MESSAGE, "DelayReported", bool)
+        self.h.flush("/", UPLOAD)  # deferred once more: no second report
+        self.assertEqual(self.state_of(path), "deferred")
+        reports = self.reports()
+        self.assertEqual(len(reports), 1, "exactly one report")
+        self.assertIn("Delayed", reports[0]["Subject"])
+        status = [p for p in reports[0].walk()
+                  if p.get_content_type() == "message/delivery-status"]
+        self.assertIn("Action: delayed", status[0].as_string())
+
+    def state_of(self, path):
+        return self.h.get_property(path, IFACE_MESSAGE, "State")
 
 
 if __name__ == "__main__":

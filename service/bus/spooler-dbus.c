@@ -33,6 +33,59 @@ static int read_columns(sd_bus_message *m, bool selected[_COL_MAX], sd_bus_error
         return 0;
 }
 
+/* A restriction's number of any D-Bus integer type, as a uint32_t: *fits
+ * says whether it is within 0..UINT32_MAX. */
+static int read_integer(sd_bus_message *m, char type, uint32_t *ret, bool *fits)
+{
+        union {
+                uint8_t y;
+                int16_t n;
+                uint16_t q;
+                int32_t i;
+                uint32_t u;
+                int64_t x;
+                uint64_t t;
+        } v = {};
+        int r = sd_bus_message_read_basic(m, type, &v);
+        if (r < 0)
+                return r;
+        int64_t n = 0;
+        uint64_t big = 0;
+        bool negative = false;
+        switch (type) {
+        case 'y':
+                big = v.y;
+                break;
+        case 'n':
+                n = v.n;
+                negative = n < 0;
+                big = (uint64_t) n;
+                break;
+        case 'q':
+                big = v.q;
+                break;
+        case 'i':
+                n = v.i;
+                negative = n < 0;
+                big = (uint64_t) n;
+                break;
+        case 'u':
+                big = v.u;
+                break;
+        case 'x':
+                n = v.x;
+                negative = n < 0;
+                big = (uint64_t) n;
+                break;
+        default:
+                big = v.t;
+                break;
+        }
+        *fits = !negative && big <= UINT32_MAX;
+        *ret = *fits ? (uint32_t) big : 0;
+        return 0;
+}
+
 static int read_restriction(sd_bus_message *m, struct restriction_term **ret, size_t *ret_n,
                             sd_bus_error *error)
 {
@@ -59,8 +112,19 @@ static int read_restriction(sd_bus_message *m, struct restriction_term **ret, si
                 const char *s = NULL;
                 const void *value = NULL;
                 char vtype = contents[0];
-                if (streq(contents, "u")) {
-                        r = sd_bus_message_read_basic(m, 'u', &u);
+                if (contents[0] && !contents[1] && strchr("ynqiuxt", contents[0])) {
+                        /* Any integer type: dbus-python and gdbus send a plain
+                         * number as int32. It counts if it fits a u column. */
+                        bool fits = false;
+                        r = read_integer(m, contents[0], &u, &fits);
+                        if (r >= 0 && !fits) {
+                                r = bus_error_mapi(error, MAPI_E_TOO_COMPLEX,
+                                                   "the number compared with column \"%s\" "
+                                                   "does not fit its range, 0 to 4294967295",
+                                                   column);
+                                break;
+                        }
+                        vtype = 'u';
                         value = &u;
                 } else if (streq(contents, "s") || streq(contents, "o")) {
                         r = sd_bus_message_read_basic(m, vtype, &s);

@@ -150,10 +150,27 @@ class StatusTableTest(DaemonTestCase):
                      ("DisplayName", "==", V("u", 1)),
                      ("ResourceMethods", "&", V("b", True)),
                      ("DisplayName", "&", V("u", 1)),
-                     ("ResourceType", "==", V("i", 37)),
-                     ("ResourceType", "==", V("t", 37))]:
-            with self.subTest(term=(term[0], term[1], term[2].sig)):
+                     ("DisplayName", "==", V("i", 1)),
+                     # A number out of the column's range 0..4294967295.
+                     ("ResourceType", "==", V("i", -1)),
+                     ("ResourceType", "==", V("t", 1 << 32))]:
+            with self.subTest(term=(term[0], term[1], term[2].sig, term[2].value)):
                 self.bad_query([], [term], MAPI_E_TOO_COMPLEX)
+
+    # docs/bus-api.md: any integer type that fits compares with a u column (dbus-python
+    # and gdbus send a plain number as int32)
+    def test_any_integer_type(self):
+        want = self.entry_ids([("ResourceType", "==", V("u", 36))])
+        for sig in ("y", "n", "q", "i", "x", "t"):
+            with self.subTest(sig=sig):
+                self.assertEqual(self.entry_ids([("ResourceType", "==", V(sig, 36))]), want)
+        # What gdbus itself sends for "<36>": an int32.
+        rc, out, err = self.h._run(["gdbus", "call", "--session", "--dest", harness.BUS_NAME,
+                                    "--object-path", SPOOLER_PATH, "--method",
+                                    IFACE_SPOOLER + ".QueryStatusTable", "['EntryID']",
+                                    "[('ResourceType', '==', <36>)]"])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("transport", out)
 
     def test_unknown_operator(self):
         for op in ["=", "<>", "=~", "", "&&", "LIKE"]:

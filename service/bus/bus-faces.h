@@ -71,6 +71,9 @@ struct bus_faces {
         /* Message records read for the calls of this dispatch (message-dbus.c). */
         struct message_object *messages;
         sd_event_source *messages_release;
+        /* What PropertiesChanged last said of each message not yet final
+         * (a tsearch() tree), so that a signal carries what changed only. */
+        void *announced;
 };
 
 /* Whether the caller of m may see and do everything (bus-caller.h). */
@@ -112,6 +115,10 @@ int message_path_for_id(uint64_t id, char **ret);
 /* Its text fields as valid UTF-8 (headers and replies may hold any bytes). */
 int message_record_for_bus(struct msg_record *m);
 void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients);
+void message_dbus_forget_announced(struct bus_faces *b);
+/* A new message: its properties as stored are what its first change is
+ * compared with. */
+void message_dbus_created(struct bus_faces *b, uint64_t id);
 
 /* submit-dbus.c: Spooler.Submit and Spooler.SubmitData. */
 int method_submit(sd_bus_message *m, void *userdata, sd_bus_error *error);

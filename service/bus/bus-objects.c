@@ -37,6 +37,7 @@ void bus_faces_done(struct bus_faces *b)
         b->message_slot = sd_bus_slot_unref(b->message_slot);
         b->manager_slot = sd_bus_slot_unref(b->manager_slot);
         message_dbus_release(b);
+        message_dbus_forget_announced(b);
         submit_readers_free(b);
         b->messages_release = sd_event_source_disable_unref(b->messages_release);
         b->changes = bus_changes_free(b->changes);

@@ -4,6 +4,7 @@
  * its own. They are not announced through the object manager; ListMessages
  * finds them (docs/bus-api.md, "Message"). */
 #include <inttypes.h>
+#include <search.h>
 #include <stddef.h>
 
 #include "bus-error.h"
@@ -338,9 +339,109 @@ static const struct {
     {"Recipients", "as", append_recipients},
 };
 
+/* What a PropertiesChanged of a message last announced: the changing
+ * properties' values (LastError and Recipients as hashes). */
+struct announced {
+        uint64_t id;
+        enum msg_state state;
+        uint32_t attempts;
+        uint64_t next_attempt, due, last_error_hash, recipients_hash;
+        bool possibly_delivered, delay_warned;
+};
+
+static int compare_announced(const void *a, const void *b)
+{
+        uint64_t x = ((const struct announced *) a)->id, y = ((const struct announced *) b)->id;
+        return x < y ? -1 : x > y;
+}
+
+/* FNV-1a over a string, or over a list (with a separator no address holds). */
+static uint64_t hash_text(uint64_t h, const char *s)
+{
+        for (; s && *s; s++)
+                h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
+        return (h ^ 0xff) * UINT64_C(1099511628211);
+}
+
+static struct announced announced_of(const struct msg_record *r)
+{
+        struct announced a = {
+            .id = r->id,
+            .state = r->state,
+            .attempts = r->attempts,
+            .next_attempt = r->next_attempt_usec,
+            .due = r->due_usec,
+            .last_error_hash = hash_text(UINT64_C(14695981039346656037), r->last_error),
+            .possibly_delivered = r->possibly_delivered,
+            .delay_warned = r->delay_warned,
+        };
+        uint64_t h = UINT64_C(14695981039346656037);
+        STRV_FOREACH (p, r->recipients)
+                h = hash_text(h, *p);
+        a.recipients_hash = h;
+        return a;
+}
+
+/* Bits (in the order of changing[]) of what differs from what was announced
+ * last; everything for a message never announced. */
+static unsigned announced_diff(const struct announced *old, const struct announced *now)
+{
+        if (!old)
+                return (1u << ELEMENTSOF(changing)) - 1;
+        return (old->state != now->state) << 0 | (old->attempts != now->attempts) << 1 |
+               (old->next_attempt != now->next_attempt) << 2 |
+               (old->last_error_hash != now->last_error_hash) << 3 | (old->due != now->due) << 4 |
+               (old->possibly_delivered != now->possibly_delivered) << 5 |
+               (old->delay_warned != now->delay_warned) << 6 |
+               (old->recipients_hash != now->recipients_hash) << 7;
+}
+
+/* Keeps what is announced now; a message in a final state is forgotten,
+ * as nothing of it changes any more. */
+static void announced_keep(struct bus_faces *b, const struct announced *now, struct announced *old)
+{
+        bool final = now->state == MSG_SENT || now->state == MSG_FAILED ||
+                     now->state == MSG_ABORTED || now->state == MSG_RECEIVED;
+        if (old && final) {
+                tdelete(old, &b->announced, compare_announced);
+                free(old);
+        } else if (old)
+                *old = *now;
+        else if (!final) {
+                struct announced *copy = malloc(sizeof(*copy));
+                if (copy) {
+                        *copy = *now;
+                        if (!tsearch(copy, &b->announced, compare_announced))
+                                free(copy);
+                }
+        }
+}
+
+static void free_announced(void *p)
+{
+        free(p);
+}
+
+void message_dbus_created(struct bus_faces *b, uint64_t id)
+{
+        _cleanup_(msg_record_clear) struct msg_record rec = {};
+        if (store_get(b->spool->store, id, &rec) < 0 || message_record_for_bus(&rec) < 0)
+                return;
+        /* What a client reading the new object sees is the baseline of the
+         * first change. */
+        struct announced now = announced_of(&rec);
+        announced_keep(b, &now, NULL);
+}
+
+void message_dbus_forget_announced(struct bus_faces *b)
+{
+        tdestroy(b->announced, free_announced);
+        b->announced = NULL;
+}
+
 struct changed_signal {
         const char *path;
-        char **names;
+        unsigned mask; /* bits of changing[] */
         const struct msg_record *rec;
 };
 
@@ -354,22 +455,21 @@ static int build_changed(sd_bus *bus, sd_bus_message **ret, void *userdata)
                 r = sd_bus_message_append(m, "s", MAILSPOOL_IFACE_MESSAGE);
         if (r >= 0)
                 r = sd_bus_message_open_container(m, 'a', "{sv}");
-        STRV_FOREACH (name, c->names)
-                for (size_t i = 0; r >= 0 && i < ELEMENTSOF(changing); i++) {
-                        if (!streq(*name, changing[i].name))
-                                continue;
-                        r = sd_bus_message_open_container(m, 'e', "sv");
-                        if (r >= 0)
-                                r = sd_bus_message_append(m, "s", changing[i].name);
-                        if (r >= 0)
-                                r = sd_bus_message_open_container(m, 'v', changing[i].signature);
-                        if (r >= 0)
-                                r = changing[i].append(m, c->rec);
-                        if (r >= 0)
-                                r = sd_bus_message_close_container(m);
-                        if (r >= 0)
-                                r = sd_bus_message_close_container(m);
-                }
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(changing); i++) {
+                if (!(c->mask & (1u << i)))
+                        continue;
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", changing[i].name);
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', changing[i].signature);
+                if (r >= 0)
+                        r = changing[i].append(m, c->rec);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
         if (r >= 0)
                 r = sd_bus_message_close_container(m);
         if (r >= 0)
@@ -380,8 +480,10 @@ static int build_changed(sd_bus *bus, sd_bus_message **ret, void *userdata)
         return 0;
 }
 
-/* A message's change, to its owner's and the admins' connections. */
-static void emit_to_watchers(const char *path, char **names, void *userdata)
+/* A message's change: what differs from the last announcement, to its
+ * owner's and the admins' connections on the system bus, to all on a
+ * session bus (the one user's). Nothing when nothing differs. */
+static void emit_changed(const char *path, char **names, void *userdata)
 {
         struct bus_faces *b = userdata;
         _cleanup_(msg_record_clear) struct msg_record rec = {};
@@ -389,14 +491,26 @@ static void emit_to_watchers(const char *path, char **names, void *userdata)
         if (message_id_from_path(path, &id) < 0 || store_get(b->spool->store, id, &rec) < 0 ||
             message_record_for_bus(&rec) < 0)
                 return;
-        struct changed_signal c = {path, names, &rec};
-        bus_watchers_unicast(b->watchers, rec.owner, build_changed, &c);
+        struct announced now = announced_of(&rec);
+        struct announced **found = tfind(&now, &b->announced, compare_announced);
+        struct announced *old = found ? *found : NULL;
+        unsigned mask = announced_diff(old, &now);
+        announced_keep(b, &now, old);
+        if (!mask)
+                return;
+        struct changed_signal c = {path, mask, &rec};
+        if (b->watchers) {
+                bus_watchers_unicast(b->watchers, rec.owner, build_changed, &c);
+                return;
+        }
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        if (build_changed(b->bus, &m, &c) >= 0)
+                (void) sd_bus_send(b->bus, m, NULL);
 }
 
 int message_dbus_register(struct bus_faces *b)
 {
-        if (b->watchers)
-                bus_changes_set_emitter(b->changes, MAILSPOOL_IFACE_MESSAGE, emit_to_watchers, b);
+        bus_changes_set_emitter(b->changes, MAILSPOOL_IFACE_MESSAGE, emit_changed, b);
         int r = sd_event_add_defer(b->event, &b->messages_release, release_cb, b);
         if (r < 0)
                 return r;

@@ -262,6 +262,7 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
                 return r;
         log_debug("message %" PRIu64 " stored for transport \"%s\" (%zu bytes)", id, t->config->id,
                   size);
+        message_dbus_created(b, id);
         r = sd_bus_reply_method_return(m, "o", path);
         if (rec.state == MSG_QUEUED)
                 transport_message_added(t, o->on_demand);

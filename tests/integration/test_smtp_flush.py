@@ -183,6 +183,23 @@ class SlowServerTest(SmtpTestCase):
                   if "State" in signal_args(m)[1]]
         self.assertEqual(states, ["sending", "sent"], states)
 
+    # docs/bus-api.md, "Message": PropertiesChanged carries only values that changed
+    def test_message_signals_carry_changes_only(self):
+        path = self.submit("only what changed")
+        known = self.h.get_all(path, IFACE_MESSAGE)
+        mon = self.h.monitor("type='signal',member='PropertiesChanged',path='%s'" % path)
+        self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
+        mon.sync()
+        signals = [signal_args(m)[1] for m in mon.found(lambda m: True)]
+        self.assertTrue(signals, "no signal at all")
+        for changed in signals:
+            repeated = {k: v for k, v in changed.items() if known.get(k) == v}
+            self.assertEqual(repeated, {}, "values that did not change: %s" % changed)
+            known.update(changed)
+        self.assertEqual(known["State"], "sent")
+        self.assertEqual(known, self.h.get_all(path, IFACE_MESSAGE),
+                         "the signals add up to what a read shows")
+
     # docs/bus-api.md, FlushQueues: status bits rise during the flush and fall after;
     # the spooler carries the FLUSH bits during a spooler-level flush
     def test_status_bits_rise_and_fall(self):

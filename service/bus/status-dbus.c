@@ -116,6 +116,47 @@ static int append_summary(sd_bus_message *m, const struct flush *f)
         return r;
 }
 
+/* The reply to a FLUSH_ASYNC_OK flush, which says what it means: started,
+ * with which transports, and which were skipped; the counts come with
+ * FlushFinished. */
+static int reply_started(sd_bus_message *call, const struct flush *f)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "{sv}", "started", "b", 1);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "transports");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "ao");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "o");
+        for (size_t i = 0; r >= 0 && i < f->n_parts; i++)
+                r = sd_bus_message_append(reply, "o", f->parts[i].t->path);
+        for (int k = 0; r >= 0 && k < 3; k++)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "skipped");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'v', "ao");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "o");
+        STRV_FOREACH (p, f->skipped)
+                if (r >= 0)
+                        r = sd_bus_message_append(reply, "o", *p);
+        for (int k = 0; r >= 0 && k < 4; k++)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        return r;
+}
+
 static int reply_summary(sd_bus_message *call, const struct flush *f)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -209,7 +250,7 @@ static int flush_queues(struct bus_faces *b, struct transport *on_transport, sd_
         }
         c->owner = owner;
         if (flags & MAILSPOOL_FLUSH_ASYNC_OK)
-                r = reply_summary(m, f);
+                r = reply_started(m, f);
         else
                 c->call = sd_bus_message_ref(m);
         if (r < 0) {

@@ -1184,8 +1184,10 @@ static void check_secret(struct transport_file *tf)
                 file_fail(f, auth_line, "Auth",
                           "Auth=oauth2 needs a token source: TokenCommand, OnlineAccount, "
                           "SecretService or PasswordFile");
+        /* The key to name: the source, or Auth when there is none. */
+        enum transport_key about = first != _TRANSPORT_KEY_MAX ? first : TRANSPORT_AUTH;
         if (!c->user && (secret_kind_is_fetched(c->secret) || c->auth == AUTH_OAUTH2))
-                file_fail(f, f->key_lines[first], transport_keys[first].name,
+                file_fail(f, f->key_lines[about], transport_keys[about].name,
                           "a secret needs User= to log on as");
         if (!tf->session && (c->secret == SECRET_SERVICE || c->secret == SECRET_ONLINE_ACCOUNT))
                 file_fail(f, f->key_lines[first], transport_keys[first].name,

@@ -58,6 +58,7 @@ struct bus_faces {
         struct status_object spooler_status;
         sd_bus_slot *spooler_slots[2];
         sd_bus_slot *message_slot;
+        sd_bus_slot *message_enumerator_slot;
         sd_bus_slot *manager_slot;
         struct transport_face *transports; /* parallel to spool->transports */
         size_t n_transports;

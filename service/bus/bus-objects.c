@@ -35,6 +35,7 @@ void bus_faces_done(struct bus_faces *b)
         for (size_t i = 0; i < ELEMENTSOF(b->spooler_slots); i++)
                 b->spooler_slots[i] = sd_bus_slot_unref(b->spooler_slots[i]);
         b->message_slot = sd_bus_slot_unref(b->message_slot);
+        b->message_enumerator_slot = sd_bus_slot_unref(b->message_enumerator_slot);
         b->manager_slot = sd_bus_slot_unref(b->manager_slot);
         message_dbus_release(b);
         message_dbus_forget_announced(b);

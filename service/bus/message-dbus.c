@@ -508,6 +508,43 @@ static void emit_changed(const char *path, char **names, void *userdata)
                 (void) sd_bus_send(b->bus, m, NULL);
 }
 
+/* At most this many children in an introspection: a tree browser finds the
+ * caller's recent mail; a long queue costs no more than this. */
+#define INTROSPECT_CHILDREN 1000
+
+/* The children of .../message that Introspect lists: the caller's own newest
+ * messages (everyone's for a privileged caller). GetManagedObjects also asks
+ * for children; messages are not managed objects (ListMessages finds them),
+ * so it gets none. */
+static int enumerate_messages(sd_bus *bus, const char *prefix, void *userdata, char ***ret_nodes,
+                              sd_bus_error *error)
+{
+        struct bus_faces *b = userdata;
+        sd_bus_message *call = sd_bus_get_current_message(bus);
+        uid_t uid;
+        *ret_nodes = NULL;
+        if (!call || !streq_ptr(sd_bus_message_get_member(call), "Introspect") ||
+            bus_caller_uid(call, &uid) < 0)
+                return 0;
+        int64_t owner = bus_faces_privileged(b, call) ? -1 : (int64_t) uid;
+        _cleanup_free_ uint64_t *ids = NULL;
+        size_t n = 0;
+        int r = store_recent_ids(b->spool->store, owner, INTROSPECT_CHILDREN, &ids, &n);
+        if (r < 0)
+                return r;
+        _cleanup_strv_free_ char **nodes = NULL;
+        for (size_t i = 0; i < n; i++) {
+                char *path;
+                r = message_path_for_id(ids[i], &path);
+                if (r >= 0)
+                        r = strv_push(&nodes, path);
+                if (r < 0)
+                        return r;
+        }
+        *ret_nodes = TAKE_PTR(nodes);
+        return 0;
+}
+
 int message_dbus_register(struct bus_faces *b)
 {
         bus_changes_set_emitter(b->changes, MAILSPOOL_IFACE_MESSAGE, emit_changed, b);
@@ -519,6 +556,10 @@ int message_dbus_register(struct bus_faces *b)
         (void) sd_event_source_set_priority(b->messages_release, SD_EVENT_PRIORITY_NORMAL);
         (void) sd_event_source_set_description(b->messages_release, "bus-message-records");
         sd_event_source_set_enabled(b->messages_release, SD_EVENT_OFF);
+        r = sd_bus_add_node_enumerator(b->bus, &b->message_enumerator_slot,
+                                       MAILSPOOL_MESSAGE_PREFIX, enumerate_messages, b);
+        if (r < 0)
+                return r;
         return sd_bus_add_fallback_vtable(b->bus, &b->message_slot, MAILSPOOL_MESSAGE_PREFIX,
                                           MAILSPOOL_IFACE_MESSAGE, message_vtable, message_find, b);
 }

@@ -252,6 +252,7 @@ enum store_stmt {
         STMT_COUNT_HELD_SCHEDULED,
         STMT_NEXT_UNWARNED,
         STMT_LIST_UNWARNED,
+        STMT_RECENT_IDS,
         _STMT_MAX,
 };
 
@@ -334,6 +335,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_RELEASE_UNDO] = "UPDATE messages SET state = 'queued', due = 0, undo_window = 0 "
                           "WHERE transport = ?1 AND state = 'scheduled' AND undo_window = 1 "
                           "RETURNING id",
+    [STMT_RECENT_IDS] = "SELECT id FROM messages WHERE ?1 < 0 OR owner = ?1 "
+                        "ORDER BY id DESC LIMIT ?2",
     [STMT_NEXT_UNWARNED] = "SELECT coalesce(min(submitted), 0) FROM messages "
                            "WHERE state = 'deferred' AND delay_warned = 0",
     [STMT_LIST_UNWARNED] = "SELECT id FROM messages WHERE state = 'deferred' "
@@ -1182,6 +1185,19 @@ int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, s
 int store_list_unwarned(struct store *s, uint64_t submitted_usec, uint64_t **ret_ids, size_t *ret_n)
 {
         return list_before(s, STMT_LIST_UNWARNED, submitted_usec, ret_ids, ret_n);
+}
+
+int store_recent_ids(struct store *s, int64_t owner, size_t limit, uint64_t **ret_ids,
+                     size_t *ret_n)
+{
+        if (!s || !ret_ids || !ret_n || limit > INT64_MAX)
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_RECENT_IDS];
+        int rc = sqlite3_bind_int64(st, 1, owner);
+        rc = rc ?: sqlite3_bind_int64(st, 2, (int64_t) limit);
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        return step_ids(st, ret_ids, ret_n);
 }
 
 int store_next_unwarned(struct store *s, uint64_t *ret_submitted_usec)

@@ -128,6 +128,9 @@ int store_set_delay_warned(struct store *s, uint64_t id);
 int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec);
 int store_list_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
 int store_list_expired(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+/* The ids of owner's (-1: anyone's) newest messages, at most limit, newest first. */
+int store_recent_ids(struct store *s, int64_t owner, size_t limit, uint64_t **ret_ids,
+                     size_t *ret_n);
 /* Deferred messages whose owner has not heard they are delayed: the
  * earliest submission time among them (0: none), and those submitted at or
  * before submitted_usec. */

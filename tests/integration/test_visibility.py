@@ -6,6 +6,7 @@ them, and the transport's LastError, which she may read, quotes no server reply
 about bob's message."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -96,6 +97,25 @@ class VisibilityTest(SystemBusCase):
         rc, out, err = self.gdbus(ALICE, OUT, "org.freedesktop.DBus.Properties.GetAll",
                                   IFACE_STATUS)
         self.assertNotIn("secret-recipient", out)
+
+    # docs/bus-api.md, "Message": a tree browser finds the caller's own messages under
+    # .../message, and nobody else's; GetManagedObjects lists none
+    def test_introspection_lists_own_messages_only(self):
+        alices = self.submit_held(ALICE, "alice's").rsplit("/", 1)[1]
+        bobs = self.submit_held(BOB, "bob's").rsplit("/", 1)[1]
+
+        def children(uid):
+            rc, out, err = self.gdbus(uid, "/org/mailspool/Spool1/message",
+                                      "org.freedesktop.DBus.Introspectable.Introspect")
+            self.assertEqual(rc, 0, err)
+            return set(re.findall(r'<node name=\\?"(\d+)\\?"', out))
+        self.assertEqual(children(ALICE), {alices})
+        self.assertEqual(children(BOB), {bobs})
+        self.assertEqual(children(ADMIN), {alices, bobs})
+        rc, out, err = self.gdbus(ADMIN, "/org/mailspool/Spool1",
+                                  "org.freedesktop.DBus.ObjectManager.GetManagedObjects")
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("/message/", out, "messages are not managed objects")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ struct bus_faces {
         sd_bus_slot *message_slot;
         sd_bus_slot *message_enumerator_slot;
         sd_bus_slot *manager_slot;
-        struct transport_face *transports; /* parallel to spool->transports */
+        struct transport_face **transports; /* parallel to spool->transports */
         size_t n_transports;
 
         /* Messages being read from pipes and sockets (submit-dbus.c). */
@@ -105,6 +105,8 @@ void spooler_dbus_order_changed(struct bus_faces *b);
  * are; announce: with InterfacesAdded/InterfacesRemoved (a reload). */
 int transport_dbus_add_all(struct bus_faces *b, bool announce);
 void transport_dbus_remove_all(struct bus_faces *b, bool announce);
+/* Before transport t goes (a reload replaces or drops it). */
+void transport_dbus_remove(struct bus_faces *b, struct transport *t, bool announce);
 void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned changes);
 void transport_dbus_message_received(struct bus_faces *b, struct transport *t, uint64_t id,
                                      const char *file);

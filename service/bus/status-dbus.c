@@ -376,8 +376,8 @@ void status_dbus_validate_done(struct bus_faces *b, struct transport *t, enum ma
                                const char *error)
 {
         for (size_t i = 0; i < b->n_transports; i++)
-                if (b->transports[i].t == t)
-                        validate_reply(&b->transports[i].status, code, error);
+                if (b->transports[i]->t == t)
+                        validate_reply(&b->transports[i]->status, code, error);
 }
 
 void status_dbus_object_removed(struct status_object *o)

@@ -124,49 +124,81 @@ static int transport_face_register(struct bus_faces *b, struct transport_face *t
                                         transport_vtable, t);
 }
 
+static struct transport_face *transport_dbus_face(struct bus_faces *b, const struct transport *t)
+{
+        for (size_t i = 0; i < b->n_transports; i++)
+                if (b->transports[i]->t == t)
+                        return b->transports[i];
+        return NULL;
+}
+
+/* Each face is allocated on its own: its status object is the userdata of
+ * its slots and must not move when the list changes. */
 int transport_dbus_add_all(struct bus_faces *b, bool announce)
 {
         struct spool *s = b->spool;
-        b->transports = calloc(s->n_transports ? s->n_transports : 1, sizeof(*b->transports));
-        if (!b->transports)
+        struct transport_face **faces =
+            calloc(s->n_transports ? s->n_transports : 1, sizeof(*faces));
+        if (!faces)
                 return -ENOMEM;
-        for (size_t i = 0; i < s->n_transports; i++) {
-                struct transport_face *tf = &b->transports[b->n_transports++];
-                tf->t = s->transports[i];
-                int r = transport_face_register(b, tf);
-                if (r < 0)
-                        return r;
-                if (announce)
-                        (void) sd_bus_emit_interfaces_added(b->bus, tf->t->path,
-                                                            MAILSPOOL_IFACE_STATUS,
-                                                            MAILSPOOL_IFACE_TRANSPORT, NULL);
+        int r = 0;
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_transports && r >= 0; i++) {
+                struct transport *t = s->transports[i];
+                struct transport_face *tf = transport_dbus_face(b, t);
+                if (!tf) {
+                        /* New: registered, and announced when asked to. */
+                        tf = calloc(1, sizeof(*tf));
+                        if (!tf) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        tf->t = t;
+                        r = transport_face_register(b, tf);
+                        if (r >= 0 && announce)
+                                (void) sd_bus_emit_interfaces_added(
+                                    b->bus, t->path, MAILSPOOL_IFACE_STATUS,
+                                    MAILSPOOL_IFACE_TRANSPORT, NULL);
+                }
+                faces[n++] = tf;
         }
-        return 0;
+        /* In the spool's order; a face not in it was removed before. */
+        free(b->transports);
+        b->transports = faces;
+        b->n_transports = n;
+        return r;
+}
+
+static void transport_face_free(struct bus_faces *b, struct transport_face *tf, bool announce)
+{
+        status_dbus_object_removed(&tf->status);
+        bus_changes_forget(b->changes, tf->t->path);
+        if (announce && tf->slots[0])
+                (void) sd_bus_emit_interfaces_removed(b->bus, tf->t->path, MAILSPOOL_IFACE_STATUS,
+                                                      MAILSPOOL_IFACE_TRANSPORT, NULL);
+        for (size_t k = 0; k < ELEMENTSOF(tf->slots); k++)
+                tf->slots[k] = sd_bus_slot_unref(tf->slots[k]);
+        free(tf);
+}
+
+void transport_dbus_remove(struct bus_faces *b, struct transport *t, bool announce)
+{
+        for (size_t i = 0; i < b->n_transports; i++)
+                if (b->transports[i]->t == t) {
+                        transport_face_free(b, b->transports[i], announce);
+                        memmove(&b->transports[i], &b->transports[i + 1],
+                                (b->n_transports - i - 1) * sizeof(*b->transports));
+                        b->n_transports--;
+                        return;
+                }
 }
 
 void transport_dbus_remove_all(struct bus_faces *b, bool announce)
 {
-        for (size_t i = 0; i < b->n_transports; i++) {
-                struct transport_face *tf = &b->transports[i];
-                status_dbus_object_removed(&tf->status);
-                bus_changes_forget(b->changes, tf->t->path);
-                if (announce && tf->slots[0])
-                        (void) sd_bus_emit_interfaces_removed(b->bus, tf->t->path,
-                                                              MAILSPOOL_IFACE_STATUS,
-                                                              MAILSPOOL_IFACE_TRANSPORT, NULL);
-                for (size_t k = 0; k < ELEMENTSOF(tf->slots); k++)
-                        tf->slots[k] = sd_bus_slot_unref(tf->slots[k]);
-        }
+        for (size_t i = 0; i < b->n_transports; i++)
+                transport_face_free(b, b->transports[i], announce);
         b->transports = mfree(b->transports);
         b->n_transports = 0;
-}
-
-static struct transport_face *transport_dbus_face(struct bus_faces *b, const struct transport *t)
-{
-        for (size_t i = 0; i < b->n_transports; i++)
-                if (b->transports[i].t == t)
-                        return &b->transports[i];
-        return NULL;
 }
 
 void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned changes)

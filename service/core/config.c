@@ -97,6 +97,52 @@ bool secret_kind_is_fetched(enum secret_kind k)
                k == SECRET_ONLINE_ACCOUNT;
 }
 
+static bool strv_equal(char *const *a, char *const *b)
+{
+        size_t n = strv_length(a);
+        if (n != strv_length(b))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!streq(a[i], b[i]))
+                        return false;
+        return true;
+}
+
+bool transport_config_equal(const struct transport_config *a, const struct transport_config *b)
+{
+        const char *const strings[][2] = {
+            {a->id, b->id},
+            {a->file, b->file},
+            {a->display_name, b->display_name},
+            {a->identity, b->identity},
+            {a->server, b->server},
+            {a->user, b->user},
+            {a->password_file, b->password_file},
+            {a->stored_secret, b->stored_secret},
+            {a->online_account, b->online_account},
+            {a->tls_trust_file, b->tls_trust_file},
+            {a->tls_pinned_key, b->tls_pinned_key},
+            {a->tls_client_certificate, b->tls_client_certificate},
+            {a->tls_client_key, b->tls_client_key},
+            {a->login_options, b->login_options},
+            {a->maildir, b->maildir},
+            {a->pickup, b->pickup},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(strings); i++)
+                if (!streq_ptr(strings[i][0], strings[i][1]))
+                        return false;
+        return a->kind == b->kind && a->auth == b->auth && a->secret == b->secret &&
+               strv_equal(a->secret_command, b->secret_command) &&
+               a->command_uid == b->command_uid && a->command_gid == b->command_gid &&
+               a->secret_timeout == b->secret_timeout &&
+               strv_equal(a->secret_attributes, b->secret_attributes) &&
+               a->starttls == b->starttls && a->tls == b->tls &&
+               a->cleartext_logon == b->cleartext_logon && a->is_default == b->is_default &&
+               a->send_delay == b->send_delay && a->send_mode == b->send_mode &&
+               a->poll_interval == b->poll_interval && a->asynchronous == b->asynchronous &&
+               a->methods == b->methods && a->max_connections == b->max_connections;
+}
+
 static void transport_config_clear(struct transport_config *t)
 {
         free(t->id);

@@ -177,3 +177,6 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
                 struct spool_config *ret, char **ret_error);
 void spool_config_clear(struct spool_config *c);
 const struct transport_config *spool_config_find(const struct spool_config *c, const char *id);
+/* Whether two transports' configurations say the same in every key (a
+ * reload keeps such a transport as it is). */
+bool transport_config_equal(const struct transport_config *a, const struct transport_config *b);

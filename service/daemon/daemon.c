@@ -82,10 +82,10 @@ static void on_spooler_changed(struct spool *s, unsigned changes, void *userdata
         status_dbus_changed(&d->faces, MAILSPOOL_SPOOLER_PATH, changes);
 }
 
-static void on_transports_removed(struct spool *s, void *userdata)
+static void on_transport_removed(struct spool *s, struct transport *t, void *userdata)
 {
         struct daemon *d = userdata;
-        transport_dbus_remove_all(&d->faces, true);
+        transport_dbus_remove(&d->faces, t, true);
 }
 
 static void on_transports_added(struct spool *s, void *userdata)
@@ -117,7 +117,7 @@ int daemon_start(struct daemon *d, struct spool_config *config)
         const struct spool_listener listener = {
             .transport = &transport_listener,
             .spooler_changed = on_spooler_changed,
-            .transports_removed = on_transports_removed,
+            .transport_removed = on_transport_removed,
             .transports_added = on_transports_added,
             .userdata = d,
         };

@@ -84,6 +84,35 @@ static void spool_resolve_admin_group(struct spool *s)
         s->has_admin_gid = true;
 }
 
+/* What every transport of configuration c is created with. */
+static struct transport_env spool_transport_env(struct spool *s, const struct spool_config *c)
+{
+        return (struct transport_env){
+            .event = s->event,
+            .store = s->store,
+            .max_message_size = c->max_message_size,
+            .session_bus = s->session_bus,
+            .queue_lifetime = c->queue_lifetime,
+            .uncertain_hold = c->uncertain_hold,
+            .listener = s->listener.transport,
+            .userdata = s->listener.userdata,
+        };
+}
+
+static int spool_new_transport(struct spool *s, const struct transport_env *env,
+                               const struct transport_config *c, uint32_t row_id,
+                               struct transport **ret)
+{
+        int r = transport_new(env, c, row_id, ret);
+        if (r < 0)
+                return r;
+        if (s->stopping)
+                transport_set_stopping(*ret);
+        log_info("transport \"%s\" (%s) ready at %s", c->id, transport_kind_to_string(c->kind),
+                 (*ret)->path);
+        return 0;
+}
+
 int spool_start_transports(struct spool *s)
 {
         spool_resolve_admin_group(s);
@@ -91,62 +120,71 @@ int spool_start_transports(struct spool *s)
             calloc(s->config.n_transports ? s->config.n_transports : 1, sizeof(struct transport *));
         if (!s->transports)
                 return -ENOMEM;
-        struct transport_env env = {
-            .event = s->event,
-            .store = s->store,
-            .max_message_size = s->config.max_message_size,
-            .session_bus = s->session_bus,
-            .queue_lifetime = s->config.queue_lifetime,
-            .uncertain_hold = s->config.uncertain_hold,
-            .listener = s->listener.transport,
-            .userdata = s->listener.userdata,
-        };
+        struct transport_env env = spool_transport_env(s, &s->config);
         for (size_t i = 0; i < s->config.n_transports; i++) {
                 struct transport *t;
-                int r = transport_new(&env, &s->config.transports[i], (uint32_t) i + 1, &t);
+                int r =
+                    spool_new_transport(s, &env, &s->config.transports[i], (uint32_t) i + 1, &t);
                 if (r < 0)
                         return r;
                 s->transports[s->n_transports++] = t;
-                if (s->stopping)
-                        transport_set_stopping(t);
-                log_info("transport \"%s\" (%s) ready at %s", t->config->id,
-                         transport_kind_to_string(t->config->kind), t->path);
         }
         return 0;
 }
 
-static void announce(struct spool *s, bool added)
+/* The spooler-wide settings every transport was created with. */
+static bool same_transport_env(const struct spool_config *a, const struct spool_config *b)
 {
-        void (*f)(struct spool *, void *) =
-            added ? s->listener.transports_added : s->listener.transports_removed;
-        if (f)
-                f(s, s->listener.userdata);
+        return a->max_message_size == b->max_message_size &&
+               a->queue_lifetime == b->queue_lifetime && a->uncertain_hold == b->uncertain_hold;
+}
+
+/* For each transport of fresh, the running one whose configuration is the
+ * same (kept[j] marks it taken), or NULL. */
+static void match_transports(struct spool *s, const struct spool_config *fresh,
+                             struct transport **next, bool *kept)
+{
+        if (!same_transport_env(&s->config, fresh))
+                return;
+        for (size_t i = 0; i < fresh->n_transports; i++)
+                for (size_t j = 0; j < s->n_transports; j++)
+                        if (!kept[j] && transport_config_equal(s->transports[j]->config,
+                                                               &fresh->transports[i])) {
+                                next[i] = s->transports[j];
+                                kept[j] = true;
+                                break;
+                        }
 }
 
 int spool_reload(struct spool *s, char **ret_error)
 {
-        struct spool_config fresh = {};
+        _cleanup_(spool_config_clear) struct spool_config fresh = {};
         int r = config_load(s->config_dir, s->state_dir, s->session_bus != NULL, &fresh, ret_error);
         if (r < 0)
                 return r;
 
-        /* Queued mail lives in the store, keyed by transport id: rebuilding
-         * the transports loses none of it. */
-        announce(s, false);
-        spool_stop_transports(s);
-        struct spool_config previous = s->config;
-        s->config = fresh;
-        r = spool_start_transports(s);
+        size_t n = fresh.n_transports, n_old = s->n_transports;
+        _cleanup_free_ struct transport **next = calloc(n ? n : 1, sizeof(*next));
+        _cleanup_free_ bool *kept = calloc(n_old ? n_old : 1, sizeof(*kept));
+        _cleanup_free_ bool *created = calloc(n ? n : 1, sizeof(*created));
+        if (!next || !kept || !created)
+                return -ENOMEM;
+        /* A transport whose file did not change keeps running, and keeps its
+         * bus object: a client's proxy of it stays good. */
+        match_transports(s, &fresh, next, kept);
+
+        /* The new ones start first: if one cannot, nothing has changed. */
+        struct transport_env env = spool_transport_env(s, &fresh);
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (!next[i]) {
+                        r = spool_new_transport(s, &env, &fresh.transports[i], (uint32_t) i + 1,
+                                                &next[i]);
+                        created[i] = r >= 0;
+                }
         if (r < 0) {
-                /* Back to the transports of the previous configuration, so
-                 * that "not changed" stays true. */
-                spool_stop_transports(s);
-                spool_config_clear(&s->config);
-                s->config = previous;
-                int k = spool_start_transports(s);
-                if (k < 0)
-                        log_error("cannot restart the previous transports: %s", strerror(-k));
-                announce(s, true);
+                for (size_t i = 0; i < n; i++)
+                        if (created[i])
+                                transport_free(next[i]);
                 if (asprintf(ret_error,
                              "cannot start the new transports (%s); the previous "
                              "configuration stays",
@@ -154,10 +192,32 @@ int spool_reload(struct spool *s, char **ret_error)
                         *ret_error = NULL;
                 return r;
         }
-        spool_config_clear(&previous);
-        announce(s, true);
-        log_notice("configuration re-read: %zu transport%s", s->n_transports,
-                   s->n_transports == 1 ? "" : "s");
+
+        /* Queued mail lives in the store, keyed by transport id: replacing a
+         * transport loses none of it. */
+        size_t gone = 0;
+        for (size_t j = 0; j < n_old; j++)
+                if (!kept[j]) {
+                        if (s->listener.transport_removed)
+                                s->listener.transport_removed(s, s->transports[j],
+                                                              s->listener.userdata);
+                        transport_free(s->transports[j]);
+                        gone++;
+                }
+        for (size_t i = 0; i < n; i++)
+                if (!created[i])
+                        transport_set_config(next[i], &fresh.transports[i], (uint32_t) i + 1);
+        free(s->transports);
+        s->transports = TAKE_PTR(next);
+        s->n_transports = n;
+        spool_config_clear(&s->config);
+        s->config = fresh;
+        fresh = (struct spool_config){};
+        spool_resolve_admin_group(s);
+        if (s->listener.transports_added)
+                s->listener.transports_added(s, s->listener.userdata);
+        log_notice("configuration re-read: %zu transport%s, %zu kept as they were", n,
+                   n == 1 ? "" : "s", n_old - gone);
         return 0;
 }
 

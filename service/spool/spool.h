@@ -18,8 +18,10 @@ struct spool_listener {
         const struct transport_listener *transport; /* given to every transport */
         /* The spooler's StatusCode or StatusString moved (enum transport_change bits). */
         void (*spooler_changed)(struct spool *s, unsigned changes, void *userdata);
-        /* Around a reload: the transports are about to go, or new ones are up. */
-        void (*transports_removed)(struct spool *s, void *userdata);
+        /* A reload: transport t is about to go (its file changed or is
+         * gone); then the new set is up (new ones started, unchanged ones
+         * kept as they were, in the new order). */
+        void (*transport_removed)(struct spool *s, struct transport *t, void *userdata);
         void (*transports_added)(struct spool *s, void *userdata);
         void *userdata;
 };
@@ -58,9 +60,10 @@ void spool_schedule_changed(struct spool *s);
 
 /* Builds the transports from s->config. */
 int spool_start_transports(struct spool *s);
-/* Reads the configuration again. -EINVAL with *ret_error on a bad file; on
- * transports that cannot start, the previous ones come back. The caller makes
- * sure nothing is in transit and no flush runs. */
+/* Reads the configuration again: transports whose file is the same keep
+ * running; the others are replaced. -EINVAL with *ret_error on a bad file;
+ * when a new transport cannot start, nothing changes. The caller makes sure
+ * nothing is in transit and no flush runs. */
 int spool_reload(struct spool *s, char **ret_error);
 
 struct transport *spool_find_transport(struct spool *s, const char *id);

@@ -464,6 +464,11 @@ void secret_source_cancel(struct secret_source *s, struct secret_wait *w)
                 }
 }
 
+void secret_source_set_config(struct secret_source *s, const struct transport_config *c)
+{
+        s->config = c;
+}
+
 bool secret_source_refused(struct secret_source *s, uint64_t generation)
 {
         if (!secret_kind_is_fetched(s->config->secret))

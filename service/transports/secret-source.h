@@ -35,6 +35,9 @@ struct secret_source *secret_source_free(struct secret_source *s);
 int secret_source_get(struct secret_source *s, struct secret_wait *w, const char **ret_secret,
                       uint64_t *ret_generation, char **ret_error);
 void secret_source_cancel(struct secret_source *s, struct secret_wait *w);
+/* After a reload kept the transport: an equal configuration at another
+ * address. What is kept (a token) stays. */
+void secret_source_set_config(struct secret_source *s, const struct transport_config *c);
 
 /* The server refused the logon made with the secret of that generation.
  * For a fetched secret it is dropped, and true says a newer one may be

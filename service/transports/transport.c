@@ -178,6 +178,15 @@ fail:
         return r < 0 ? r : -ENOMEM;
 }
 
+void transport_set_config(struct transport *t, const struct transport_config *c, uint32_t row_id)
+{
+        t->config = c;
+        t->status.display_name = c->display_name;
+        t->status.identity_display = strempty(c->identity);
+        t->status.row_id = row_id;
+        secret_source_set_config(t->secret, c);
+}
+
 struct transport *transport_free(struct transport *t)
 {
         if (!t)

@@ -168,6 +168,9 @@ extern const struct transport_ops pop3_transport_ops;
 int transport_new(const struct transport_env *env, const struct transport_config *c,
                   uint32_t row_id, struct transport **ret);
 struct transport *transport_free(struct transport *t);
+/* A reload kept t: c is a configuration equal to t's (transport_config_equal)
+ * that replaces it, and row_id its new RowID. Nothing may be in transit. */
+void transport_set_config(struct transport *t, const struct transport_config *c, uint32_t row_id);
 /* Object path of a transport id. */
 int transport_path_for_id(const char *id, char **ret);
 

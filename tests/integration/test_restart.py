@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (  # noqa: E402
     FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_STATUS, IFACE_TRANSPORT, DaemonTestCase,
-    make_message, transport_path)
+    make_message, signal_args, transport_path)
 
 LOCAL = transport_path("local")
 ON_DEMAND = {"transports.d/local.conf": "[Transport]\nKind=maildir\nSendMode=on-demand\n"}
@@ -96,6 +96,38 @@ class RestartTest(DaemonTestCase):
         self.assertEqual(self.h.get_property(msg, IFACE_MESSAGE, "State"), "queued")
         summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI)
         self.assertEqual(summary["sent"], 1, summary)
+
+
+class ReloadKeepsUnchangedTest(DaemonTestCase):
+    """docs/bus-api.md, "Configuration files": a reload keeps the transports whose file
+    did not change, object and all, so that a client's proxy of them stays good; only
+    changed ones are replaced."""
+    CONFIG = {
+        "transports.d/a.conf": "[Transport]\nKind=maildir\nSendMode=on-demand\n",
+        "transports.d/b.conf": "[Transport]\nKind=maildir\nSendMode=on-demand\n",
+    }
+    A = transport_path("a")
+    B = transport_path("b")
+
+    def test_only_the_changed_transport_is_replaced(self):
+        # State that lives in the transport object only: offline.
+        self.h.call(self.A, IFACE_STATUS, "ValidateState", "u", harness.FORCE_XP_DISCONNECT)
+        self.h.call(self.B, IFACE_STATUS, "ValidateState", "u", harness.FORCE_XP_DISCONNECT)
+        mon = self.h.monitor("type='signal',interface='org.freedesktop.DBus.ObjectManager'")
+        self.h.write_config({"transports.d/b.conf": "[Transport]\nKind=maildir\n"
+                                                    "SendMode=on-demand\nDisplayName=Bee\n"},
+                            clear=False)
+        self.h.call(harness.SPOOLER_PATH, IFACE_STATUS, "ValidateState", "u",
+                    harness.CONFIG_CHANGED)
+        mon.sync()
+        touched = [(m.get("member"), signal_args(m)[0]) for m in mon.found(lambda m: True)]
+        self.assertEqual(touched, [("InterfacesRemoved", self.B), ("InterfacesAdded", self.B)])
+        # a kept its object, and what it knew: still offline; b is new, back online.
+        self.assertTrue(self.h.get_property(self.A, IFACE_STATUS, "StatusCode")
+                        & harness.STATUS_OFFLINE)
+        self.assertFalse(self.h.get_property(self.B, IFACE_STATUS, "StatusCode")
+                         & harness.STATUS_OFFLINE)
+        self.assertEqual(self.h.get_property(self.B, IFACE_STATUS, "DisplayName"), "Bee")
 
 
 class ExitCodeTest(DaemonTestCase):

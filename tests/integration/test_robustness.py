@@ -416,8 +416,12 @@ class UnknownObjectTest(RobustnessCase):
         """docs/bus-api.md, Errors: NotFound is "no such transport or message"; the bus
         library's own answer for a path nothing lives at is UnknownObject.
         Either is a named error; an api error carries its MAPI code."""
-        self.assertIn(err.name, (ERR_UNKNOWN_OBJECT, ERR_NOT_FOUND),
-                      "%s: %s: %s" % (path, err.name, err.message))
+        known = (ERR_UNKNOWN_OBJECT, ERR_NOT_FOUND)
+        if path == ROOT_PATH + "/message":
+            # A node (Introspect lists the caller's messages under it), without
+            # the Message interface.
+            known += ("org.freedesktop.DBus.Error.UnknownMethod",)
+        self.assertIn(err.name, known, "%s: %s: %s" % (path, err.name, err.message))
         if err.name == ERR_NOT_FOUND:
             self.assertBusError(err, ERR_NOT_FOUND, MAPI_E_NOT_FOUND)
 

@@ -376,10 +376,15 @@ static bool has_from_header(const char *data, size_t size)
 }
 
 /* "From: Full Name <user@host>" for a message without From, from the
- * envelope sender (or the login name at this host) and -F. */
+ * envelope sender (or the login name at this host) and -F. Without either
+ * there is none: the daemon adds From (the transport's Identity, or the
+ * login name at MailDomain), Date and Message-ID. */
 static int from_header(const char *sender, char **ret)
 {
         char address[512];
+        *ret = NULL;
+        if (!(sender && *sender) && !arg.fullname)
+                return 0;
         if (sender && *sender)
                 snprintf(address, sizeof(address), "%s", sender);
         else {
@@ -416,7 +421,7 @@ static int buffer_message(const char *data, size_t size, const char *sender)
         int r = 0;
         if (!has_from_header(data, size)) {
                 r = from_header(sender, &from);
-                if (r == 0 && write(fd, from, strlen(from)) != (ssize_t) strlen(from))
+                if (r == 0 && from && write(fd, from, strlen(from)) != (ssize_t) strlen(from))
                         r = -EIO;
         }
         for (size_t done = 0; r == 0 && done < size;) {

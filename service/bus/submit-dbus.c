@@ -5,6 +5,7 @@
 #include "bus-faces.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -169,6 +170,48 @@ static int check_quota(struct bus_faces *b, sd_bus_message *m, uid_t owner, size
         return 0;
 }
 
+/* The sender of a message that names none: the Identity of the transport
+ * it goes to, else the owner's login name at MailDomain. */
+static char *default_sender(struct bus_faces *b, const struct submit_options *o)
+{
+        struct transport *t = o->transport ? spool_find_transport_by_path(b->spool, o->transport)
+                                           : spool_route(b->spool, "");
+        if (t && t->config->identity && t->config->identity[0])
+                return strdup(t->config->identity);
+        char buf[1024];
+        struct passwd pw, *found = NULL;
+        char *address = NULL;
+        if (getpwuid_r(o->owner, &pw, buf, sizeof(buf), &found) != 0 || !found)
+                found = NULL;
+        int r = found ? asprintf(&address, "%s@%s", found->pw_name, spool_mail_domain(b->spool))
+                      : asprintf(&address, "uid%u@%s", (unsigned) o->owner,
+                                 spool_mail_domain(b->spool));
+        if (r < 0)
+                return NULL;
+        return address;
+}
+
+/* RFC 5322 wants From and Date, and servers expect a Message-ID: a local
+ * submission lacking them gets them here, as Postfix gives them. On
+ * success *ret is NULL when nothing was missing. */
+static int complete_message(struct bus_faces *b, const struct submit_options *o, const void *data,
+                            size_t size, void **ret, size_t *ret_size)
+{
+        unsigned missing = 0;
+        *ret = NULL;
+        /* A message without a header section is refused by the parser. */
+        if (mail_missing_fields(data, size, &missing) < 0 || !missing)
+                return 0;
+        _cleanup_free_ char *from = NULL;
+        if (missing & MAIL_MISSING_FROM) {
+                from = o->sender ? strdup(o->sender) : default_sender(b, o);
+                if (!from)
+                        return -ENOMEM;
+        }
+        return mail_prepend_fields(data, size, missing, from, spool_mail_domain(b->spool),
+                                   now_realtime_usec(), ret, ret_size);
+}
+
 /* Everything after the bytes are in: check, parse, route, store, reply. */
 static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct submit_options *o,
                         const void *data, size_t size, sd_bus_error *error)
@@ -194,6 +237,16 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
         int r = check_quota(b, m, o->owner, size, error);
         if (r < 0)
                 return r;
+
+        _cleanup_free_ void *completed = NULL;
+        size_t completed_size = 0;
+        r = complete_message(b, o, data, size, &completed, &completed_size);
+        if (r < 0)
+                return r;
+        if (completed) {
+                data = completed;
+                size = completed_size;
+        }
 
         struct parsed_mail mail = {};
         _cleanup_free_ char *why = NULL;

@@ -174,6 +174,7 @@ void spool_config_clear(struct spool_config *c)
                 transport_config_clear(&c->transports[i]);
         free(c->transports);
         free(c->admin_group);
+        free(c->mail_domain);
         *c = (struct spool_config){0};
 }
 
@@ -490,6 +491,7 @@ enum spooler_key {
         SPOOLER_QUEUE_LIFETIME,
         SPOOLER_DELAY_WARNING_TIME,
         SPOOLER_UNCERTAIN_DELIVERY,
+        SPOOLER_MAIL_DOMAIN,
         _SPOOLER_KEY_MAX,
 };
 
@@ -501,6 +503,7 @@ struct spooler_file {
         uint64_t user_queue_messages, user_queue_size, disk_reserve;
         uint32_t queue_lifetime, delay_warning_time;
         bool uncertain_hold;
+        char *mail_domain;
         char **transport_order; /* NULL if TransportOrder is not set */
 };
 
@@ -619,6 +622,23 @@ static int parse_uncertain_delivery(struct config_file *f, const char *key, cons
         return 0;
 }
 
+static int parse_mail_domain(struct config_file *f, const char *key, const char *value)
+{
+        struct spooler_file *s = spooler_file_of(f);
+        /* A host name: letters, digits, '-' and '.', not starting with either. */
+        bool ok = *value && *value != '.' && *value != '-';
+        for (const char *p = value; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+                        ok = false;
+        if (!ok)
+                return file_fail(f, f->line, key,
+                                 "expected a domain such as example.org, got \"%s\"", value);
+        free(s->mail_domain);
+        s->mail_domain = strdup(value);
+        return s->mail_domain ? 0 : file_oom(f);
+}
+
 static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_TRANSPORT_ORDER] = {"TransportOrder", parse_transport_order},
     [SPOOLER_ADMIN_GROUP] = {"AdminGroup", parse_admin_group},
@@ -630,12 +650,14 @@ static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_QUEUE_LIFETIME] = {"QueueLifetime", parse_queue_lifetime},
     [SPOOLER_DELAY_WARNING_TIME] = {"DelayWarningTime", parse_delay_warning_time},
     [SPOOLER_UNCERTAIN_DELIVERY] = {"UncertainDelivery", parse_uncertain_delivery},
+    [SPOOLER_MAIL_DOMAIN] = {"MailDomain", parse_mail_domain},
 };
 
 static void spooler_file_done(struct spooler_file *s)
 {
         file_done(&s->file);
         free(s->admin_group);
+        free(s->mail_domain);
         strv_free(s->transport_order);
 }
 
@@ -1727,6 +1749,7 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
         config.queue_lifetime = spooler.queue_lifetime;
         config.delay_warning_time = spooler.delay_warning_time;
         config.uncertain_hold = spooler.uncertain_hold;
+        config.mail_domain = TAKE_PTR(spooler.mail_domain);
         config.user_queue_messages = spooler.user_queue_messages;
         config.user_queue_size = spooler.user_queue_size;
         config.disk_reserve = spooler.disk_reserve;

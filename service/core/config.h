@@ -138,6 +138,10 @@ struct spool_config {
         uint32_t queue_lifetime;
         uint32_t delay_warning_time;
         bool uncertain_hold;
+        /* MailDomain: of the From, sender and Message-ID the spooler makes
+         * for a local submission that lacks them; NULL: the machine's (the
+         * spool finds it). */
+        char *mail_domain;
         /* In TransportOrder: the order given, then (if TransportOrder is not
          * set) file-name order. */
         struct transport_config *transports;

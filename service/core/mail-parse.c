@@ -5,7 +5,10 @@
  * GMime could refold or re-encode headers and would break signatures). */
 #include "mail-parse.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include <gmime/gmime.h>
 
@@ -533,5 +536,58 @@ int mail_parse_inbound(const void *data, size_t size, struct parsed_mail *ret, c
 
         *ret = m;
         m = (struct parsed_mail){};
+        return 0;
+}
+
+/* ---- completing a local submission ---- */
+
+int mail_missing_fields(const void *data, size_t size, unsigned *ret)
+{
+        _cleanup_gobject_ GMimeMessage *message = NULL;
+        size_t header_end;
+        int r = parse_header_section(data, size, &message, &header_end, NULL);
+        if (r < 0)
+                return r;
+        GMimeHeaderList *h = g_mime_object_get_header_list(GMIME_OBJECT(message));
+        *ret = (g_mime_header_list_contains(h, "From") ? 0 : MAIL_MISSING_FROM) |
+               (g_mime_header_list_contains(h, "Date") ? 0 : MAIL_MISSING_DATE) |
+               (g_mime_header_list_contains(h, "Message-ID") ? 0 : MAIL_MISSING_MESSAGE_ID);
+        return 0;
+}
+
+int mail_prepend_fields(const void *data, size_t size, unsigned missing, const char *from,
+                        const char *domain, uint64_t now_usec, void **ret, size_t *ret_size)
+{
+        _cleanup_free_ char *fields = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&fields, &n);
+        if (!f)
+                return -ENOMEM;
+        if ((missing & MAIL_MISSING_FROM) && from)
+                fprintf(f, "From: <%s>\n", from);
+        if (missing & MAIL_MISSING_DATE) {
+                /* RFC 5322 3.3, in the C locale the daemon keeps. */
+                char date[64];
+                time_t t = (time_t) (now_usec / USEC_PER_SEC);
+                struct tm tm;
+                if (localtime_r(&t, &tm) &&
+                    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm) > 0)
+                        fprintf(f, "Date: %s\n", date);
+        }
+        if (missing & MAIL_MISSING_MESSAGE_ID) {
+                uint64_t salt = 0;
+                if (getrandom(&salt, sizeof(salt), 0) != (ssize_t) sizeof(salt))
+                        salt = now_usec ^ (uint64_t) getpid();
+                fprintf(f, "Message-ID: <%" PRIx64 ".%016" PRIx64 "@%s>\n", now_usec, salt, domain);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        char *out = malloc(n + size);
+        if (!out)
+                return -ENOMEM;
+        memcpy(out, fields, n);
+        memcpy(out + n, data, size);
+        *ret = out;
+        *ret_size = n + size;
         return 0;
 }

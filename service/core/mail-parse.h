@@ -41,3 +41,18 @@ bool mail_address_is_valid(const char *address);
  * there is no header section at all. ret->data stays NULL (size 0): received
  * mail is kept byte for byte by the caller, so no copy is made. */
 int mail_parse_inbound(const void *data, size_t size, struct parsed_mail *ret, char **ret_error);
+
+/* Header fields a local submission may lack, which the spooler then adds
+ * (as Postfix does for local mail): RFC 5322 wants Date and From, and
+ * servers and mail programs expect a Message-ID. */
+enum mail_missing {
+        MAIL_MISSING_FROM = 1u << 0,
+        MAIL_MISSING_DATE = 1u << 1,
+        MAIL_MISSING_MESSAGE_ID = 1u << 2,
+};
+/* Which of them data lacks (-EINVAL when it has no header section). */
+int mail_missing_fields(const void *data, size_t size, unsigned *ret);
+/* data with the missing fields in front: From: <from> (when from is not
+ * NULL), Date: now (local time), Message-ID: <time.random@domain>. */
+int mail_prepend_fields(const void *data, size_t size, unsigned missing, const char *from,
+                        const char *domain, uint64_t now_usec, void **ret, size_t *ret_size);

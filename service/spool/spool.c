@@ -3,6 +3,7 @@
 #include "spool.h"
 
 #include <grp.h>
+#include <netdb.h>
 
 #include "log.h"
 #include "mailspool-bus.h"
@@ -21,6 +22,33 @@ static const struct status_row spooler_row = {
     .status_code = MAILSPOOL_STATUS_AVAILABLE,
     .identity_display = "",
 };
+
+/* The machine's mail domain: Debian's /etc/mailname, else the host's name
+ * when it is qualified, else the canonical name the resolver gives it (once,
+ * when the configuration is read), else the host name as it is. */
+static int machine_mail_domain(char **ret)
+{
+        _cleanup_fclose_ FILE *f = fopen("/etc/mailname", "re");
+        char line[256];
+        if (f && fgets(line, sizeof(line), f)) {
+                line[strcspn(line, " \t\r\n")] = '\0';
+                if (line[0])
+                        return (*ret = strdup(line)) ? 0 : -ENOMEM;
+        }
+        char host[256] = "localhost";
+        if (gethostname(host, sizeof(host) - 1) < 0)
+                snprintf(host, sizeof(host), "localhost");
+        host[sizeof(host) - 1] = '\0';
+        if (!strchr(host, '.')) {
+                struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *ai = NULL;
+                if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai && ai->ai_canonname &&
+                    strchr(ai->ai_canonname, '.'))
+                        snprintf(host, sizeof(host), "%s", ai->ai_canonname);
+                if (ai)
+                        freeaddrinfo(ai);
+        }
+        return (*ret = strdup(host)) ? 0 : -ENOMEM;
+}
 
 int spool_new(sd_event *event, struct store *store, const char *config_dir, const char *state_dir,
               struct spool_config *config, const struct spool_listener *listener,
@@ -42,6 +70,11 @@ int spool_new(sd_event *event, struct store *store, const char *config_dir, cons
         }
         s->config = *config;
         *config = (struct spool_config){};
+        /* Found once: the resolver is not asked again while mail is submitted. */
+        if (machine_mail_domain(&s->machine_domain) < 0) {
+                spool_free(s);
+                return -ENOMEM;
+        }
         *ret = s;
         return 0;
 }
@@ -64,6 +97,7 @@ struct spool *spool_free(struct spool *s)
         free((char *) s->status.status_string);
         free(s->config_dir);
         free(s->state_dir);
+        free(s->machine_domain);
         free(s);
         return NULL;
 }
@@ -219,6 +253,11 @@ int spool_reload(struct spool *s, char **ret_error)
         log_notice("configuration re-read: %zu transport%s, %zu kept as they were", n,
                    n == 1 ? "" : "s", n_old - gone);
         return 0;
+}
+
+const char *spool_mail_domain(const struct spool *s)
+{
+        return s->config.mail_domain ? s->config.mail_domain : s->machine_domain;
 }
 
 struct transport *spool_find_transport(struct spool *s, const char *id)

@@ -36,6 +36,7 @@ struct spool {
         bool has_admin_gid;
         struct spool_listener listener;
         sd_bus *session_bus; /* the daemon's bus when it is a session bus, else NULL */
+        char *machine_domain; /* the machine's mail domain, found at start */
 
         /* In TransportOrder; RowID of transports[i] is i + 1 (the spooler is 0). */
         struct transport **transports;
@@ -67,6 +68,8 @@ int spool_start_transports(struct spool *s);
 int spool_reload(struct spool *s, char **ret_error);
 
 struct transport *spool_find_transport(struct spool *s, const char *id);
+/* MailDomain, or the machine's: /etc/mailname, else its qualified name. */
+const char *spool_mail_domain(const struct spool *s);
 struct transport *spool_find_transport_by_path(struct spool *s, const char *path);
 /* Where a new outbound message goes: the transport whose Identity is the
  * From address, else the default one, else the first that sends. */

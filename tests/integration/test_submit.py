@@ -50,6 +50,52 @@ class SubmitTest(DaemonTestCase):
         self.assertTrue(got.endswith(b"\n\nline one\nline two\n"), got)
         self.assertEqual(self.h.get_property(LOCAL, IFACE_TRANSPORT, "QueuedOutbound"), 0)
 
+    # docs/bus-api.md, Spooler.Submit: a local submission without From, Date or Message-ID
+    # gets them (MailDomain, the owner's login name), as Postfix gives them
+    def test_missing_fields_are_added(self):
+        import email.utils
+        import pwd
+        raw = b"To: bob@example.org\nSubject: bare\n\nno From, no Date, no Message-ID\n"
+        path = self.h.submit_data(raw)
+        self.wait_state(path, "sent")
+        (got,) = self.h.read_maildir("local", "new")
+        msg = email.message_from_bytes(got)
+        login = pwd.getpwuid(os.getuid()).pw_name
+        self.assertEqual(msg["From"], "<%s@%s>" % (login, self.domain()))
+        self.assertIsNotNone(email.utils.parsedate_to_datetime(msg["Date"]))
+        self.assertRegex(msg["Message-ID"], r"^<[0-9a-f.]+@%s>$" % re.escape(self.domain()))
+        self.assertEqual(self.h.get_property(path, IFACE_MESSAGE, "Sender"),
+                         "%s@%s" % (login, self.domain()))
+        # What a message has is kept as it is.
+        full = make_message(subject="complete")
+        path = self.h.submit_data(full)
+        self.wait_state(path, "sent")
+        sent = email.message_from_bytes(full)
+        (kept,) = [m for m in map(email.message_from_bytes, self.h.read_maildir("local", "new"))
+                   if m["Subject"] == "complete"]
+        for field in ("From", "Date", "Message-ID"):
+            self.assertEqual(kept.get_all(field), sent.get_all(field), field)
+
+    def domain(self):
+        """The machine's mail domain as the daemon finds it (no MailDomain set)."""
+        import socket
+        try:
+            with open("/etc/mailname") as f:
+                name = f.readline().strip()
+            if name:
+                return name
+        except OSError:
+            pass
+        host = socket.gethostname()
+        if "." not in host:
+            try:
+                canon = socket.getaddrinfo(host, None, flags=socket.AI_CANONNAME)[0][3]
+                if "." in canon:
+                    host = canon
+            except OSError:
+                pass
+        return host
+
     # docs/bus-api.md: org.mailspool.Spool1.Message properties
     def test_message_properties(self):
         raw = make_message(subject="Properties", to="bob@example.org", cc="carol@example.org",
@@ -260,6 +306,33 @@ class SubmitTest(DaemonTestCase):
                     os.close(fd)
                 self.assertBusError(err, ERR_INVALID_ARGS)
                 self.assert_store_unchanged(before)
+
+
+class MailDomainTest(DaemonTestCase):
+    """docs/bus-api.md, Configuration files: MailDomain, and a transport's Identity, decide
+    the sender of a message that names none."""
+    CONFIG = {
+        "mailspool.conf": "[Spooler]\nMailDomain=mail.example.net\n",
+        "transports.d/local.conf": "[Transport]\nKind=maildir\n",
+        "transports.d/work.conf": "[Transport]\nKind=maildir\nIdentity=me@work.example\n",
+    }
+
+    def bare(self, options=None):
+        import email
+        path = self.h.submit_data(b"To: bob@example.org\nSubject: bare\n\nbody\n", options)
+        self.h.wait_for_property(path, IFACE_MESSAGE, "State", lambda s: s == "sent")
+        return path
+
+    def test_mail_domain_and_identity(self):
+        import pwd
+        login = pwd.getpwuid(os.getuid()).pw_name
+        path = self.bare()
+        self.assertEqual(self.h.get_property(path, IFACE_MESSAGE, "Sender"),
+                         login + "@mail.example.net")
+        self.assertTrue(self.h.get_property(path, IFACE_MESSAGE, "MessageID")
+                        .endswith("@mail.example.net"))
+        path = self.bare({"Transport": harness.V("o", transport_path("work"))})
+        self.assertEqual(self.h.get_property(path, IFACE_MESSAGE, "Sender"), "me@work.example")
 
 
 class OnDemandSubmitTest(DaemonTestCase):

@@ -22,6 +22,7 @@ static const char message[] = "From: <alice@example.org>\r\n"
                               "To: <bob@example.org>\r\n"
                               "Subject: from libmailspool\r\n"
                               "Message-ID: <lib-%d@example.org>\r\n"
+                              "Date: Mon, 30 Nov 2026 12:00:00 +0000\r\n"
                               "\r\n"
                               "Hello.\r\n";
 

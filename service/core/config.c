@@ -126,6 +126,7 @@ bool transport_config_equal(const struct transport_config *a, const struct trans
             {a->tls_client_key, b->tls_client_key},
             {a->login_options, b->login_options},
             {a->maildir, b->maildir},
+            {a->mailbox, b->mailbox},
             {a->pickup, b->pickup},
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
@@ -140,7 +141,8 @@ bool transport_config_equal(const struct transport_config *a, const struct trans
                a->cleartext_logon == b->cleartext_logon && a->is_default == b->is_default &&
                a->send_delay == b->send_delay && a->send_mode == b->send_mode &&
                a->poll_interval == b->poll_interval && a->asynchronous == b->asynchronous &&
-               a->methods == b->methods && a->max_connections == b->max_connections;
+               a->methods == b->methods && a->max_connections == b->max_connections &&
+               a->after_download == b->after_download;
 }
 
 static void transport_config_clear(struct transport_config *t)
@@ -162,6 +164,7 @@ static void transport_config_clear(struct transport_config *t)
         free(t->tls_client_key);
         free(t->login_options);
         free(t->maildir);
+        free(t->mailbox);
         free(t->pickup);
         *t = (struct transport_config){0};
 }
@@ -692,6 +695,8 @@ enum transport_key {
         TRANSPORT_ONLINE_ACCOUNT,
         TRANSPORT_SECRET_TIMEOUT,
         TRANSPORT_SEND_DELAY,
+        TRANSPORT_AFTER_DOWNLOAD,
+        TRANSPORT_MAILBOX,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -1006,6 +1011,33 @@ static int parse_poll_interval(struct config_file *f, const char *key, const cha
         return 0;
 }
 
+static int parse_after_download(struct config_file *f, const char *key, const char *value)
+{
+        enum after_download *a = &transport_file_of(f)->t->config.after_download;
+        if (streq(value, "keep"))
+                *a = AFTER_KEEP;
+        else if (streq(value, "seen"))
+                *a = AFTER_SEEN;
+        else if (streq(value, "delete"))
+                *a = AFTER_DELETE;
+        else
+                return file_fail(f, f->line, key, "expected keep, seen or delete, got \"%s\"",
+                                 value);
+        return 0;
+}
+
+static int parse_mailbox(struct config_file *f, const char *key, const char *value)
+{
+        /* It goes into a URL path and an IMAP command: printable, no quotes. */
+        bool ok = *value;
+        for (const char *p = value; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+                        ok = false;
+        if (!ok)
+                return file_fail(f, f->line, key, "expected a mailbox name, got \"%s\"", value);
+        return store_string(f, &transport_file_of(f)->t->config.mailbox, value);
+}
+
 static int parse_send_delay(struct config_file *f, const char *key, const char *value)
 {
         uint64_t seconds;
@@ -1194,6 +1226,8 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_ONLINE_ACCOUNT] = {"OnlineAccount", parse_online_account},
     [TRANSPORT_SECRET_TIMEOUT] = {"SecretTimeout", parse_secret_timeout},
     [TRANSPORT_SEND_DELAY] = {"SendDelay", parse_send_delay},
+    [TRANSPORT_AFTER_DOWNLOAD] = {"AfterDownload", parse_after_download},
+    [TRANSPORT_MAILBOX] = {"Mailbox", parse_mailbox},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -1293,6 +1327,14 @@ static void check_transport_against_kind(struct transport_file *tf)
         if (c->pickup && c->kind != TRANSPORT_MAILDIR)
                 file_fail(f, f->key_lines[TRANSPORT_PICKUP], "Pickup",
                           "Pickup is not used by kind %s", kind);
+        if (f->key_lines[TRANSPORT_MAILBOX] && c->kind != TRANSPORT_IMAP)
+                file_fail(f, f->key_lines[TRANSPORT_MAILBOX], "Mailbox",
+                          "Mailbox is for kind imap, not %s", kind);
+        if (f->key_lines[TRANSPORT_AFTER_DOWNLOAD] && c->kind != TRANSPORT_IMAP &&
+            (c->kind != TRANSPORT_POP3 || c->after_download == AFTER_SEEN))
+                file_fail(f, f->key_lines[TRANSPORT_AFTER_DOWNLOAD], "AfterDownload",
+                          c->kind == TRANSPORT_POP3 ? "POP3 has no flags: keep or delete"
+                                                    : "AfterDownload is for kinds imap and pop3");
         if (tf->methods_valid) {
                 uint32_t unsupported = tf->methods & ~transport_kind_methods(c->kind);
                 /* Name the first unsupported one in the order of method_words. */
@@ -1346,6 +1388,8 @@ static int fill_transport_defaults(struct transport_file *tf, const char *state_
         if (!c->display_name && !(c->display_name = strdup(c->id)))
                 return -ENOMEM;
         if (!c->identity && !(c->identity = strdup("")))
+                return -ENOMEM;
+        if (!c->mailbox && !(c->mailbox = strdup("INBOX")))
                 return -ENOMEM;
         if (tf->methods_valid)
                 c->methods = tf->methods;

@@ -57,6 +57,13 @@ const char *secret_kind_to_string(enum secret_kind k);
  * until it expires or is refused, rather than read from a file each time. */
 bool secret_kind_is_fetched(enum secret_kind k);
 
+/* What an imap or pop3 download does on the server (AfterDownload=). */
+enum after_download {
+        AFTER_KEEP,   /* leave every message and flag as it was */
+        AFTER_SEEN,   /* IMAP: leave fetched messages \Seen */
+        AFTER_DELETE, /* delete fetched messages once they are durable here */
+};
+
 enum send_mode {
         SEND_IMMEDIATE,
         SEND_ON_DEMAND,
@@ -114,6 +121,8 @@ struct transport_config {
         bool asynchronous;
         uint32_t methods; /* ResourceMethods bits, narrowed by Methods= */
         uint32_t max_connections;
+        enum after_download after_download;
+        char *mailbox; /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
         char *maildir; /* absolute */
         char *pickup;  /* absolute; maildir kind only, else NULL */
 };

@@ -26,6 +26,9 @@ enum fetch_protocol {
 struct fetch_item {
         char *key;     /* the store's source key */
         char *locator; /* IMAP: UID; POP3: message number in this session */
+        bool seen;     /* IMAP: \Seen before we came */
+        bool touched;  /* its fetch was started: the server set \Seen */
+        bool kept;     /* durable here (or was before) */
 };
 
 struct fetch_driver {
@@ -36,7 +39,16 @@ struct fetch_driver {
 
         /* The running transfer: a listing, a message, or a check. */
         CURL *easy;
-        enum { STEP_LIST, STEP_FETCH, STEP_CHECK } step;
+        enum { STEP_LIST, STEP_FETCH, STEP_AFTER, STEP_CHECK } step;
+        size_t after_next; /* the next item AfterDownload looks at */
+        /* IMAP: each window of the listing is two searches, the UIDs, then
+         * the unread ones among them. */
+        uint64_t window_from;
+        size_t window_first_item;
+        bool unseen_pass;
+        bool close_after; /* the next transfer ends its session (POP3's last DELE) */
+        bool expunge;     /* IMAP delete: the UID EXPUNGE of the last STORE is due */
+        char *after_set;  /* that STORE's UID set */
         char *data;
         size_t size, allocated;
         char server_said[256]; /* the server's last status line */
@@ -234,6 +246,9 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
                 k = curl_easy_setopt(f->easy, CURLOPT_NOBODY, 1L);
         if (k == CURLE_OK && fresh)
                 k = curl_easy_setopt(f->easy, CURLOPT_FRESH_CONNECT, 1L);
+        if (k == CURLE_OK && f->close_after)
+                k = curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, 1L);
+        f->close_after = false;
         if (r >= 0 && k != CURLE_OK)
                 r = -ENOMEM;
         if (r >= 0)
@@ -263,7 +278,7 @@ static int file_name_for_key(const char *key, const char *hostname, char **ret)
         return asprintf(ret, "%s.%s", escaped, hostname) < 0 ? -ENOMEM : 0;
 }
 
-static int item_add(struct transport *t, const char *uid, const char *locator)
+static int item_add(struct transport *t, const char *uid, const char *locator, bool seen)
 {
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *key = NULL;
@@ -282,7 +297,7 @@ static int item_add(struct transport *t, const char *uid, const char *locator)
         char *loc = strdup(locator);
         if (!loc)
                 return -ENOMEM;
-        f->items[f->n_items++] = (struct fetch_item){TAKE_PTR(key), loc};
+        f->items[f->n_items++] = (struct fetch_item){TAKE_PTR(key), loc, .seen = seen};
         return 0;
 }
 
@@ -295,7 +310,18 @@ static int listing_item(const char *uid, const char *locator, void *userdata)
 {
         struct listing *l = userdata;
         l->listed++;
-        return item_add(l->t, uid, locator);
+        /* IMAP: \Seen until the window's second search says otherwise. */
+        return item_add(l->t, uid, locator, driver(l->t)->protocol == FETCH_IMAP);
+}
+
+/* The second search of a window: the UIDs without \Seen. */
+static int unseen_item(const char *uid, const char *locator, void *userdata)
+{
+        struct fetch_driver *f = userdata;
+        for (size_t i = f->window_first_item; i < f->n_items; i++)
+                if (streq(f->items[i].locator, uid))
+                        f->items[i].seen = false;
+        return 0;
 }
 
 static int parse_listing(struct transport *t)
@@ -303,9 +329,11 @@ static int parse_listing(struct transport *t)
         struct fetch_driver *f = driver(t);
         if (f->protocol == FETCH_IMAP && !f->uidvalidity)
                 return -EBADMSG;
+        char *data = f->data ? f->data : (char[]){""};
+        if (f->unseen_pass)
+                return fetch_parse_listing(true, data, unseen_item, f);
         struct listing l = {t, 0};
-        int r = fetch_parse_listing(f->protocol == FETCH_IMAP, f->data ? f->data : (char[]){""},
-                                    listing_item, &l);
+        int r = fetch_parse_listing(f->protocol == FETCH_IMAP, data, listing_item, &l);
         f->window_listed = l.listed;
         f->listed += l.listed;
         return r;
@@ -319,18 +347,23 @@ static void download_finish(struct transport *t, enum mapi_error code, const cha
         transport_download_done(t, code, error);
 }
 
+static void after_download_next(struct transport *t);
+
 /* The next message to fetch, or the end of the download. */
 static void fetch_next(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
         if (f->cancelled || f->next >= f->n_items) {
-                download_finish(t, 0, NULL);
+                f->after_next = 0;
+                after_download_next(t);
                 return;
         }
-        const struct fetch_item *item = &f->items[f->next];
+        struct fetch_item *item = &f->items[f->next];
+        item->touched = true;
         _cleanup_free_ char *path = NULL, *url = NULL;
         int r = f->protocol == FETCH_IMAP
-                    ? asprintf(&path, "/INBOX;UIDVALIDITY=%s;UID=%s", f->uidvalidity, item->locator)
+                    ? asprintf(&path, "/%s;UIDVALIDITY=%s;UID=%s", t->config->mailbox,
+                               f->uidvalidity, item->locator)
                     : asprintf(&path, "/%s", item->locator);
         if (r < 0)
                 r = -ENOMEM;
@@ -352,7 +385,7 @@ static void fetch_next(struct transport *t)
 static int keep_fetched(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
-        const struct fetch_item *item = &f->items[f->next];
+        struct fetch_item *item = &f->items[f->next];
         _cleanup_free_ char *name = NULL, *why = NULL;
 
         int r = file_name_for_key(item->key, f->hostname, &name);
@@ -365,10 +398,105 @@ static int keep_fetched(struct transport *t)
                 log_warning("transport \"%s\": %s holds something that is not a mail message "
                             "(%s); skipped",
                             t->config->id, item->key, why ? why : "unreadable");
+                return 0;
+        }
+        if (r == -EEXIST)
                 r = 0;
-        } else if (r == -EEXIST)
-                r = 0;
+        /* Stored (now or before): AfterDownload=delete may remove it there. */
+        item->kept = r >= 0;
         return r;
+}
+
+/* UIDs per STORE command: a line of about 12 KiB. */
+#define AFTER_CHUNK 1000
+
+/* Whether AfterDownload does something to item. */
+static bool after_applies(const struct transport *t, const struct fetch_item *item)
+{
+        /* POP3 has no flags: only delete does something there. */
+        if (driver((struct transport *) t)->protocol == FETCH_POP3)
+                return t->config->after_download == AFTER_DELETE && item->kept;
+        switch (t->config->after_download) {
+        case AFTER_KEEP:
+                /* Fetching set \Seen (libcurl fetches BODY[]): take it back. */
+                return item->touched && !item->seen;
+        case AFTER_DELETE:
+                return item->kept;
+        default:
+                return false; /* AFTER_SEEN: the fetch itself left it \Seen */
+        }
+}
+
+/* AfterDownload, after the last message of a download: one command per
+ * chunk of the fetched messages (IMAP: UID STORE, then UID EXPUNGE for
+ * delete; POP3: DELE for each, which the server carries out at QUIT), on
+ * the download's connection; then the download's end. */
+static void after_download_next(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *command = NULL, *url = NULL, *mailbox = NULL;
+        int r = 0;
+        if (f->expunge) {
+                f->expunge = false;
+                r = asprintf(&command, "UID EXPUNGE %s", f->after_set) < 0 ? -ENOMEM : 0;
+        } else if (f->protocol == FETCH_POP3) {
+                while (f->after_next < f->n_items && !after_applies(t, &f->items[f->after_next]))
+                        f->after_next++;
+                if (f->after_next < f->n_items)
+                        r = asprintf(&command, "DELE %s", f->items[f->after_next++].locator) < 0
+                                ? -ENOMEM
+                                : 0;
+                /* The server deletes at QUIT: the last DELE closes the session. */
+                size_t rest = f->after_next;
+                while (rest < f->n_items && !after_applies(t, &f->items[rest]))
+                        rest++;
+                f->close_after = command && rest == f->n_items;
+        } else {
+                _cleanup_free_ char *set = NULL;
+                size_t n = 0;
+                for (; f->after_next < f->n_items && n < AFTER_CHUNK; f->after_next++) {
+                        const struct fetch_item *item = &f->items[f->after_next];
+                        if (!after_applies(t, item))
+                                continue;
+                        char *more = NULL;
+                        if (asprintf(&more, "%s%s%s", set ? set : "", set ? "," : "",
+                                     item->locator) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(set);
+                        set = more;
+                        n++;
+                }
+                if (r >= 0 && set) {
+                        bool delete = t->config->after_download == AFTER_DELETE;
+                        r = asprintf(&command, "UID STORE %s %sFLAGS.SILENT (%s)", set,
+                                     delete ? "+" : "-", delete ? "\\Deleted" : "\\Seen") < 0
+                                ? -ENOMEM
+                                : 0;
+                        if (r >= 0 && delete) {
+                                free(f->after_set);
+                                f->after_set = TAKE_PTR(set);
+                                f->expunge = true;
+                        }
+                }
+        }
+        if (r >= 0 && !command) {
+                download_finish(t, 0, NULL);
+                return;
+        }
+        if (r >= 0 && f->protocol == FETCH_IMAP)
+                r = asprintf(&mailbox, "/%s", t->config->mailbox) < 0 ? -ENOMEM : 0;
+        if (r >= 0)
+                r = url_with_path(t->config->server, mailbox ? mailbox : "/", &url);
+        f->step = STEP_AFTER;
+        if (r >= 0)
+                r = transfer_start(t, url, command, f->protocol == FETCH_POP3, false);
+        if (r < 0) {
+                log_warning("transport \"%s\": cannot apply AfterDownload: %s", t->config->id,
+                            strerror(-r));
+                download_finish(t, 0, NULL);
+        }
 }
 
 /* UIDs per SEARCH: at most 11 bytes each, so a response line stays under
@@ -382,15 +510,40 @@ static int imap_search_next(struct transport *t, bool first)
 {
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *url = NULL, *command = NULL;
-        int r = url_with_path(t->config->server, "/INBOX", &url);
+        _cleanup_free_ char *mailbox = NULL;
+        if (asprintf(&mailbox, "/%s", t->config->mailbox) < 0)
+                return -ENOMEM;
+        int r = url_with_path(t->config->server, mailbox, &url);
         if (r < 0)
                 return r;
         uint64_t to = f->search_from + SEARCH_WINDOW - 1;
         if (asprintf(&command, "UID SEARCH UID %" PRIu64 ":%" PRIu64, f->search_from, to) < 0)
                 return -ENOMEM;
+        f->window_from = f->search_from;
+        f->window_first_item = f->n_items;
+        f->unseen_pass = false;
         f->search_from = to + 1;
         f->step = STEP_LIST;
         return transfer_start(t, url, command, false, first);
+}
+
+/* The window's second search, when it listed new messages: which of them
+ * are unread, so that they are left unread (AfterDownload=keep). */
+static int imap_search_unseen(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *url = NULL, *command = NULL, *mailbox = NULL;
+        if (asprintf(&mailbox, "/%s", t->config->mailbox) < 0)
+                return -ENOMEM;
+        int r = url_with_path(t->config->server, mailbox, &url);
+        if (r < 0)
+                return r;
+        if (asprintf(&command, "UID SEARCH UID %" PRIu64 ":%" PRIu64 " UNSEEN", f->window_from,
+                     f->search_from - 1) < 0)
+                return -ENOMEM;
+        f->unseen_pass = true;
+        f->step = STEP_LIST;
+        return transfer_start(t, url, command, false, false);
 }
 
 /* After a listing transfer: another window, or the fetching. */
@@ -410,6 +563,9 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
 
         if (curl_logon_retry(&f->logon, result))
                 return; /* f->easy goes again once the new secret is here */
+        if (result != CURLE_OK)
+                log_debug("transport \"%s\": transfer (step %d) ended: %s (%s)", t->config->id,
+                          (int) f->step, curl_easy_strerror(result), f->curl_error);
         enum mapi_error code = MAPI_OK;
         if (result != CURLE_OK) {
                 code = curl_session_failure(easy, result, f->host_port, f->curl_error,
@@ -454,6 +610,18 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
                 transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
                 return;
         }
+        if (f->step == STEP_AFTER) {
+                /* The messages are here whatever the server makes of this:
+                 * a refusal is told, not a failed download. */
+                if (code) {
+                        log_warning("transport \"%s\": AfterDownload: %s", t->config->id,
+                                    text ? text : "refused");
+                        f->expunge = false;
+                        f->after_next = f->n_items;
+                }
+                after_download_next(t);
+                return;
+        }
         if (code) {
                 download_finish(t, code, text ? text : "download failed");
                 return;
@@ -465,6 +633,13 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
                         why = NULL;
                 download_finish(t, r == -EBADMSG ? MAPI_E_CALL_FAILED : MAPI_E_DISK_ERROR,
                                 why ? why : "download failed");
+                return;
+        }
+        if (f->step == STEP_LIST && f->protocol == FETCH_IMAP && !f->unseen_pass &&
+            f->n_items > f->window_first_item) {
+                r = imap_search_unseen(t);
+                if (r < 0)
+                        download_finish(t, MAPI_E_CALL_FAILED, "cannot ask for the unread UIDs");
                 return;
         }
         if (f->step == STEP_LIST && imap_search_more(f)) {
@@ -555,6 +730,7 @@ static void fetch_done(struct transport *t)
         items_clear(f);
         f->curl = curl_event_free(f->curl);
         free(f->uidvalidity);
+        free(f->after_set);
         free(f->host_port);
         free(f->hostname);
 }

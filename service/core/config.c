@@ -142,7 +142,7 @@ bool transport_config_equal(const struct transport_config *a, const struct trans
                a->send_delay == b->send_delay && a->send_mode == b->send_mode &&
                a->poll_interval == b->poll_interval && a->asynchronous == b->asynchronous &&
                a->methods == b->methods && a->max_connections == b->max_connections &&
-               a->after_download == b->after_download;
+               a->after_download == b->after_download && a->delete_after == b->delete_after;
 }
 
 static void transport_config_clear(struct transport_config *t)
@@ -697,6 +697,7 @@ enum transport_key {
         TRANSPORT_SEND_DELAY,
         TRANSPORT_AFTER_DOWNLOAD,
         TRANSPORT_MAILBOX,
+        TRANSPORT_DELETE_AFTER,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -1038,6 +1039,16 @@ static int parse_mailbox(struct config_file *f, const char *key, const char *val
         return store_string(f, &transport_file_of(f)->t->config.mailbox, value);
 }
 
+static int parse_delete_after(struct config_file *f, const char *key, const char *value)
+{
+        uint64_t days;
+        if (parse_decimal(value, 36500, &days) < 0)
+                return file_fail(f, f->line, key,
+                                 "expected a number of days from 0 to 36500, got \"%s\"", value);
+        transport_file_of(f)->t->config.delete_after = (uint32_t) days;
+        return 0;
+}
+
 static int parse_send_delay(struct config_file *f, const char *key, const char *value)
 {
         uint64_t seconds;
@@ -1228,6 +1239,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_SEND_DELAY] = {"SendDelay", parse_send_delay},
     [TRANSPORT_AFTER_DOWNLOAD] = {"AfterDownload", parse_after_download},
     [TRANSPORT_MAILBOX] = {"Mailbox", parse_mailbox},
+    [TRANSPORT_DELETE_AFTER] = {"DeleteAfter", parse_delete_after},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -1327,6 +1339,9 @@ static void check_transport_against_kind(struct transport_file *tf)
         if (c->pickup && c->kind != TRANSPORT_MAILDIR)
                 file_fail(f, f->key_lines[TRANSPORT_PICKUP], "Pickup",
                           "Pickup is not used by kind %s", kind);
+        if (f->key_lines[TRANSPORT_DELETE_AFTER] && c->kind != TRANSPORT_POP3)
+                file_fail(f, f->key_lines[TRANSPORT_DELETE_AFTER], "DeleteAfter",
+                          "DeleteAfter is for kind pop3, not %s", kind);
         if (f->key_lines[TRANSPORT_MAILBOX] && c->kind != TRANSPORT_IMAP)
                 file_fail(f, f->key_lines[TRANSPORT_MAILBOX], "Mailbox",
                           "Mailbox is for kind imap, not %s", kind);

@@ -123,6 +123,7 @@ struct transport_config {
         uint32_t max_connections;
         enum after_download after_download;
         char *mailbox; /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
+        uint32_t delete_after; /* POP3: days a fetched message stays on the server; 0: always */
         char *maildir; /* absolute */
         char *pickup;  /* absolute; maildir kind only, else NULL */
 };

@@ -305,7 +305,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_INSERT_BODY] = "INSERT INTO bodies (message, data) VALUES (?1, ?2)",
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
-    [STMT_HAS_SOURCE_KEY] = "SELECT 1 FROM messages WHERE source_key = ?1",
+    [STMT_HAS_SOURCE_KEY] = "SELECT submitted FROM messages WHERE source_key = ?1",
     [STMT_DELETE_RECIPIENTS] = "DELETE FROM recipients WHERE message = ?1",
     [STMT_GET] = SELECT_RECORDS "WHERE m.id = ?1 ORDER BY r.position",
     [STMT_LIST] = SELECT_RECORDS "WHERE (?1 IS NULL OR m.state = ?1) "
@@ -1058,7 +1058,7 @@ int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_si
         return 0;
 }
 
-int store_has_source_key(struct store *s, const char *source_key)
+int store_source_key_arrival(struct store *s, const char *source_key, uint64_t *ret_usec)
 {
         if (!s || !source_key)
                 return -EINVAL;
@@ -1069,8 +1069,16 @@ int store_has_source_key(struct store *s, const char *source_key)
         int rc = bind_text(st, 1, source_key);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
-        int64_t one = 0;
-        return step_int64(st, &one);
+        int64_t usec = 0;
+        int r = step_int64(st, &usec);
+        if (r > 0 && ret_usec)
+                *ret_usec = usec > 0 ? (uint64_t) usec : 0;
+        return r;
+}
+
+int store_has_source_key(struct store *s, const char *source_key)
+{
+        return store_source_key_arrival(s, source_key, NULL);
 }
 
 int store_list(struct store *s, const struct store_filter *f, struct msg_record **ret,

@@ -98,6 +98,8 @@ int store_add_inbound(struct store *s, const struct msg_record *m, const char *s
                       uint64_t *ret_id);
 /* 1 if source_key is recorded, 0 if not. */
 int store_has_source_key(struct store *s, const char *source_key);
+/* The same, and when the message recorded under it arrived. */
+int store_source_key_arrival(struct store *s, const char *source_key, uint64_t *ret_usec);
 
 int store_get(struct store *s, uint64_t id, struct msg_record *ret); /* -ENOENT */
 /* -ENOENT if no such message; -ENODATA if it has no stored body (dropped when

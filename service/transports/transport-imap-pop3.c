@@ -29,6 +29,7 @@ struct fetch_item {
         bool seen;     /* IMAP: \Seen before we came */
         bool touched;  /* its fetch was started: the server set \Seen */
         bool kept;     /* durable here (or was before) */
+        bool expired;  /* POP3: fetched over DeleteAfter days ago: to delete, not fetch */
 };
 
 struct fetch_driver {
@@ -287,9 +288,19 @@ static int item_add(struct transport *t, const char *uid, const char *locator, b
                     : asprintf(&key, "pop3:%s:%s", t->config->id, uid);
         if (r < 0)
                 return -ENOMEM;
-        r = store_has_source_key(t->env.store, key);
-        if (r != 0)
-                return r < 0 ? r : 0; /* fetched before */
+        uint64_t arrived = 0;
+        r = store_source_key_arrival(t->env.store, key, &arrived);
+        if (r < 0)
+                return r;
+        bool expired = false;
+        if (r > 0) {
+                /* Fetched before: only DeleteAfter may want it, to delete. */
+                uint64_t days = t->config->delete_after;
+                uint64_t age = days * 86400 * USEC_PER_SEC, now = now_realtime_usec();
+                if (f->protocol != FETCH_POP3 || days == 0 || arrived + age > now)
+                        return 0;
+                expired = true;
+        }
         struct fetch_item *items = reallocarray(f->items, f->n_items + 1, sizeof(*items));
         if (!items)
                 return -ENOMEM;
@@ -297,7 +308,8 @@ static int item_add(struct transport *t, const char *uid, const char *locator, b
         char *loc = strdup(locator);
         if (!loc)
                 return -ENOMEM;
-        f->items[f->n_items++] = (struct fetch_item){TAKE_PTR(key), loc, .seen = seen};
+        f->items[f->n_items++] = (struct fetch_item){TAKE_PTR(key), loc, .seen = seen,
+                                                     .kept = expired, .expired = expired};
         return 0;
 }
 
@@ -353,6 +365,9 @@ static void after_download_next(struct transport *t);
 static void fetch_next(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
+        /* Here already: listed only for DeleteAfter. */
+        while (f->next < f->n_items && f->items[f->next].expired)
+                f->next++;
         if (f->cancelled || f->next >= f->n_items) {
                 f->after_next = 0;
                 after_download_next(t);
@@ -413,9 +428,9 @@ static int keep_fetched(struct transport *t)
 /* Whether AfterDownload does something to item. */
 static bool after_applies(const struct transport *t, const struct fetch_item *item)
 {
-        /* POP3 has no flags: only delete does something there. */
+        /* POP3 has no flags: only deleting does something there. */
         if (driver((struct transport *) t)->protocol == FETCH_POP3)
-                return t->config->after_download == AFTER_DELETE && item->kept;
+                return item->expired || (t->config->after_download == AFTER_DELETE && item->kept);
         switch (t->config->after_download) {
         case AFTER_KEEP:
                 /* Fetching set \Seen (libcurl fetches BODY[]): take it back. */

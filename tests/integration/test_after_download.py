@@ -119,6 +119,29 @@ class Pop3KeepTest(ServerCase):
         self.assertEqual(set(self.flags()), {"stays"})
 
 
+class Pop3DeleteAfterTest(ServerCase):
+    KIND = "pop3"
+    EXTRA = "DeleteAfter=2\n"
+
+    # DeleteAfter: POP3 leaves fetched mail on the server for that many days
+    def test_deleted_once_old_enough(self):
+        import sqlite3
+        self.server.deliver(make_message(subject="kept a while"))
+        self.assertEqual(self.download()["received"], 1)
+        self.assertEqual(set(self.flags()), {"kept a while"}, "young: left on the server")
+        self.assertEqual(self.download()["received"], 0)
+        self.assertEqual(set(self.flags()), {"kept a while"})
+        # Three days pass for the copy here (its arrival, as the store has it).
+        db = sqlite3.connect(os.path.join(self.h.state_dir, "spool.db"), timeout=10)
+        with db:
+            db.execute("UPDATE messages SET submitted = submitted - ? WHERE direction = "
+                       "'inbound'", (3 * 86400 * 1000000,))
+        db.close()
+        self.assertEqual(self.download()["received"], 0, "not fetched again")
+        self.assertEqual(self.flags(), {}, "deleted on the server")
+        self.assertEqual(len(self.h.read_maildir("in")), 1)
+
+
 class MailboxTest(ServerCase):
     EXTRA = "Mailbox=Archive\n"
 

@@ -64,14 +64,31 @@ struct flush_call {
         char *caller; /* unique name; NULL: no progress (FLUSH_NO_UI) */
         uid_t owner;  /* who may cancel it without privileges, from any connection:
                        * an asynchronous flush outlives the call that started it */
+
+        /* FlushProgress at most every PROGRESS_INTERVAL_USEC: the latest
+         * report waits in pending (transport path, done, total, text) for
+         * the timer, and goes out before FlushFinished at the latest. */
+        struct bus_faces *b;
+        const char *emitter; /* the flush's, which outlives this */
+        uint64_t last_sent;
+        sd_event_source *timer;
+        bool pending;
+        char *pending_path, *pending_text;
+        uint32_t pending_done, pending_total;
 };
+
+/* What a person can see: twenty updates a second. */
+#define PROGRESS_INTERVAL_USEC (50 * USEC_PER_MSEC)
 
 static void flush_call_free(struct flush_call *c)
 {
         if (!c)
                 return;
         sd_bus_message_unref(c->call);
+        sd_event_source_disable_unref(c->timer);
         free(c->caller);
+        free(c->pending_path);
+        free(c->pending_text);
         free(c);
 }
 
@@ -183,30 +200,77 @@ static void emit_finished(struct bus_faces *b, const struct flush *f)
                 log_warning("cannot emit FlushFinished: %s", strerror(-r));
 }
 
+/* Sends the pending report. */
+static void progress_send(struct flush_call *c)
+{
+        if (!c->pending)
+                return;
+        c->pending = false;
+        c->last_sent = now_monotonic_usec();
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
+        int r = sd_bus_message_new_signal(c->b->bus, &sig, c->emitter, MAILSPOOL_IFACE_STATUS,
+                                          "FlushProgress");
+        /* Unicast: only the caller asked to be shown progress. */
+        if (r >= 0)
+                r = sd_bus_message_set_destination(sig, c->caller);
+        if (r >= 0)
+                r = sd_bus_message_append(sig, "ouus", c->pending_path, c->pending_done,
+                                          c->pending_total, c->pending_text);
+        if (r >= 0)
+                r = sd_bus_send(c->b->bus, sig, NULL);
+        if (r < 0)
+                log_debug("cannot send FlushProgress: %s", strerror(-r));
+}
+
+static int progress_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        progress_send(userdata);
+        return 0;
+}
+
 void status_dbus_flush_progress(struct bus_faces *b, struct flush *f, struct transport *t,
                                 const char *text)
 {
         struct flush_call *c = f->userdata;
         if (!c || !c->caller)
                 return;
-        _cleanup_(sd_bus_message_unrefp) sd_bus_message *sig = NULL;
-        int r = sd_bus_message_new_signal(b->bus, &sig, f->emitter, MAILSPOOL_IFACE_STATUS,
-                                          "FlushProgress");
-        /* Unicast: only the caller asked to be shown progress. */
-        if (r >= 0)
-                r = sd_bus_message_set_destination(sig, c->caller);
-        if (r >= 0)
-                r = sd_bus_message_append(sig, "ouus", t->path, f->done, f->total, text);
-        if (r >= 0)
-                r = sd_bus_send(b->bus, sig, NULL);
-        if (r < 0)
-                log_debug("cannot send FlushProgress: %s", strerror(-r));
+        char *path = strdup(t->path), *words = strdup(text);
+        if (!path || !words) {
+                free(path);
+                free(words);
+                return;
+        }
+        free(c->pending_path);
+        free(c->pending_text);
+        c->pending_path = path;
+        c->pending_text = words;
+        c->pending_done = f->done;
+        c->pending_total = f->total;
+        c->pending = true;
+        c->b = b;
+        c->emitter = f->emitter;
+        uint64_t now = now_monotonic_usec(), next = c->last_sent + PROGRESS_INTERVAL_USEC;
+        if (now >= next) {
+                progress_send(c);
+                return;
+        }
+        /* Too soon after the last: this one (or a later) goes when the interval is up. */
+        if (!c->timer && sd_event_add_time(b->event, &c->timer, CLOCK_MONOTONIC, next, 0,
+                                           progress_timer_cb, c) < 0) {
+                progress_send(c);
+                return;
+        }
+        sd_event_source_set_time(c->timer, next);
+        sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
 void status_dbus_flush_finished(struct bus_faces *b, struct flush *f)
 {
         struct flush_call *c = TAKE_PTR(f->userdata);
 
+        /* The last progress report always goes, and before the end. */
+        if (c && c->caller)
+                progress_send(c);
         /* The status bits that fell with the flush go out before its end. */
         bus_changes_emit(b->changes);
         if (c && c->call) {

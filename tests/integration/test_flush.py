@@ -5,6 +5,7 @@ methods a maildir transport lacks, and the signals of a flush."""
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -276,6 +277,23 @@ class FlushTest(DaemonTestCase):
             self.assertLessEqual(done, total)
             self.assertIsInstance(text, str)
         self.assertEqual(max(signal_args(m)[2] for m in progress), 2, "total of the queue")
+
+    # docs/bus-api.md, FlushProgress: at most twenty a second, the last one always
+    def test_flush_progress_is_coalesced(self):
+        n = 300
+        for i in range(n):
+            hold(self.h, "many %d" % i)
+        mon = self.h.monitor("type='signal',member='FlushProgress'")
+        started = time.monotonic()
+        self.assertEqual(self.h.flush("/", FLUSH_UPLOAD)["sent"], n)
+        elapsed = time.monotonic() - started
+        mon.sync()
+        progress = mon.found(lambda m: m.get("member") == "FlushProgress")
+        self.assertTrue(progress)
+        self.assertLessEqual(len(progress), elapsed * 20 + 2,
+                             "%d reports in %.2f s" % (len(progress), elapsed))
+        self.assertLess(len(progress), n, "not one per message")
+        self.assertEqual(signal_args(progress[-1])[1:3], [n, n], "the last report is the end")
 
     def test_no_flush_progress_with_no_ui(self):
         hold(self.h, "quiet")

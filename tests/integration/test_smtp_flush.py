@@ -128,12 +128,14 @@ class SendTest(SmtpTestCase):
         call = mon.wait_for(lambda m: m.get("type") == "method_call", what="the call")
         mon.sync()
         progress = mon.found(lambda m: m.get("member") == "FlushProgress")
-        self.assertEqual(len(progress), 3, "one FlushProgress per message")
+        # At most one per message (fewer when they come faster than a person
+        # can see), the last one always.
+        self.assertTrue(1 <= len(progress) <= 3, progress)
         for m in progress:
             self.assertEqual(m.get("destination"), call["sender"], "unicast to the caller")
             transport, done, total, text = signal_args(m)
             self.assertEqual((transport, total), (OUT, 3))
-        self.assertEqual(sorted(signal_args(m)[1] for m in progress), [1, 2, 3])
+        self.assertEqual(signal_args(progress[-1])[1], 3, "the last report is the end")
 
         self.submit("quiet")
         quiet = self.h.monitor("type='signal',member='FlushProgress'")

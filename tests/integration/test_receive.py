@@ -163,7 +163,9 @@ class ReceiveMixin:
 
         self.h.start_daemon()
         summary = self.download()
-        self.assertEqual(summary["received"] + got_before, n, summary)
+        # The message in transit at the kill may be in the Maildir without its
+        # record: fetched again, into the same file (README, "Receiving mail").
+        self.assertIn(summary["received"] + got_before, (n, n + 1), summary)
         ids = message_ids(self.ours())
         self.assertEqual(len(ids), n, "no message doubled in the Maildir")
         self.assertEqual(len(set(ids)), n)

@@ -51,5 +51,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 assert(m.subject && m.message_id && !m.data);
         parsed_mail_clear(&m);
         free(error);
+
+        /* A local submission completed with what it lacks: after that, it
+         * lacks nothing of it, and the original follows the added fields. */
+        unsigned missing = 0;
+        if (mail_missing_fields(data, size, &missing) == 0 && missing) {
+                void *done = NULL;
+                size_t done_size = 0;
+                assert(mail_prepend_fields(data, size, missing, "a@example.org", "example.org",
+                                           UINT64_C(1796000000000000), &done, &done_size) == 0);
+                assert(done_size > size &&
+                       memcmp((char *) done + done_size - size, data, size) == 0);
+                unsigned still = 0;
+                if (mail_missing_fields(done, done_size, &still) == 0)
+                        assert(still == 0);
+                free(done);
+        }
         return 0;
 }

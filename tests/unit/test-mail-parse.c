@@ -598,6 +598,44 @@ static void test_inbound_without_headers(void **state)
         assert_string_equal(error, "the message is empty");
 }
 
+/* A local submission's missing fields (docs/bus-api.md, Spooler.Submit). */
+static void test_missing_fields(void **state)
+{
+        static const char bare[] = "to: b@example.org\nSubject: x\n\nbody\n";
+        unsigned missing = 0;
+        assert_int_equal(mail_missing_fields(bare, strlen(bare), &missing), 0);
+        assert_int_equal(missing, MAIL_MISSING_FROM | MAIL_MISSING_DATE | MAIL_MISSING_MESSAGE_ID);
+
+        void *done = NULL;
+        size_t size = 0;
+        assert_int_equal(mail_prepend_fields(bare, strlen(bare), missing, "a@example.org",
+                                             "mail.example.org", UINT64_C(1796040000000000), &done,
+                                             &size),
+                         0);
+        const char *text = done;
+        assert_true(size > strlen(bare));
+        assert_memory_equal(text + size - strlen(bare), bare, strlen(bare));
+        assert_true(strncmp(text, "From: <a@example.org>\nDate: ", 28) == 0);
+        assert_non_null(strstr(text, "@mail.example.org>\n"));
+        unsigned after = 1;
+        assert_int_equal(mail_missing_fields(done, size, &after), 0);
+        assert_int_equal(after, 0);
+        /* The parser reads it as a whole message. */
+        struct parsed_mail m = {0};
+        char *why = NULL;
+        assert_int_equal(mail_parse(done, size, NULL, NULL, &m, &why), 0);
+        assert_string_equal(m.sender, "a@example.org");
+        parsed_mail_clear(&m);
+        free(done);
+
+        /* Present fields, in any case, count as present. */
+        static const char full[] = "FROM: a@x.org\ndate: Mon, 30 Nov 2026 12:00:00 +0000\n"
+                                   "MESSAGE-ID: <1@x.org>\nTo: b@x.org\n\n";
+        assert_int_equal(mail_missing_fields(full, strlen(full), &missing), 0);
+        assert_int_equal(missing, 0);
+        assert_int_equal(mail_missing_fields("no header", 9, &missing), -EINVAL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -634,6 +672,7 @@ int main(void)
             cmocka_unit_test(test_inbound_bcc_copy),
             cmocka_unit_test(test_inbound_takes_unchecked_addresses),
             cmocka_unit_test(test_inbound_without_headers),
+            cmocka_unit_test(test_missing_fields),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,7 +168,9 @@ static void test_flush_with_progress_and_list(void **state)
         assert_int_equal(s.sent, 5);
         assert_int_equal(s.deferred + s.failed + s.received, 0);
         assert_int_equal(s.n_errors, 0);
-        assert_int_equal(seen.calls, 5);
+        /* At most one report per message (fewer when they come faster than
+         * twenty a second), the last one always. */
+        assert_true(seen.calls >= 1 && seen.calls <= 5);
         assert_int_equal(seen.last_done, 5);
         assert_int_equal(seen.last_total, 5);
         assert_string_equal(seen.transport, "out");

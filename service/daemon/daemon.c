@@ -146,6 +146,9 @@ int daemon_start(struct daemon *d, struct spool_config *config)
         r = spool_schedule_start(d->spool);
         if (r < 0)
                 return r;
+        r = spool_network_start(d->spool);
+        if (r < 0)
+                return r;
         return transport_dbus_add_all(&d->faces, false);
 }
 

@@ -339,6 +339,23 @@ static int refuse(enum mapi_error code, enum mapi_error *ret_code, char **ret_te
         return -EINVAL;
 }
 
+/* A flush of an offline transport could never end: NetworkError at once,
+ * naming why it is offline. */
+static int refuse_offline(struct transport *t, enum mapi_error *ret_code, char **ret_text)
+{
+        if (t->offline)
+                return refuse(MAPI_E_NETWORK_ERROR, ret_code, ret_text,
+                              "transport \"%s\" is offline; call ValidateState with "
+                              "FORCE_XP_CONNECT first",
+                              t->config->id);
+        if (t->no_network)
+                return refuse(MAPI_E_NETWORK_ERROR, ret_code, ret_text,
+                              "transport \"%s\" is offline: the machine has no network; its "
+                              "mail goes when the network is back",
+                              t->config->id);
+        return 0;
+}
+
 static int flush_collect_parts(struct flush *f, struct transport *on_transport, const char *target,
                                enum mapi_error *ret_code, char **ret_text)
 {
@@ -350,7 +367,8 @@ static int flush_collect_parts(struct flush *f, struct transport *on_transport, 
                         return refuse(MAPI_E_INVALID_PARAMETER, ret_code, ret_text,
                                       "on a transport, target_transport must be \"/\"; "
                                       "name a target only on the spooler");
-                return flush_add_part(f, on_transport);
+                int r = refuse_offline(on_transport, ret_code, ret_text);
+                return r < 0 ? r : flush_add_part(f, on_transport);
         }
 
         if (!streq(target, "/")) {
@@ -363,17 +381,13 @@ static int flush_collect_parts(struct flush *f, struct transport *on_transport, 
                                       "transport \"%s\" is asynchronous: flush it with "
                                       "FLUSH_FORCE (0x8)",
                                       t->config->id);
-                if (t->offline)
-                        return refuse(MAPI_E_NETWORK_ERROR, ret_code, ret_text,
-                                      "transport \"%s\" is offline; call ValidateState "
-                                      "with FORCE_XP_CONNECT first",
-                                      t->config->id);
-                return flush_add_part(f, t);
+                int r = refuse_offline(t, ret_code, ret_text);
+                return r < 0 ? r : flush_add_part(f, t);
         }
 
         for (size_t i = 0; i < s->n_transports; i++) {
                 struct transport *t = s->transports[i];
-                if ((t->config->asynchronous && !forced) || t->offline) {
+                if ((t->config->asynchronous && !forced) || t->offline || t->no_network) {
                         int r = strv_extend(&f->skipped, t->path);
                         if (r < 0)
                                 return r;

@@ -6,6 +6,7 @@
 #include <netdb.h>
 
 #include "log.h"
+#include "netwatch.h"
 #include "mailspool-bus.h"
 
 /* The spooler's row of the status table: fixed but for its status, and set
@@ -70,6 +71,7 @@ int spool_new(sd_event *event, struct store *store, const char *config_dir, cons
         }
         s->config = *config;
         *config = (struct spool_config){};
+        s->online = true; /* until netwatch says otherwise */
         /* Found once: the resolver is not asked again while mail is submitted. */
         if (machine_mail_domain(&s->machine_domain) < 0) {
                 spool_free(s);
@@ -92,6 +94,7 @@ struct spool *spool_free(struct spool *s)
         if (!s)
                 return NULL;
         spool_stop_transports(s);
+        netwatch_free(s->netwatch);
         sd_event_source_disable_unref(s->due_timer);
         spool_config_clear(&s->config);
         free((char *) s->status.status_string);
@@ -142,6 +145,7 @@ static int spool_new_transport(struct spool *s, const struct transport_env *env,
                 return r;
         if (s->stopping)
                 transport_set_stopping(*ret);
+        transport_set_network(*ret, s->online);
         log_info("transport \"%s\" (%s) ready at %s", c->id, transport_kind_to_string(c->kind),
                  (*ret)->path);
         return 0;
@@ -252,6 +256,26 @@ int spool_reload(struct spool *s, char **ret_error)
                 s->listener.transports_added(s, s->listener.userdata);
         log_notice("configuration re-read: %zu transport%s, %zu kept as they were", n,
                    n == 1 ? "" : "s", n_old - gone);
+        return 0;
+}
+
+static void network_changed(bool online, void *userdata)
+{
+        struct spool *s = userdata;
+        s->online = online;
+        for (size_t i = 0; i < s->n_transports; i++)
+                transport_set_network(s->transports[i], online);
+}
+
+int spool_network_start(struct spool *s)
+{
+        int r = netwatch_new(s->event, network_changed, s, &s->netwatch, &s->online);
+        if (r < 0) {
+                /* No rtnetlink (a sandbox): the network is taken as there. */
+                log_warning("cannot watch the network: %s", strerror(-r));
+                return 0;
+        }
+        network_changed(s->online, s);
         return 0;
 }
 

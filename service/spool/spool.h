@@ -37,6 +37,8 @@ struct spool {
         struct spool_listener listener;
         sd_bus *session_bus; /* the daemon's bus when it is a session bus, else NULL */
         char *machine_domain; /* the machine's mail domain, found at start */
+        struct netwatch *netwatch; /* netwatch.c: whether the machine has a network */
+        bool online;
 
         /* In TransportOrder; RowID of transports[i] is i + 1 (the spooler is 0). */
         struct transport **transports;
@@ -57,6 +59,9 @@ struct spool *spool_free(struct spool *s);
  * once the transports are up; say when a message was scheduled, held,
  * released or given an ExpiryTime. */
 int spool_schedule_start(struct spool *s);
+/* Starts watching the machine's network (rtnetlink); transports go offline
+ * while it has none. */
+int spool_network_start(struct spool *s);
 void spool_schedule_changed(struct spool *s);
 
 /* Builds the transports from s->config. */

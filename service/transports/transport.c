@@ -79,6 +79,18 @@ static int add_timer(struct transport *t, sd_event_source **s, clockid_t clock,
         return sd_event_source_set_enabled(*s, SD_EVENT_OFF);
 }
 
+/* A server URL naming this machine (localhost, 127.0.0.0/8, ::1). */
+static bool server_is_local(const char *url)
+{
+        const char *host = strstr(url, "://");
+        host = host ? host + 3 : url;
+        const char *at = strchr(host, '@');
+        if (at && at < host + strcspn(host, "/"))
+                host = at + 1;
+        return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.", 4) == 0 ||
+               strncmp(host, "[::1]", 5) == 0;
+}
+
 static uint32_t transport_resource_flags(const struct transport_config *c)
 {
         return c->is_default ? MAILSPOOL_STATUS_DEFAULT_OUTBOUND : 0;
@@ -123,6 +135,7 @@ int transport_new(const struct transport_env *env, const struct transport_config
                 }
         }
 
+        t->local_server = !c->server || server_is_local(c->server);
         r = secret_source_new(env->event, env->session_bus, c, &t->secret);
         if (r < 0)
                 goto fail;
@@ -207,15 +220,23 @@ struct transport *transport_free(struct transport *t)
         return NULL;
 }
 
+/* Offline by request (FORCE_XP_DISCONNECT) or because the machine has no
+ * network: either way nothing is sent or fetched. */
+static bool transport_is_offline(const struct transport *t)
+{
+        return t->offline || t->no_network;
+}
+
 static uint32_t transport_compute_status_code(const struct transport *t)
 {
-        uint32_t c = t->offline ? MAILSPOOL_STATUS_OFFLINE : MAILSPOOL_STATUS_AVAILABLE;
+        bool offline = transport_is_offline(t);
+        uint32_t c = offline ? MAILSPOOL_STATUS_OFFLINE : MAILSPOOL_STATUS_AVAILABLE;
 
         if (t->failed)
                 c |= MAILSPOOL_STATUS_FAILURE;
-        if (!t->offline && transport_kind_is_outbound(t->config->kind))
+        if (!offline && transport_kind_is_outbound(t->config->kind))
                 c |= MAILSPOOL_STATUS_OUTBOUND_ENABLED;
-        if (!t->offline && transport_kind_is_inbound(t->config->kind))
+        if (!offline && transport_kind_is_inbound(t->config->kind))
                 c |= MAILSPOOL_STATUS_INBOUND_ENABLED;
         if (t->in_transit > 0)
                 c |= MAILSPOOL_STATUS_OUTBOUND_ACTIVE;
@@ -235,6 +256,9 @@ static char *transport_compute_status_string(const struct transport *t)
 
         if (t->offline)
                 r = asprintf(&s, "Offline");
+        else if (t->no_network)
+                r = asprintf(&s, "Offline: the machine has no network; %u waiting to be sent",
+                             t->queued_outbound);
         else if (t->flushing[FLUSH_DIR_UPLOAD] && t->flush_total > 0)
                 r = asprintf(&s, "Sending %zu of %zu",
                              t->flush_settled < t->flush_total ? t->flush_settled + 1
@@ -495,7 +519,8 @@ static void transport_pump(struct transport *t)
         unsigned max = t->ops->max_in_transit ? t->ops->max_in_transit(t) : 1;
         bool refilled = false;
 
-        if (t->stopping || t->offline || !t->ops->deliver)
+        /* Without a network nothing is tried: no attempt, no back-off spent. */
+        if (t->stopping || transport_is_offline(t) || !t->ops->deliver)
                 return;
 
         /* At most `max` starts per iteration, so that bus calls are served
@@ -554,7 +579,7 @@ static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata)
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct transport *t = userdata;
-        if (!t->downloading && !t->offline && !t->stopping)
+        if (!t->downloading && !transport_is_offline(t) && !t->stopping)
                 (void) transport_download_start(t);
         transport_arm_poll(t);
         return 0;
@@ -802,6 +827,21 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
         transport_update_status(t);
         transport_arm_poll(t);
         REPORT(t, download_done, code, error);
+}
+
+void transport_set_network(struct transport *t, bool online)
+{
+        /* A server on this machine needs no network. */
+        bool no_network = !online && !t->local_server;
+        if (no_network == t->no_network)
+                return;
+        t->no_network = no_network;
+        if (!no_network) {
+                /* Back: what waited goes, with no poll and no user action. */
+                t->holding = false;
+                transport_kick(t);
+        }
+        transport_update_status(t);
 }
 
 void transport_logged_on(struct transport *t, const char *mechanism)

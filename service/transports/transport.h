@@ -131,8 +131,10 @@ struct transport {
         uint32_t skipped_inbound; /* left aside by the running or last download */
         const char *skipped_why;  /* why the last one was: a static sentence */
         uint64_t uncertain_id;    /* the last message that may have been delivered; 0: none */
-        bool offline;
-        bool failed; /* the last connection attempt failed: STATUS_FAILURE */
+        bool offline;             /* by request: ValidateState FORCE_XP_DISCONNECT */
+        bool no_network;          /* the machine has no network (transport_set_network) */
+        bool local_server;        /* its server is on this machine: no network needed */
+        bool failed;              /* the last connection attempt failed: STATUS_FAILURE */
         bool stopping;
 
         /* Flushes in progress, as the flush engine tells us. */
@@ -243,6 +245,10 @@ int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
+/* The machine's network came or went (spool/netwatch.c). Without it the
+ * transport is offline: nothing is sent, retried or fetched, and no
+ * attempt is spent; when it comes back, waiting mail goes at once. */
+void transport_set_network(struct transport *t, bool online);
 /* A driver saw the server take a logon made with mechanism. */
 void transport_logged_on(struct transport *t, const char *mechanism);
 /* Called by a driver for each message or pickup entry it leaves aside (too

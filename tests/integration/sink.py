@@ -34,7 +34,8 @@ def free_port():
 
 
 class SmtpSink:
-    def __init__(self, options=(), port=None):
+    def __init__(self, options=(), port=None, host="127.0.0.1"):
+        self.host = host  # another address of this machine (a veth's) for network tests
         self.dir = tempfile.mkdtemp(prefix="mailspool-sink-")
         self.dump = os.path.join(self.dir, "dump")
         os.makedirs(self.dump)
@@ -48,7 +49,7 @@ class SmtpSink:
 
     @property
     def address(self):
-        return "127.0.0.1:%d" % self.port
+        return "%s:%d" % (self.host, self.port)
 
     @property
     def url(self):
@@ -69,7 +70,7 @@ class SmtpSink:
                 raise RuntimeError("smtp-sink exited (%s): %s" % (self.proc.returncode,
                                                                   self.log_text()))
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                with socket.create_connection((self.host, self.port), timeout=1):
                     return
             except OSError:
                 if time.monotonic() >= deadline:

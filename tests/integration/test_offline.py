@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Offline awareness (docs/bus-api.md, "Status": STATUS_OFFLINE): the daemon runs in a
+network namespace joined to the server's by a veth pair; taking the link down is a real
+kernel event (rtnetlink). Without a network the transport shows STATUS_OFFLINE and a
+StatusString that says why, a new message waits without spending an attempt, and
+FlushQueues answers NetworkError at once; when the link comes back the waiting mail goes
+out with no poll and no flush. Needs root and iproute2's ip."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+import sink  # noqa: E402
+from harness import (  # noqa: E402
+    ERR_NETWORK_ERROR, FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_STATUS, SPOOLER_PATH,
+    STATUS_OFFLINE, DaemonTestCase, make_message, transport_path)
+
+OUT = transport_path("out")
+MAPI_E_NETWORK_ERROR = ("MAPI_E_NETWORK_ERROR", 0x80040115)
+IP = shutil.which("ip") or "/usr/sbin/ip"
+
+
+def ip(*args):
+    subprocess.run([IP] + list(args), check=True, capture_output=True, timeout=30)
+
+
+class OfflineTest(DaemonTestCase):
+    START = False
+
+    def setUp(self):
+        if os.geteuid() != 0 or not os.access(IP, os.X_OK) or not sink.available():
+            self.skipTest("needs root, iproute2 and smtp-sink")
+        tag = os.getpid() % 200 + 20
+        self.ns = "mailspool-%d" % os.getpid()
+        self.inside, self.outside = "msp%da" % tag, "msp%db" % tag
+        net = "10.%d.%d" % (200 + tag % 50, tag)
+        ip("netns", "add", self.ns)
+        self.addCleanup(subprocess.run, [IP, "netns", "del", self.ns], capture_output=True)
+        ip("link", "add", self.outside, "type", "veth", "peer", "name", self.inside)
+        self.addCleanup(subprocess.run, [IP, "link", "del", self.outside], capture_output=True)
+        ip("link", "set", self.inside, "netns", self.ns)
+        ip("addr", "add", net + ".1/30", "dev", self.outside)
+        ip("link", "set", self.outside, "up")
+        ip("-n", self.ns, "link", "set", "lo", "up")
+        ip("-n", self.ns, "addr", "add", net + ".2/30", "dev", self.inside)
+        ip("-n", self.ns, "link", "set", self.inside, "up")
+        self.sink = sink.SmtpSink(host=net + ".1")
+        self.addCleanup(self.sink.close)
+        super().setUp()
+        # The daemon lives in the namespace; the bus is a file socket, seen from both.
+        os.environ["MAILSPOOLD_WRAPPER"] = "%s netns exec %s" % (IP, self.ns)
+        self.addCleanup(os.environ.pop, "MAILSPOOLD_WRAPPER", None)
+        self.h.write_config({"transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\n"
+                                                      "StartTLS=no\n" % self.sink.url})
+        self.h.start()
+
+    def status(self):
+        return self.h.get_property(OUT, IFACE_STATUS, "StatusCode")
+
+    def test_offline_and_back(self):
+        first = self.h.submit_data(make_message(subject="online"))
+        self.h.wait_for_property(first, IFACE_MESSAGE, "State", lambda s: s == "sent")
+        self.assertFalse(self.status() & STATUS_OFFLINE)
+
+        ip("-n", self.ns, "link", "set", self.inside, "down")
+        self.h.wait_for_property(OUT, IFACE_STATUS, "StatusCode",
+                                 lambda c: c & STATUS_OFFLINE)
+        self.assertIn("no network", self.h.get_property(OUT, IFACE_STATUS, "StatusString"))
+        waiting = self.h.submit_data(make_message(subject="while offline"))
+        err = self.h.call_error(OUT, IFACE_STATUS, "FlushQueues", "ou", "/",
+                                FLUSH_UPLOAD | FLUSH_NO_UI)
+        self.assertBusError(err, ERR_NETWORK_ERROR, MAPI_E_NETWORK_ERROR)
+        self.assertIn("no network", err.message)
+        summary = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI, path=SPOOLER_PATH)
+        self.assertIn(OUT, summary["skipped"])
+        props = self.h.get_all(waiting, IFACE_MESSAGE)
+        self.assertEqual((props["State"], props["Attempts"]), ("queued", 0),
+                         "no attempt spent without a network")
+
+        ip("-n", self.ns, "link", "set", self.inside, "up")
+        self.h.wait_for_property(waiting, IFACE_MESSAGE, "State", lambda s: s == "sent")
+        self.assertFalse(self.status() & STATUS_OFFLINE)
+        self.assertEqual(self.sink.count(), 2)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -4,6 +4,7 @@
  * (docs/bus-api.md, "Status"). */
 #include "bus-error.h"
 #include "bus-faces.h"
+#include "notify-dbus.h"
 #include "flush-flags.h"
 #include "log.h"
 #include "mailspool-bus.h"
@@ -73,7 +74,8 @@ struct flush_call {
         uint64_t last_sent;
         sd_event_source *timer;
         bool pending;
-        char *pending_path, *pending_text;
+        char *pending_path, *pending_id, *pending_text;
+        struct flush_notice *notice; /* the desktop's notification of it (session bus) */
         uint32_t pending_done, pending_total;
 };
 
@@ -86,8 +88,10 @@ static void flush_call_free(struct flush_call *c)
                 return;
         sd_bus_message_unref(c->call);
         sd_event_source_disable_unref(c->timer);
+        flush_notice_free(c->notice);
         free(c->caller);
         free(c->pending_path);
+        free(c->pending_id);
         free(c->pending_text);
         free(c);
 }
@@ -220,6 +224,8 @@ static void progress_send(struct flush_call *c)
                 r = sd_bus_send(c->b->bus, sig, NULL);
         if (r < 0)
                 log_debug("cannot send FlushProgress: %s", strerror(-r));
+        flush_notice_progress(c->b, &c->notice, c->pending_id, c->pending_done, c->pending_total,
+                              c->pending_text);
 }
 
 static int progress_timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
@@ -234,14 +240,17 @@ void status_dbus_flush_progress(struct bus_faces *b, struct flush *f, struct tra
         struct flush_call *c = f->userdata;
         if (!c || !c->caller)
                 return;
-        char *path = strdup(t->path), *words = strdup(text);
-        if (!path || !words) {
+        char *path = strdup(t->path), *words = strdup(text), *id = strdup(t->config->id);
+        if (!path || !words || !id) {
                 free(path);
                 free(words);
+                free(id);
                 return;
         }
         free(c->pending_path);
+        free(c->pending_id);
         free(c->pending_text);
+        c->pending_id = id;
         c->pending_path = path;
         c->pending_text = words;
         c->pending_done = f->done;
@@ -268,9 +277,16 @@ void status_dbus_flush_finished(struct bus_faces *b, struct flush *f)
 {
         struct flush_call *c = TAKE_PTR(f->userdata);
 
-        /* The last progress report always goes, and before the end. */
-        if (c && c->caller)
+        /* The last progress report always goes, and before the end; then
+         * the desktop shows the end. */
+        if (c && c->caller) {
                 progress_send(c);
+                const char *why = NULL;
+                bool failed = flush_result(f, &why) != MAPI_OK;
+                c->b = b;
+                flush_notice_finished(b, &c->notice, f->sent, f->deferred, f->failed, f->received,
+                                      failed ? why : NULL);
+        }
         /* The status bits that fell with the flush go out before its end. */
         bus_changes_emit(b->changes);
         if (c && c->call) {

@@ -495,6 +495,7 @@ enum spooler_key {
         SPOOLER_DELAY_WARNING_TIME,
         SPOOLER_UNCERTAIN_DELIVERY,
         SPOOLER_MAIL_DOMAIN,
+        SPOOLER_NOTIFICATIONS,
         _SPOOLER_KEY_MAX,
 };
 
@@ -507,6 +508,7 @@ struct spooler_file {
         uint32_t queue_lifetime, delay_warning_time;
         bool uncertain_hold;
         char *mail_domain;
+        enum notifications notifications;
         char **transport_order; /* NULL if TransportOrder is not set */
 };
 
@@ -642,6 +644,21 @@ static int parse_mail_domain(struct config_file *f, const char *key, const char 
         return s->mail_domain ? 0 : file_oom(f);
 }
 
+static int parse_notifications(struct config_file *f, const char *key, const char *value)
+{
+        enum notifications *n = &spooler_file_of(f)->notifications;
+        if (streq(value, "all"))
+                *n = NOTIFICATIONS_ALL;
+        else if (streq(value, "errors"))
+                *n = NOTIFICATIONS_ERRORS;
+        else if (streq(value, "none"))
+                *n = NOTIFICATIONS_NONE;
+        else
+                return file_fail(f, f->line, key, "expected all, errors or none, got \"%s\"",
+                                 value);
+        return 0;
+}
+
 static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_TRANSPORT_ORDER] = {"TransportOrder", parse_transport_order},
     [SPOOLER_ADMIN_GROUP] = {"AdminGroup", parse_admin_group},
@@ -654,6 +671,7 @@ static const struct config_key spooler_keys[_SPOOLER_KEY_MAX] = {
     [SPOOLER_DELAY_WARNING_TIME] = {"DelayWarningTime", parse_delay_warning_time},
     [SPOOLER_UNCERTAIN_DELIVERY] = {"UncertainDelivery", parse_uncertain_delivery},
     [SPOOLER_MAIL_DOMAIN] = {"MailDomain", parse_mail_domain},
+    [SPOOLER_NOTIFICATIONS] = {"Notifications", parse_notifications},
 };
 
 static void spooler_file_done(struct spooler_file *s)
@@ -1809,6 +1827,7 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
         config.delay_warning_time = spooler.delay_warning_time;
         config.uncertain_hold = spooler.uncertain_hold;
         config.mail_domain = TAKE_PTR(spooler.mail_domain);
+        config.notifications = spooler.notifications;
         config.user_queue_messages = spooler.user_queue_messages;
         config.user_queue_size = spooler.user_queue_size;
         config.disk_reserve = spooler.disk_reserve;

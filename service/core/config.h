@@ -122,10 +122,17 @@ struct transport_config {
         uint32_t methods; /* ResourceMethods bits, narrowed by Methods= */
         uint32_t max_connections;
         enum after_download after_download;
-        char *mailbox; /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
+        char *mailbox;         /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
         uint32_t delete_after; /* POP3: days a fetched message stays on the server; 0: always */
-        char *maildir; /* absolute */
-        char *pickup;  /* absolute; maildir kind only, else NULL */
+        char *maildir;         /* absolute */
+        char *pickup;          /* absolute; maildir kind only, else NULL */
+};
+
+/* What a desktop is shown (Notifications=). */
+enum notifications {
+        NOTIFICATIONS_ALL,    /* a flush's progress and end */
+        NOTIFICATIONS_ERRORS, /* only the end of a flush that did not send everything */
+        NOTIFICATIONS_NONE,
 };
 
 struct spool_config {
@@ -152,6 +159,7 @@ struct spool_config {
          * for a local submission that lacks them; NULL: the machine's (the
          * spool finds it). */
         char *mail_domain;
+        enum notifications notifications;
         /* In TransportOrder: the order given, then (if TransportOrder is not
          * set) file-name order. */
         struct transport_config *transports;

@@ -4,6 +4,7 @@
 
 #include "log.h"
 #include "mailspool-bus.h"
+#include "notify-dbus.h"
 
 /* --- What the transports report, passed on ---------------------------------- */
 
@@ -26,6 +27,8 @@ static void on_message_settled(struct transport *t, uint64_t id, enum delivery_o
         /* A first deferral may bring the next delay warning forward. */
         if (outcome == DELIVERY_DEFERRED)
                 spool_schedule_changed(d->spool);
+        if (outcome == DELIVERY_FAILED)
+                message_notice_failed(&d->faces, id);
         flushes_message_settled(&d->flushes, t, id, outcome);
 }
 

@@ -59,21 +59,20 @@ both). Run this file to self-check: it starts a private dbus-daemon, the
 keyring and GOA, and prints what it finds.
 """
 
-import atexit
-import ctypes
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import tempfile
 import time
 import urllib.parse
+
+import children
 
 GNOME_KEYRING_DAEMON = shutil.which("gnome-keyring-daemon") or "/usr/bin/gnome-keyring-daemon"
 SECRET_TOOL = shutil.which("secret-tool") or "/usr/bin/secret-tool"
@@ -85,7 +84,6 @@ GOA_DAEMON = next((p for p in ("/usr/libexec/goa-daemon",
 
 _SCALE = float(os.environ.get("MAILSPOOL_TEST_TIMEOUT_SCALE", "1"))
 READY_TIMEOUT = 15.0 * _SCALE
-STOP_TIMEOUT = 10.0
 CALL_TIMEOUT = 10.0 * _SCALE
 POLL_INTERVAL = 0.05
 
@@ -138,41 +136,6 @@ class DesktopError(Exception):
 
 # --- Processes ---------------------------------------------------------------------
 
-_LIVE = set()
-
-
-def close_all():
-    for obj in list(_LIVE):
-        try:
-            obj.close()
-        except Exception:  # noqa: BLE001 - cleanup goes on
-            pass
-
-
-atexit.register(close_all)
-
-
-def _die_with_parent():
-    # prctl(PR_SET_PDEATHSIG, SIGTERM): the daemon goes when the test process
-    # goes, even when it is killed and no atexit handler runs.
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
-    except Exception:  # noqa: BLE001 - best effort
-        pass
-
-
-def _stop(proc):
-    if proc is None:
-        return
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 def _clean_env(base=None):
     env = dict(base if base is not None else os.environ)
     for k in ("DISPLAY", "WAYLAND_DISPLAY", "GNOME_KEYRING_CONTROL", "SSH_AUTH_SOCK",
@@ -180,14 +143,6 @@ def _clean_env(base=None):
               "XDG_CURRENT_DESKTOP", "DESKTOP_SESSION"):
         env.pop(k, None)
     return env
-
-
-def _read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError as e:
-        return "<%s>" % e
 
 
 # --- busctl ------------------------------------------------------------------------
@@ -629,7 +584,7 @@ class Keyring:
             "GSETTINGS_BACKEND": "memory",
         })
         self.collection = None
-        _LIVE.add(self)
+        children.live.add(self)
         try:
             self._start(timeout)
         except BaseException:
@@ -641,7 +596,7 @@ class Keyring:
             self.proc = subprocess.Popen(
                 [GNOME_KEYRING_DAEMON, "--foreground", "--components=secrets", "--unlock"],
                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                preexec_fn=_die_with_parent)
+                preexec_fn=children.die_with_parent)
         # --unlock: the login password, read from stdin up to EOF.
         try:
             self.proc.stdin.write(self.password.encode())
@@ -664,7 +619,7 @@ class Keyring:
                       *([sig] + _flat(sig, args) if sig else []))
 
     def log_text(self):
-        return _read(self.log_path)
+        return children.read_text(self.log_path)
 
     def is_locked(self, collection=None):
         return busctl(self.bus_address, "get-property", SECRETS_NAME,
@@ -770,9 +725,9 @@ class Keyring:
         if self.closed:
             return
         self.closed = True
-        _LIVE.discard(self)
+        children.live.discard(self)
         try:
-            _stop(self.proc)
+            children.stop(self.proc)
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -915,7 +870,7 @@ class OnlineAccounts:
             "GSETTINGS_BACKEND": "memory", "GIO_USE_VFS": "local", "NO_AT_BRIDGE": "1",
             "G_MESSAGES_DEBUG": "all",
         })
-        _LIVE.add(self)
+        children.live.add(self)
         try:
             if keyring is not None and store_password:
                 keyring.store(self.credentials_label, self.credentials_attributes,
@@ -929,7 +884,7 @@ class OnlineAccounts:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([GOA_DAEMON], stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, env=self.env,
-                                         preexec_fn=_die_with_parent)
+                                         preexec_fn=children.die_with_parent)
         want = {IFACE_GOA_ACCOUNT} | ({IFACE_GOA_MAIL} if self.mail_enabled else set())
 
         def ready():
@@ -941,7 +896,7 @@ class OnlineAccounts:
               time.monotonic() + timeout, self.proc, self.log_text)
 
     def log_text(self):
-        return _read(self.log_path)
+        return children.read_text(self.log_path)
 
     def managed_objects(self):
         """GetManagedObjects -> {path: {interface: {property: value}}}."""
@@ -968,31 +923,14 @@ class OnlineAccounts:
         if self.closed:
             return
         self.closed = True
-        _LIVE.discard(self)
+        children.live.discard(self)
         try:
-            _stop(self.proc)
+            children.stop(self.proc)
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # --- Self-check ------------------------------------------------------------------------
-
-def _private_bus(directory):
-    """A dbus-daemon of type session on a socket in directory, with the tests'
-    bus.conf (no service directories) -> (process, address)."""
-    conf = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bus.conf")
-    with open(os.path.join(directory, "dbus-daemon.log"), "wb") as log:
-        proc = subprocess.Popen(["dbus-daemon", "--config-file=" + conf,
-                                 "--address=unix:path=" + os.path.join(directory, "bus"),
-                                 "--nofork", "--print-address=1"],
-                                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent)
-    address = proc.stdout.readline().decode().strip()
-    if not address:
-        _stop(proc)
-        raise DesktopError("dbus-daemon printed no address")
-    return proc, address
-
 
 def _show(title, value):
     print("--", title)
@@ -1006,7 +944,7 @@ def _selfcheck():
     tmp = tempfile.mkdtemp(prefix="mailspool-desktop-")
     bus = keyring = goa = None
     try:
-        bus, address = _private_bus(tmp)
+        bus, address = children.private_bus(tmp)
         _show("bus", address)
         keyring = Keyring(address)
         _show("keyring ready; default collection", keyring.collection)
@@ -1032,7 +970,7 @@ def _selfcheck():
                                      goa_oauth2_credentials("token-2", 0, "refresh-2"))
         goa = OnlineAccounts(address, keyring, account_id="acc1", imap_host="127.0.0.1:1",
                              smtp_host="127.0.0.1:1", password="pw'1", extra_accounts=google)
-        _show("GOA accounts.conf", _read(goa.accounts_conf))
+        _show("GOA accounts.conf", children.read_text(goa.accounts_conf))
         unlocked, _ = keyring.search(goa.credentials_attributes)
         _show("GOA credentials item %s" % unlocked[0],
               {"Label": busctl(address, "get-property", SECRETS_NAME, unlocked[0],
@@ -1072,7 +1010,7 @@ def _selfcheck():
         for obj in (goa, keyring):
             if obj is not None:
                 obj.close()
-        _stop(bus)
+        children.stop(bus)
         if bus is not None:
             bus.stdout.close()
         shutil.rmtree(tmp, ignore_errors=True)

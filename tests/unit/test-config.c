@@ -352,11 +352,13 @@ static void test_spooler_settings(void **state)
         struct fixture *fx = *state;
         write_transport(fx, "a", "[Transport]\nKind=maildir\n");
         free(write_file(fx, "mailspool.conf",
-                        "[Spooler]\nAdminGroup=mailadm\nMaxMessageSize=18446744073709551615\n",
+                        "[Spooler]\nAdminGroup=mailadm\nMaxMessageSize=18446744073709551615\n"
+                        "Notifications=errors\n",
                         0644));
         load_ok(fx);
         assert_string_equal(fx->config.admin_group, "mailadm");
         assert_int_equal(fx->config.max_message_size, UINT64_MAX);
+        assert_int_equal(fx->config.notifications, NOTIFICATIONS_ERRORS);
         assert_false(fx->config.builtin);
 }
 
@@ -781,6 +783,8 @@ static void test_spooler_errors(void **state)
              ":2: MaxMessageSize: expected a number of bytes from 1 to 18446744073709551615, got "
              "\"18446744073709551616\""},
             {"[Spooler]\nAdminGroup=\n", ":2: AdminGroup: expected a group name, got \"\""},
+            {"[Spooler]\nNotifications=some\n",
+             ":2: Notifications: expected all, errors or none, got \"some\""},
             {"[Spooler]\n\n;comment\nAdmins=wheel\n", ":4: Admins: unknown key in [Spooler]"},
             {"[Transport]\nKind=smtp\n",
              ":2: Kind: in unknown section [Transport]; expected [Spooler]"},

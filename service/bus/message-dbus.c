@@ -24,8 +24,8 @@ struct message_object {
 int message_record_for_bus(struct msg_record *m)
 {
         int r = 0;
-        char **fields[] = {&m->transport,  &m->sender,     &m->subject,
-                           &m->message_id, &m->last_error, &m->path};
+        char **fields[] = {&m->transport,  &m->sender, &m->subject,   &m->message_id,
+                           &m->last_error, &m->path,   &m->copy_error};
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(fields); i++)
                 r = utf8_make_valid_in_place(fields[i]);
         STRV_FOREACH (p, m->recipients)
@@ -142,6 +142,18 @@ static int get_transport(sd_bus *bus, const char *path, const char *iface, const
         _cleanup_free_ char *p = NULL;
         int r = transport_path_for_id(m->transport, &p);
         return r < 0 ? r : sd_bus_message_append(reply, "o", p);
+}
+
+static const char *sent_copy_to_string(enum sent_copy c)
+{
+        return c == SENT_COPY_PENDING ? "pending" : c == SENT_COPY_COPIED ? "copied" : "";
+}
+
+static int get_sent_copy(sd_bus *bus, const char *path, const char *iface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct msg_record *m = userdata;
+        return sd_bus_message_append(reply, "s", sent_copy_to_string(m->sent_copy));
 }
 
 /* MAPI's IMsgStore::AbortSubmit. */
@@ -272,6 +284,8 @@ static const sd_bus_vtable message_vtable[] = {
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("DelayReported", "b", get_flag, offsetof(struct msg_record, delay_warned),
                     SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("SentCopy", "s", get_sent_copy, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    CHANGING_PROP("SentCopyError", "s", copy_error),
     SD_BUS_METHOD("Abort", "", "", method_abort, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD_WITH_NAMES("Hold", "", SD_BUS_PARAM(), "", SD_BUS_PARAM(), method_hold,
                              SD_BUS_VTABLE_UNPRIVILEGED),
@@ -318,6 +332,16 @@ static int append_delay_reported(sd_bus_message *m, const struct msg_record *r)
         return sd_bus_message_append(m, "b", (int) r->delay_warned);
 }
 
+static int append_sent_copy(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "s", sent_copy_to_string(r->sent_copy));
+}
+
+static int append_sent_copy_error(sd_bus_message *m, const struct msg_record *r)
+{
+        return sd_bus_message_append(m, "s", strempty(r->copy_error));
+}
+
 static int append_recipients(sd_bus_message *m, const struct msg_record *r)
 {
         return sd_bus_message_append_strv(m, r->recipients);
@@ -337,6 +361,8 @@ static const struct {
     {"PossiblyDelivered", "b", append_possibly_delivered},
     {"DelayReported", "b", append_delay_reported},
     {"Recipients", "as", append_recipients},
+    {"SentCopy", "s", append_sent_copy},
+    {"SentCopyError", "s", append_sent_copy_error},
 };
 
 /* What a PropertiesChanged of a message last announced: the changing
@@ -345,8 +371,9 @@ struct announced {
         uint64_t id;
         enum msg_state state;
         uint32_t attempts;
-        uint64_t next_attempt, due, last_error_hash, recipients_hash;
+        uint64_t next_attempt, due, last_error_hash, recipients_hash, copy_error_hash;
         bool possibly_delivered, delay_warned;
+        enum sent_copy sent_copy;
 };
 
 static int compare_announced(const void *a, const void *b)
@@ -374,6 +401,8 @@ static struct announced announced_of(const struct msg_record *r)
             .last_error_hash = hash_text(UINT64_C(14695981039346656037), r->last_error),
             .possibly_delivered = r->possibly_delivered,
             .delay_warned = r->delay_warned,
+            .sent_copy = r->sent_copy,
+            .copy_error_hash = hash_text(UINT64_C(14695981039346656037), r->copy_error),
         };
         uint64_t h = UINT64_C(14695981039346656037);
         STRV_FOREACH (p, r->recipients)
@@ -393,15 +422,18 @@ static unsigned announced_diff(const struct announced *old, const struct announc
                (old->last_error_hash != now->last_error_hash) << 3 | (old->due != now->due) << 4 |
                (old->possibly_delivered != now->possibly_delivered) << 5 |
                (old->delay_warned != now->delay_warned) << 6 |
-               (old->recipients_hash != now->recipients_hash) << 7;
+               (old->recipients_hash != now->recipients_hash) << 7 |
+               (old->sent_copy != now->sent_copy) << 8 |
+               (old->copy_error_hash != now->copy_error_hash) << 9;
 }
 
 /* Keeps what is announced now; a message in a final state is forgotten,
- * as nothing of it changes any more. */
+ * as nothing of it changes any more (a sent one once its copy is made). */
 static void announced_keep(struct bus_faces *b, const struct announced *now, struct announced *old)
 {
-        bool final = now->state == MSG_SENT || now->state == MSG_FAILED ||
-                     now->state == MSG_ABORTED || now->state == MSG_RECEIVED;
+        bool final = (now->state == MSG_SENT && now->sent_copy != SENT_COPY_PENDING) ||
+                     now->state == MSG_FAILED || now->state == MSG_ABORTED ||
+                     now->state == MSG_RECEIVED;
         if (old && final) {
                 tdelete(old, &b->announced, compare_announced);
                 free(old);
@@ -567,7 +599,10 @@ int message_dbus_register(struct bus_faces *b)
 /* The properties a message's change announces, by bit (as changing[]). */
 static const char *const message_change_names[] = {
     "State",         "Attempts",          "NextAttempt",   "LastError",
-    "DeferredUntil", "PossiblyDelivered", "DelayReported", "Recipients"};
+    "DeferredUntil", "PossiblyDelivered", "DelayReported", "Recipients",
+    "SentCopy",      "SentCopyError"};
+_Static_assert(ELEMENTSOF(message_change_names) == ELEMENTSOF(changing),
+               "one name per changing property");
 
 void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
 {
@@ -575,5 +610,5 @@ void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
         if (message_path_for_id(id, &path) < 0)
                 return;
         bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_MESSAGE, message_change_names,
-                         recipients ? 0xffu : 0x7fu);
+                         recipients ? 0x3ffu : 0x37fu);
 }

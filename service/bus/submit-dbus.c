@@ -292,6 +292,9 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
             .on_demand = o->on_demand,
             .expiry_usec = o->expiry,
             .submitted_usec = now_realtime_usec(),
+            /* Decided now, so that the body outlives "sent" until the copy
+             * is made (store.c, version 5). */
+            .sent_copy = t->config->sent_copy_transport ? SENT_COPY_PENDING : SENT_COPY_NONE,
         };
         /* Hold wins; then the later of DeferredUntil and the end of the
          * transport's undo window (SendDelay), which a forced flush may cut

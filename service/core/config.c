@@ -128,6 +128,8 @@ bool transport_config_equal(const struct transport_config *a, const struct trans
             {a->maildir, b->maildir},
             {a->mailbox, b->mailbox},
             {a->pickup, b->pickup},
+            {a->sent_copy_transport, b->sent_copy_transport},
+            {a->sent_copy_mailbox, b->sent_copy_mailbox},
         };
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (!streq_ptr(strings[i][0], strings[i][1]))
@@ -166,6 +168,8 @@ static void transport_config_clear(struct transport_config *t)
         free(t->maildir);
         free(t->mailbox);
         free(t->pickup);
+        free(t->sent_copy_transport);
+        free(t->sent_copy_mailbox);
         *t = (struct transport_config){0};
 }
 
@@ -270,7 +274,7 @@ struct config_key {
         int (*parse)(struct config_file *f, const char *key, const char *value);
 };
 
-#define MAX_KEYS 32
+#define MAX_KEYS 40
 
 struct config_file {
         const char *path;       /* as opened: every message starts with it */
@@ -716,6 +720,7 @@ enum transport_key {
         TRANSPORT_AFTER_DOWNLOAD,
         TRANSPORT_MAILBOX,
         TRANSPORT_DELETE_AFTER,
+        TRANSPORT_SENT_COPY,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -723,8 +728,9 @@ enum transport_key {
  * know beyond struct transport_config. */
 struct loaded_transport {
         struct transport_config config;
-        unsigned default_line; /* line of Default=; 0 if it is not set */
-        bool default_value;    /* what Default= says */
+        unsigned default_line;   /* line of Default=; 0 if it is not set */
+        unsigned sent_copy_line; /* line of SentCopy=, for check_sent_copies() */
+        bool default_value;      /* what Default= says */
 };
 
 struct transport_file {
@@ -1045,16 +1051,43 @@ static int parse_after_download(struct config_file *f, const char *key, const ch
         return 0;
 }
 
-static int parse_mailbox(struct config_file *f, const char *key, const char *value)
+/* A mailbox goes into a URL path and an IMAP command: printable, no quotes. */
+static bool mailbox_name_valid(const char *value)
 {
-        /* It goes into a URL path and an IMAP command: printable, no quotes. */
         bool ok = *value;
         for (const char *p = value; *p; p++)
                 if ((unsigned char) *p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
                         ok = false;
-        if (!ok)
+        return ok;
+}
+
+static int parse_mailbox(struct config_file *f, const char *key, const char *value)
+{
+        if (!mailbox_name_valid(value))
                 return file_fail(f, f->line, key, "expected a mailbox name, got \"%s\"", value);
         return store_string(f, &transport_file_of(f)->t->config.mailbox, value);
+}
+
+static bool transport_id_is_valid(const char *id);
+
+/* "in:Sent": the IMAP transport and its mailbox; the transport is checked
+ * once every file is read (check_sent_copies()). */
+static int parse_sent_copy(struct config_file *f, const char *key, const char *value)
+{
+        struct transport_config *c = &transport_file_of(f)->t->config;
+        const char *colon = strchr(value, ':');
+        _cleanup_free_ char *id = colon ? strndup(value, colon - value) : NULL;
+        if (colon && !id)
+                return file_oom(f);
+        if (!id || !transport_id_is_valid(id) || !mailbox_name_valid(colon + 1))
+                return file_fail(f, f->line, key,
+                                 "expected TRANSPORT:MAILBOX (an imap transport and its folder, "
+                                 "as in:Sent), got \"%s\"",
+                                 value);
+        free(c->sent_copy_transport);
+        c->sent_copy_transport = TAKE_PTR(id);
+        transport_file_of(f)->t->sent_copy_line = f->line;
+        return store_string(f, &c->sent_copy_mailbox, colon + 1);
 }
 
 static int parse_delete_after(struct config_file *f, const char *key, const char *value)
@@ -1258,6 +1291,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_AFTER_DOWNLOAD] = {"AfterDownload", parse_after_download},
     [TRANSPORT_MAILBOX] = {"Mailbox", parse_mailbox},
     [TRANSPORT_DELETE_AFTER] = {"DeleteAfter", parse_delete_after},
+    [TRANSPORT_SENT_COPY] = {"SentCopy", parse_sent_copy},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -1360,6 +1394,9 @@ static void check_transport_against_kind(struct transport_file *tf)
         if (f->key_lines[TRANSPORT_DELETE_AFTER] && c->kind != TRANSPORT_POP3)
                 file_fail(f, f->key_lines[TRANSPORT_DELETE_AFTER], "DeleteAfter",
                           "DeleteAfter is for kind pop3, not %s", kind);
+        if (f->key_lines[TRANSPORT_SENT_COPY] && c->kind != TRANSPORT_SMTP)
+                file_fail(f, f->key_lines[TRANSPORT_SENT_COPY], "SentCopy",
+                          "SentCopy is for kind smtp, not %s", kind);
         if (f->key_lines[TRANSPORT_MAILBOX] && c->kind != TRANSPORT_IMAP)
                 file_fail(f, f->key_lines[TRANSPORT_MAILBOX], "Mailbox",
                           "Mailbox is for kind imap, not %s", kind);
@@ -1648,6 +1685,38 @@ static int add_builtin_transport(const char *state_dir, struct transport_list *l
 
 /* At most one transport may say Default=yes; the message names the second
  * one in file-name order, where the reader is most likely to look. */
+/* SentCopy= names an imap transport that exists. */
+static int check_sent_copies(const struct transport_list *list, char **ret_error)
+{
+        for (size_t i = 0; i < list->n; i++) {
+                const struct loaded_transport *t = &list->items[i];
+                const char *target = t->config.sent_copy_transport;
+                if (!target)
+                        continue;
+                const struct loaded_transport *found = NULL;
+                for (size_t k = 0; k < list->n; k++)
+                        if (streq(list->items[k].config.id, target))
+                                found = &list->items[k];
+                if (found && found->config.kind == TRANSPORT_IMAP)
+                        continue;
+                if (!ret_error)
+                        return -EINVAL;
+                int r = !found ? asprintf(ret_error,
+                                          "%s:%u: SentCopy: unknown transport \"%s\" (there is "
+                                          "no transports.d/%s.conf)",
+                                          t->config.file, t->sent_copy_line, target, target)
+                               : asprintf(ret_error,
+                                          "%s:%u: SentCopy: transport \"%s\" is of kind %s; "
+                                          "the copy goes to an imap transport",
+                                          t->config.file, t->sent_copy_line, target,
+                                          transport_kind_to_string(found->config.kind));
+                if (r < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int check_single_default(const struct transport_list *list, char **ret_error)
 {
         const struct loaded_transport *first = NULL;
@@ -1801,6 +1870,9 @@ int config_load(const char *config_dir, const char *state_dir, bool session,
         }
 
         r = check_single_default(&list, ret_error);
+        if (r < 0)
+                return r;
+        r = check_sent_copies(&list, ret_error);
         if (r < 0)
                 return r;
         _cleanup_free_ size_t *order = calloc(list.n, sizeof(size_t));

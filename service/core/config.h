@@ -122,7 +122,10 @@ struct transport_config {
         uint32_t methods; /* ResourceMethods bits, narrowed by Methods= */
         uint32_t max_connections;
         enum after_download after_download;
-        char *mailbox;         /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
+        char *mailbox; /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
+        /* SMTP: where a sent message is copied (SentCopy=in:Sent): an imap
+         * transport's id and its mailbox; NULL: no copy. */
+        char *sent_copy_transport, *sent_copy_mailbox;
         uint32_t delete_after; /* POP3: days a fetched message stays on the server; 0: always */
         char *maildir;         /* absolute */
         char *pickup;          /* absolute; maildir kind only, else NULL */

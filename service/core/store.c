@@ -93,6 +93,7 @@ void msg_record_clear(struct msg_record *r)
         free(r->message_id);
         free(r->last_error);
         free(r->path);
+        free(r->copy_error);
         *r = (struct msg_record){};
 }
 
@@ -211,12 +212,28 @@ static const char schema_v4[] =
     "  WHEN NEW.state IN ('sent', 'aborted') "
     "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
 
+/* Version 5: the copy of a sent message in an IMAP mailbox (SentCopy=), a
+ * step of its own: "pending" from submission (when the transport makes
+ * copies) until the copy is there, with its attempts, the time of the next
+ * one and why the last failed. A sent message keeps its body while its
+ * copy is pending. */
+static const char schema_v5[] =
+    "ALTER TABLE messages ADD COLUMN sent_copy TEXT NOT NULL DEFAULT '' "
+    "  CHECK (sent_copy IN ('', 'pending', 'copied'));"
+    "ALTER TABLE messages ADD COLUMN copy_attempts INTEGER NOT NULL DEFAULT 0 "
+    "  CHECK (copy_attempts >= 0);"
+    "ALTER TABLE messages ADD COLUMN copy_next INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE messages ADD COLUMN copy_error TEXT NOT NULL DEFAULT '';"
+    "DROP TRIGGER messages_drop_body;"
+    "CREATE TRIGGER messages_drop_body AFTER UPDATE OF state, sent_copy ON messages "
+    "  WHEN NEW.state = 'aborted' OR (NEW.state = 'sent' AND NEW.sent_copy != 'pending') "
+    "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;"
+    "CREATE INDEX messages_copy ON messages (copy_next) "
+    "  WHERE state = 'sent' AND sent_copy = 'pending';";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
-    schema_v1,
-    schema_v2,
-    schema_v3,
-    schema_v4,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -253,6 +270,11 @@ enum store_stmt {
         STMT_NEXT_UNWARNED,
         STMT_LIST_UNWARNED,
         STMT_RECENT_IDS,
+        STMT_NEXT_COPY,
+        STMT_LIST_COPIES,
+        STMT_COPY_BEGIN,
+        STMT_COPY_DONE,
+        STMT_COPY_DEFER,
         _STMT_MAX,
 };
 
@@ -279,12 +301,17 @@ enum {
         COL_EXPIRY,
         COL_POSSIBLY_DELIVERED,
         COL_DELAY_WARNED,
+        COL_SENT_COPY,
+        COL_COPY_ATTEMPTS,
+        COL_COPY_NEXT,
+        COL_COPY_ERROR,
         COL_ADDRESS,
 };
 #define SELECT_RECORDS                                                                             \
         "SELECT m.id, m.direction, m.state, m.transport, m.sender, m.subject, m.message_id, "      \
         "m.size, m.submitted, m.attempts, m.next_attempt, m.last_error, m.owner, m.on_demand, "    \
         "m.path, m.due, m.undo_window, m.expiry, m.possibly_delivered, m.delay_warned, "           \
+        "m.sent_copy, m.copy_attempts, m.copy_next, m.copy_error, "                                \
         "r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
 
 /* store_set_state() binds the states it may leave in ?5.. one slot per state;
@@ -300,8 +327,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_ROLLBACK] = "ROLLBACK",
     [STMT_INSERT_MESSAGE] =
         "INSERT INTO messages (direction, state, transport, sender, subject, message_id, "
-        "size, submitted, owner, on_demand, path, source_key, due, undo_window, expiry) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        "size, submitted, owner, on_demand, path, source_key, due, undo_window, expiry, "
+        "sent_copy) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [STMT_INSERT_BODY] = "INSERT INTO bodies (message, data) VALUES (?1, ?2)",
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
@@ -344,6 +372,18 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_COUNT_HELD_SCHEDULED] = "SELECT count(*) FILTER (WHERE state = 'held'), "
                                   "count(*) FILTER (WHERE state = 'scheduled') FROM messages "
                                   "WHERE transport = ?1 AND state IN ('held', 'scheduled')",
+    /* A copy never tried has copy_next 0: due at once (max() makes it 1,
+     * so that 0 keeps meaning "none"). */
+    [STMT_NEXT_COPY] = "SELECT coalesce(min(max(copy_next, 1)), 0) FROM messages "
+                       "WHERE state = 'sent' AND sent_copy = 'pending'",
+    [STMT_LIST_COPIES] = "SELECT id FROM messages WHERE state = 'sent' "
+                         "AND sent_copy = 'pending' AND copy_next <= ?1 ORDER BY id LIMIT 64",
+    [STMT_COPY_BEGIN] = "UPDATE messages SET copy_attempts = copy_attempts + 1 "
+                        "WHERE id = ?1 AND sent_copy = 'pending'",
+    [STMT_COPY_DONE] = "UPDATE messages SET sent_copy = 'copied', copy_error = '', copy_next = 0 "
+                       "WHERE id = ?1 AND sent_copy = 'pending'",
+    [STMT_COPY_DEFER] = "UPDATE messages SET copy_error = ?2, copy_next = ?3 "
+                        "WHERE id = ?1 AND sent_copy = 'pending'",
     [STMT_EXISTS] = "SELECT 1 FROM messages WHERE id = ?1",
     [STMT_RECOVER] = "UPDATE messages SET state = 'queued' WHERE state = 'sending'",
     [STMT_PENDING] = "SELECT id FROM messages "
@@ -687,6 +727,11 @@ static int insert_message(struct store *s, const struct new_message *n, uint64_t
         rc = rc ?: sqlite3_bind_int64(st, 13, scheduled ? (int64_t) m->due_usec : 0);
         rc = rc ?: sqlite3_bind_int(st, 14, scheduled && m->undo_window);
         rc = rc ?: sqlite3_bind_int64(st, 15, (int64_t) m->expiry_usec);
+        rc = rc
+                 ?: bind_text(st, 16,
+                              n->direction == MSG_OUTBOUND && m->sent_copy == SENT_COPY_PENDING
+                                  ? "pending"
+                                  : "");
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
 
@@ -929,6 +974,12 @@ static int record_from_row(sqlite3_stmt *st, struct msg_record *r)
         r->expiry_usec = (uint64_t) sqlite3_column_int64(st, COL_EXPIRY);
         r->possibly_delivered = sqlite3_column_int(st, COL_POSSIBLY_DELIVERED) != 0;
         r->delay_warned = sqlite3_column_int(st, COL_DELAY_WARNED) != 0;
+        const char *copy = (const char *) sqlite3_column_text(st, COL_SENT_COPY);
+        r->sent_copy = streq_ptr(copy, "pending")  ? SENT_COPY_PENDING
+                       : streq_ptr(copy, "copied") ? SENT_COPY_COPIED
+                                                   : SENT_COPY_NONE;
+        r->copy_attempts = (uint32_t) sqlite3_column_int64(st, COL_COPY_ATTEMPTS);
+        r->copy_next_usec = (uint64_t) sqlite3_column_int64(st, COL_COPY_NEXT);
 
         /* An empty vector rather than NULL: "no recipients" is a real answer. */
         r->recipients = calloc(1, sizeof(char *));
@@ -941,6 +992,7 @@ static int record_from_row(sqlite3_stmt *st, struct msg_record *r)
         k = k ?: column_strdup(st, COL_MESSAGE_ID, &r->message_id);
         k = k ?: column_strdup(st, COL_LAST_ERROR, &r->last_error);
         k = k ?: column_strdup(st, COL_PATH, &r->path);
+        k = k ?: column_strdup(st, COL_COPY_ERROR, &r->copy_error);
         return k;
 }
 
@@ -1208,17 +1260,23 @@ int store_recent_ids(struct store *s, int64_t owner, size_t limit, uint64_t **re
         return step_ids(st, ret_ids, ret_n);
 }
 
-int store_next_unwarned(struct store *s, uint64_t *ret_submitted_usec)
+/* The one time a statement of the "earliest ..." kind reads; 0: none. */
+static int next_time(struct store *s, enum store_stmt which, uint64_t *ret_usec)
 {
-        if (!s || !ret_submitted_usec)
+        if (!s || !ret_usec)
                 return -EINVAL;
-        _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_NEXT_UNWARNED];
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
         int64_t v = 0;
         int r = step_int64(st, &v);
         if (r < 0)
                 return r;
-        *ret_submitted_usec = v > 0 ? (uint64_t) v : 0;
+        *ret_usec = v > 0 ? (uint64_t) v : 0;
         return 0;
+}
+
+int store_next_unwarned(struct store *s, uint64_t *ret_submitted_usec)
+{
+        return next_time(s, STMT_NEXT_UNWARNED, ret_submitted_usec);
 }
 
 int store_next_due(struct store *s, uint64_t *ret_due_usec, uint64_t *ret_expiry_usec)
@@ -1293,6 +1351,52 @@ int store_set_possibly_delivered(struct store *s, uint64_t id, bool value)
 int store_set_delay_warned(struct store *s, uint64_t id)
 {
         return set_flag(s, STMT_SET_DELAY_WARNED, id, true);
+}
+
+int store_next_copy(struct store *s, uint64_t *ret_usec)
+{
+        return next_time(s, STMT_NEXT_COPY, ret_usec);
+}
+
+int store_list_copies_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n)
+{
+        return list_before(s, STMT_LIST_COPIES, now_usec, ret_ids, ret_n);
+}
+
+/* One of the copy statements on message id (?1), with the error and the
+ * next attempt's time of STMT_COPY_DEFER. -ENOENT: no copy pending there. */
+static int copy_step(struct store *s, enum store_stmt which, uint64_t id, const char *error,
+                     uint64_t next_usec)
+{
+        if (!s || !fits_int64(id) || !fits_int64(next_usec))
+                return -EINVAL;
+        _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
+        int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
+        if (which == STMT_COPY_DEFER) {
+                rc = rc ?: bind_text(st, 2, strempty(error));
+                rc = rc ?: sqlite3_bind_int64(st, 3, (int64_t) next_usec);
+        }
+        if (rc != SQLITE_OK)
+                return errno_from_sqlite(rc);
+        int r = step_done(st);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
+}
+
+int store_copy_begin(struct store *s, uint64_t id)
+{
+        return copy_step(s, STMT_COPY_BEGIN, id, NULL, 0);
+}
+
+int store_copy_done(struct store *s, uint64_t id)
+{
+        return copy_step(s, STMT_COPY_DONE, id, NULL, 0);
+}
+
+int store_copy_deferred(struct store *s, uint64_t id, const char *error, uint64_t next_usec)
+{
+        return copy_step(s, STMT_COPY_DEFER, id, error, next_usec);
 }
 
 int store_release_undo_window(struct store *s, const char *transport, uint64_t **ret_ids,

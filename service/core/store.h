@@ -38,6 +38,13 @@ int msg_direction_from_string(const char *s);              /* enum value, or -EI
  * sent, failed, aborted and received are final. */
 bool msg_state_transition_allowed(enum msg_state from, enum msg_state to);
 
+/* The copy of a sent message in an IMAP mailbox (SentCopy=). */
+enum sent_copy {
+        SENT_COPY_NONE,    /* none wanted */
+        SENT_COPY_PENDING, /* wanted; made once the message is sent */
+        SENT_COPY_COPIED,
+};
+
 struct msg_record {
         uint64_t id;
         enum msg_direction direction;
@@ -62,6 +69,10 @@ struct msg_record {
         bool possibly_delivered; /* the connection broke after the final "." */
         bool delay_warned;       /* its owner got the "delayed" report */
         char *path;              /* inbound: the file in the Maildir; "" otherwise */
+        enum sent_copy sent_copy;
+        uint32_t copy_attempts;  /* of the copy: counted before each */
+        uint64_t copy_next_usec; /* when the copy is tried again; 0: at once */
+        char *copy_error;        /* why the last copy failed; "" if none */
 };
 void msg_record_clear(struct msg_record *r);
 void msg_record_array_free(struct msg_record *r, size_t n);
@@ -85,7 +96,7 @@ int store_recover(struct store *s, unsigned *ret_requeued);
 /* Stores a new outbound message in state m->state, which is "queued",
  * "held" or "scheduled" (fields used: state, transport, sender, recipients,
  * subject, message_id, owner, on_demand, due_usec, undo_window, expiry_usec,
- * submitted_usec; size comes from body_size). */
+ * submitted_usec, sent_copy; size comes from body_size). */
 int store_add_outbound(struct store *s, const struct msg_record *m, const void *body,
                        size_t body_size, uint64_t *ret_id);
 
@@ -122,6 +133,19 @@ int store_schedule(struct store *s, uint64_t id, enum msg_state to, uint64_t due
 /* Sets possibly_delivered or delay_warned of message id. */
 int store_set_possibly_delivered(struct store *s, uint64_t id, bool value);
 int store_set_delay_warned(struct store *s, uint64_t id);
+
+/* Copies of sent messages (SentCopy=): the earliest time one is due (0:
+ * none pending), and those due at now_usec. Before each attempt,
+ * store_copy_begin() counts it (an attempt after the first, or after a
+ * restart, looks first whether the copy is already there); then the copy is
+ * done, or deferred with why and when to try again. -ENOENT: message id has
+ * no copy pending. */
+int store_next_copy(struct store *s, uint64_t *ret_usec);
+/* (at most 64 of them, oldest first) */
+int store_list_copies_due(struct store *s, uint64_t now_usec, uint64_t **ret_ids, size_t *ret_n);
+int store_copy_begin(struct store *s, uint64_t id);
+int store_copy_done(struct store *s, uint64_t id);
+int store_copy_deferred(struct store *s, uint64_t id, const char *error, uint64_t next_usec);
 
 /* What comes due: the earliest due time of a scheduled message and the
  * earliest ExpiryTime of an unsent one (0: none), and the ids that are due

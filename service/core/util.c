@@ -135,3 +135,23 @@ int read_file_contents(int fd, size_t size, char **ret)
         *ret = TAKE_PTR(buf);
         return 0;
 }
+
+int text_to_crlf(const char *in, size_t size, char **ret, size_t *ret_size)
+{
+        size_t lf = 0;
+        for (size_t i = 0; i < size; i++)
+                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+                        lf++;
+        char *out = malloc(size + lf + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        for (size_t i = 0; i < size; i++) {
+                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+                        out[o++] = '\r';
+                out[o++] = in[i];
+        }
+        *ret = out;
+        *ret_size = o;
+        return 0;
+}

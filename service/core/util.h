@@ -95,3 +95,7 @@ int mkdir_p(const char *path, mode_t mode);
 /* Reads the first size bytes of a regular file into a new buffer (never
  * NULL, even for size 0); -EIO if the file is shorter than size. */
 int read_file_contents(int fd, size_t size, char **ret);
+
+/* Mail on the wire (SMTP DATA, IMAP APPEND) has CRLF line ends; what was
+ * submitted may have bare LFs: a copy with each bare LF made CRLF. */
+int text_to_crlf(const char *in, size_t size, char **ret, size_t *ret_size);

@@ -29,6 +29,8 @@ static void on_message_settled(struct transport *t, uint64_t id, enum delivery_o
                 spool_schedule_changed(d->spool);
         if (outcome == DELIVERY_FAILED)
                 message_notice_failed(&d->faces, id);
+        if (outcome == DELIVERY_SENT)
+                spool_copies_kick(d->spool);
         flushes_message_settled(&d->flushes, t, id, outcome);
 }
 
@@ -150,6 +152,9 @@ int daemon_start(struct daemon *d, struct spool_config *config)
         if (r < 0)
                 return r;
         r = spool_network_start(d->spool);
+        if (r < 0)
+                return r;
+        r = spool_copies_start(d->spool);
         if (r < 0)
                 return r;
         return transport_dbus_add_all(&d->faces, false);

@@ -35,8 +35,8 @@ struct spool {
         gid_t admin_gid; /* AdminGroup, resolved when the configuration is read */
         bool has_admin_gid;
         struct spool_listener listener;
-        sd_bus *session_bus; /* the daemon's bus when it is a session bus, else NULL */
-        char *machine_domain; /* the machine's mail domain, found at start */
+        sd_bus *session_bus;       /* the daemon's bus when it is a session bus, else NULL */
+        char *machine_domain;      /* the machine's mail domain, found at start */
         struct netwatch *netwatch; /* netwatch.c: whether the machine has a network */
         bool online;
 
@@ -44,8 +44,10 @@ struct spool {
         struct transport **transports;
         size_t n_transports;
 
-        struct status_row status; /* the spooler's row; status_string is ours */
-        sd_event_source *due_timer; /* schedule.c: the earliest due or expiry time */
+        struct status_row status;    /* the spooler's row; status_string is ours */
+        sd_event_source *due_timer;  /* schedule.c: the earliest due or expiry time */
+        sd_event_source *copy_timer; /* sent-copy.c: the next copy to retry */
+        bool copying;                /* sent-copy.c: a copy is under way */
         bool stopping;
 };
 
@@ -63,6 +65,11 @@ int spool_schedule_start(struct spool *s);
  * while it has none. */
 int spool_network_start(struct spool *s);
 void spool_schedule_changed(struct spool *s);
+/* sent-copy.c: copies of sent messages into an IMAP mailbox (SentCopy=).
+ * Start once the transports are up; kick when a message was sent (its copy
+ * may be due) or a transport may reach its server again. */
+int spool_copies_start(struct spool *s);
+void spool_copies_kick(struct spool *s);
 
 /* Builds the transports from s->config. */
 int spool_start_transports(struct spool *s);

@@ -174,3 +174,19 @@ enum mapi_error curl_session_failure(CURL *e, CURLcode result, const char *where
                 *ret_text = NULL;
         return m;
 }
+
+int curl_session_url_with_path(const char *server, const char *path, char **ret)
+{
+        CURLU *u = curl_url();
+        char *url = NULL;
+        int r = -EINVAL;
+        if (u && curl_url_set(u, CURLUPART_URL, server, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_PATH, path, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
+                *ret = strdup(url);
+                r = *ret ? 0 : -ENOMEM;
+        }
+        curl_free(url);
+        curl_url_cleanup(u);
+        return r;
+}

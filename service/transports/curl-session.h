@@ -13,6 +13,10 @@
  * scheme's default. */
 int curl_session_host_port(const char *url, char **ret);
 
+/* The server URL with its path replaced (IMAP: the mailbox and what to
+ * fetch; POP3: the message number). */
+int curl_session_url_with_path(const char *server, const char *path, char **ret);
+
 /* Sets URL (url, or c->server if NULL), timeouts, TLS (c->tls and the trust
  * settings), the user and the mechanisms, and error_buffer (CURL_ERROR_SIZE
  * bytes). The secret comes from curl-logon.c. */

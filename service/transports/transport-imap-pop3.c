@@ -165,24 +165,6 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
         return 0;
 }
 
-/* The server URL with its path replaced (IMAP: the mailbox and what to
- * fetch; POP3: the message number). */
-static int url_with_path(const char *server, const char *path, char **ret)
-{
-        CURLU *u = curl_url();
-        char *url = NULL;
-        int r = -EINVAL;
-        if (u && curl_url_set(u, CURLUPART_URL, server, 0) == CURLUE_OK &&
-            curl_url_set(u, CURLUPART_PATH, path, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_URL, &url, 0) == CURLUE_OK) {
-                *ret = strdup(url);
-                r = *ret ? 0 : -ENOMEM;
-        }
-        curl_free(url);
-        curl_url_cleanup(u);
-        return r;
-}
-
 static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata);
 static void transfer_ended(struct transport *t, enum mapi_error code, const char *text);
 
@@ -383,7 +365,7 @@ static void fetch_next(struct transport *t)
         if (r < 0)
                 r = -ENOMEM;
         else
-                r = url_with_path(t->config->server, path, &url);
+                r = curl_session_url_with_path(t->config->server, path, &url);
         f->step = STEP_FETCH;
         if (r >= 0)
                 r = transfer_start(t, url, NULL, false, false);
@@ -503,7 +485,7 @@ static void after_download_next(struct transport *t)
         if (r >= 0 && f->protocol == FETCH_IMAP)
                 r = asprintf(&mailbox, "/%s", t->config->mailbox) < 0 ? -ENOMEM : 0;
         if (r >= 0)
-                r = url_with_path(t->config->server, mailbox ? mailbox : "/", &url);
+                r = curl_session_url_with_path(t->config->server, mailbox ? mailbox : "/", &url);
         f->step = STEP_AFTER;
         if (r >= 0)
                 r = transfer_start(t, url, command, f->protocol == FETCH_POP3, false);
@@ -528,7 +510,7 @@ static int imap_search_next(struct transport *t, bool first)
         _cleanup_free_ char *mailbox = NULL;
         if (asprintf(&mailbox, "/%s", t->config->mailbox) < 0)
                 return -ENOMEM;
-        int r = url_with_path(t->config->server, mailbox, &url);
+        int r = curl_session_url_with_path(t->config->server, mailbox, &url);
         if (r < 0)
                 return r;
         uint64_t to = f->search_from + SEARCH_WINDOW - 1;
@@ -550,7 +532,7 @@ static int imap_search_unseen(struct transport *t)
         _cleanup_free_ char *url = NULL, *command = NULL, *mailbox = NULL;
         if (asprintf(&mailbox, "/%s", t->config->mailbox) < 0)
                 return -ENOMEM;
-        int r = url_with_path(t->config->server, mailbox, &url);
+        int r = curl_session_url_with_path(t->config->server, mailbox, &url);
         if (r < 0)
                 return r;
         if (asprintf(&command, "UID SEARCH UID %" PRIu64 ":%" PRIu64 " UNSEEN", f->window_from,

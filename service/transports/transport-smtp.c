@@ -97,27 +97,6 @@ static unsigned smtp_max_in_transit(struct transport *t)
         return t->config->max_connections > 0 ? t->config->max_connections : 1;
 }
 
-/* SMTP wants CRLF line ends; what was submitted may have bare LFs. */
-static int to_crlf(const char *in, size_t size, char **ret, size_t *ret_size)
-{
-        size_t lf = 0;
-        for (size_t i = 0; i < size; i++)
-                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-                        lf++;
-        char *out = malloc(size + lf + 1);
-        if (!out)
-                return -ENOMEM;
-        size_t o = 0;
-        for (size_t i = 0; i < size; i++) {
-                if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
-                        out[o++] = '\r';
-                out[o++] = in[i];
-        }
-        *ret = out;
-        *ret_size = o;
-        return 0;
-}
-
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata)
 {
         struct smtp_delivery *x = userdata;
@@ -480,7 +459,7 @@ static int smtp_deliver(struct transport *t, uint64_t id)
         struct smtp_delivery *x = delivery_new(t, id);
         if (!x)
                 return -ENOMEM;
-        r = to_crlf(body, size, &x->data, &x->size);
+        r = text_to_crlf(body, size, &x->data, &x->size);
         if (r >= 0)
                 r = session_setup(x);
         if (r >= 0)

@@ -9,6 +9,7 @@
 #include <systemd/sd-bus.h>
 
 #include "bounce.h"
+#include "imap-append.h"
 #include "log.h"
 #include "mail-parse.h"
 #include "maildir.h"
@@ -204,6 +205,7 @@ struct transport *transport_free(struct transport *t)
 {
         if (!t)
                 return NULL;
+        transport_append_stop(t);
         if (t->ops && t->ops->done && t->driver)
                 t->ops->done(t);
         secret_source_free(t->secret); /* after the driver: none of its logons waits now */
@@ -712,6 +714,11 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         transport_kick(t);
         if (t->in_transit == 0)
                 REPORT(t, idle);
+}
+
+void transport_message_copy_changed(struct transport *t, uint64_t id)
+{
+        REPORT(t, message_changed, id, false);
 }
 
 void transport_delivery_done(struct transport *t, uint64_t id, enum delivery_outcome outcome,

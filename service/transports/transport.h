@@ -159,6 +159,8 @@ struct transport {
 
         bool downloading;
         bool validating;
+        struct imap_append *append;     /* imap-append.c: a copy under way */
+        struct curl_event *append_curl; /* its transfers' multi handle */
 };
 
 const struct transport_ops *transport_ops_for_kind(enum transport_kind kind);
@@ -208,6 +210,10 @@ void transport_send_first(struct transport *t, const uint64_t *ids, const bool *
 /* How many of that list were taken into delivery so far; the rest were not
  * tried. */
 size_t transport_send_first_claimed(const struct transport *t);
+
+/* SentCopy, SentCopyError or the body of message id moved (the spool's
+ * copies of sent messages). */
+void transport_message_copy_changed(struct transport *t, uint64_t id);
 
 /* Called by drivers. */
 /* Before transport_delivery_done() when the server could not be reached or

@@ -41,6 +41,8 @@ MESSAGE_PROPS = {
     "Attempts": "u", "NextAttempt": "t", "LastError": "s", "Owner": "u", "Path": "s",
     "OnDemand": "b", "DeferredUntil": "t", "ExpiryTime": "t", "PossiblyDelivered": "b",
     "DelayReported": "b",
+    "SentCopy": "s",
+    "SentCopyError": "s",
 }
 
 

@@ -440,6 +440,15 @@ static void test_bad_values(void **state)
                 const char *suffix;
         } cases[] = {
             {"StartTLS=maybe", ":4: StartTLS: expected yes, no or required, got \"maybe\""},
+            {"SentCopy=Sent",
+             ":4: SentCopy: expected TRANSPORT:MAILBOX (an imap transport and its folder, as "
+             "in:Sent), got \"Sent\""},
+            {"SentCopy=in:", ":4: SentCopy: expected TRANSPORT:MAILBOX (an imap transport and its "
+                             "folder, as in:Sent), got \"in:\""},
+            {"SentCopy=a/b:Sent", ":4: SentCopy: expected TRANSPORT:MAILBOX (an imap transport "
+                                  "and its folder, as in:Sent), got \"a/b:Sent\""},
+            {"SentCopy=nosuch:Sent",
+             ":4: SentCopy: unknown transport \"nosuch\" (there is no transports.d/nosuch.conf)"},
             {"StartTLS=YES", ":4: StartTLS: expected yes, no or required, got \"YES\""},
             {"Default=maybe", ":4: Default: expected yes or no, got \"maybe\""},
             {"Asynchronous=2", ":4: Asynchronous: expected yes or no, got \"2\""},
@@ -519,6 +528,29 @@ static void test_bad_kind_and_server(void **state)
         assert_work_error(fx, "[Transport]\nKind=imap\nServer=imap://h\nDefault=yes\n",
                           ":4: Default: kind imap cannot send; only an smtp or maildir "
                           "transport can be the default");
+}
+
+/* SentCopy names an imap transport, and only an smtp one has it. */
+static void test_sent_copy(void **state)
+{
+        struct fixture *fx = *state;
+        write_transport(fx, "in", "[Transport]\nKind=imap\nServer=imap://h\n");
+        write_transport(fx, "work",
+                        "[Transport]\nKind=smtp\nServer=smtp://h\nSentCopy=in:Sent Items\n");
+        load_ok(fx);
+        const struct transport_config *w = &fx->config.transports[1];
+        assert_string_equal(w->id, "work");
+        assert_string_equal(w->sent_copy_transport, "in");
+        assert_string_equal(w->sent_copy_mailbox, "Sent Items");
+        spool_config_clear(&fx->config);
+        write_transport(fx, "work",
+                        "[Transport]\nKind=smtp\nServer=smtp://h\nSentCopy=work:Sent\n");
+        assert_error(fx, "transports.d/work.conf",
+                     ":4: SentCopy: transport \"work\" is of kind smtp; the copy goes to an imap "
+                     "transport");
+        write_transport(fx, "work", "[Transport]\nKind=imap\nServer=imap://h\nSentCopy=in:Sent\n");
+        assert_error(fx, "transports.d/work.conf",
+                     ":4: SentCopy: SentCopy is for kind smtp, not imap");
 }
 
 static void test_missing_keys(void **state)
@@ -910,6 +942,7 @@ int main(void)
             T(test_bad_values),
             T(test_bad_kind_and_server),
             T(test_missing_keys),
+            T(test_sent_copy),
             T(test_first_error_wins),
             T(test_long_line),
             T(test_password_file),

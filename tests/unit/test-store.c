@@ -467,6 +467,73 @@ static void test_body_dropped_when_done(void **state)
         free(data);
 }
 
+/* SentCopy: the body outlives "sent" until the copy is made; attempts are
+ * counted, a failed one waits its time. */
+static void test_sent_copy(void **state)
+{
+        struct fixture *f = *state;
+        char *recipients[] = {"b@example.org", NULL};
+        struct msg_record m = {
+            .state = MSG_QUEUED,
+            .transport = "work",
+            .sender = "a@example.org",
+            .recipients = recipients,
+            .subject = "copy me",
+            .message_id = "<2@example.org>",
+            .submitted_usec = 1000,
+            .sent_copy = SENT_COPY_PENDING,
+        };
+        uint64_t id = 0, plain = add_outbound(f->store, "work"), next = 0;
+        assert_int_equal(store_add_outbound(f->store, &m, "body", 4, &id), 0);
+        void *data = NULL;
+        size_t size = 0, n = 0;
+        uint64_t *ids = NULL;
+
+        /* Not due before it is sent. */
+        assert_int_equal(store_next_copy(f->store, &next), 0);
+        assert_int_equal(next, 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, id, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, plain, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, plain, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_get_body(f->store, id, &data, &size), 0); /* kept for the copy */
+        free(data);
+        assert_int_equal(store_get_body(f->store, plain, &data, &size), -ENODATA);
+
+        assert_int_equal(store_next_copy(f->store, &next), 0);
+        assert_int_equal(next, 1); /* due at once */
+        assert_int_equal(store_list_copies_due(f->store, 5000, &ids, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(ids[0], id);
+        free(ids);
+
+        assert_int_equal(store_copy_begin(f->store, id), 0);
+        assert_int_equal(store_copy_deferred(f->store, id, "NO no such mailbox", 9000), 0);
+        _cleanup_(msg_record_clear) struct msg_record r = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.sent_copy, SENT_COPY_PENDING);
+        assert_int_equal(r.copy_attempts, 1);
+        assert_int_equal(r.copy_next_usec, 9000);
+        assert_string_equal(r.copy_error, "NO no such mailbox");
+        assert_int_equal(store_list_copies_due(f->store, 5000, &ids, &n), 0);
+        assert_int_equal(n, 0); /* waits for its time */
+        free(ids);
+        assert_int_equal(store_next_copy(f->store, &next), 0);
+        assert_int_equal(next, 9000);
+
+        assert_int_equal(store_copy_done(f->store, id), 0);
+        assert_int_equal(store_get_body(f->store, id, &data, &size), -ENODATA);
+        msg_record_clear(&r);
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_int_equal(r.sent_copy, SENT_COPY_COPIED);
+        assert_string_equal(r.copy_error, "");
+        assert_int_equal(store_next_copy(f->store, &next), 0);
+        assert_int_equal(next, 0);
+        /* Nothing pending any more, or never: */
+        assert_int_equal(store_copy_done(f->store, id), -ENOENT);
+        assert_int_equal(store_copy_begin(f->store, plain), -ENOENT);
+}
+
 static void test_recover(void **state)
 {
         struct fixture *f = *state;
@@ -833,7 +900,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -942,7 +1009,7 @@ static void test_migrates_from_version_1(void **state)
         assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
@@ -1044,7 +1111,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -1053,7 +1120,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }
@@ -1193,6 +1260,7 @@ int main(void)
             T(test_attempts_and_retry_fields),
             T(test_defer_recipients),
             T(test_body_dropped_when_done),
+            T(test_sent_copy),
             T(test_recover),
             T(test_list_filters),
             T(test_list_many),

@@ -12,6 +12,11 @@ static void on_transport_changed(struct transport *t, unsigned changes, void *us
 {
         struct daemon *d = userdata;
         transport_dbus_changed(&d->faces, t, changes);
+        /* Back on line (the network, ValidateState): a copy to Sent that
+         * waited for this transport may go. */
+        if ((changes & TRANSPORT_CHANGED_STATUS_CODE) &&
+            !(t->status.status_code & MAILSPOOL_STATUS_OFFLINE))
+                spool_copies_kick(d->spool);
 }
 
 static void on_message_changed(struct transport *t, uint64_t id, bool recipients, void *userdata)
@@ -100,8 +105,10 @@ static void on_transports_added(struct spool *s, void *userdata)
         if (r < 0)
                 log_error("cannot put the transports on the bus: %s", strerror(-r));
         spooler_dbus_order_changed(&d->faces);
-        /* After a reload: DelayWarningTime may have changed. */
+        /* After a reload: DelayWarningTime may have changed, and a copy
+         * to Sent may have its transport now. */
         spool_schedule_changed(s);
+        spool_copies_kick(s);
 }
 
 static void on_flush_progress(struct flush *f, struct transport *t, const char *text,

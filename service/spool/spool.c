@@ -257,8 +257,6 @@ int spool_reload(struct spool *s, char **ret_error)
                 s->listener.transports_added(s, s->listener.userdata);
         log_notice("configuration re-read: %zu transport%s, %zu kept as they were", n,
                    n == 1 ? "" : "s", n_old - gone);
-        /* A copy that waited for its transport may go now. */
-        spool_copies_kick(s);
         return 0;
 }
 
@@ -268,8 +266,6 @@ static void network_changed(bool online, void *userdata)
         s->online = online;
         for (size_t i = 0; i < s->n_transports; i++)
                 transport_set_network(s->transports[i], online);
-        if (online)
-                spool_copies_kick(s);
 }
 
 int spool_network_start(struct spool *s)

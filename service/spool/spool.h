@@ -67,7 +67,8 @@ int spool_network_start(struct spool *s);
 void spool_schedule_changed(struct spool *s);
 /* sent-copy.c: copies of sent messages into an IMAP mailbox (SentCopy=).
  * Start once the transports are up; kick when a message was sent (its copy
- * may be due) or a transport may reach its server again. */
+ * may be due), after a reload, or when a transport may reach its server
+ * again. */
 int spool_copies_start(struct spool *s);
 void spool_copies_kick(struct spool *s);
 

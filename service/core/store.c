@@ -231,9 +231,50 @@ static const char schema_v5[] =
     "CREATE INDEX messages_copy ON messages (copy_next) "
     "  WHERE state = 'sent' AND sent_copy = 'pending';";
 
+/* Version 6: what each owner has waiting (the states the per-user quota
+ * counts), kept up to date by triggers in the statements that move
+ * messages, so that the check of every submission reads one row rather
+ * than the owner's whole queue. */
+#define WAITING_STATES "('queued', 'held', 'scheduled', 'deferred', 'sending')"
+#define OWNER_QUEUE_ADD(who, size)                                                                 \
+        "INSERT INTO owner_queue (owner, count, bytes) VALUES (" who ", 1, " size ") "             \
+        "ON CONFLICT (owner) DO UPDATE SET count = count + 1, bytes = bytes + " size ";"
+#define OWNER_QUEUE_REMOVE(who, size)                                                              \
+        "UPDATE owner_queue SET count = count - 1, bytes = bytes - " size " WHERE owner = " who ";"
+static const char schema_v6[] =
+    "CREATE TABLE owner_queue ("
+    "  owner INTEGER PRIMARY KEY,"
+    "  count INTEGER NOT NULL CHECK (count >= 0),"
+    "  bytes INTEGER NOT NULL CHECK (bytes >= 0)"
+    ");"
+    "INSERT INTO owner_queue (owner, count, bytes) "
+    "  SELECT owner, count(*), sum(size) FROM messages WHERE state IN " WAITING_STATES
+    "  GROUP BY owner;"
+    "CREATE TRIGGER owner_queue_insert AFTER INSERT ON messages "
+    "  WHEN NEW.state IN " WAITING_STATES " BEGIN " OWNER_QUEUE_ADD(
+        "NEW.owner",
+        "NEW.size") "  END;"
+                    "CREATE TRIGGER owner_queue_enter AFTER UPDATE OF state ON messages "
+                    "  WHEN OLD.state NOT IN " WAITING_STATES " AND NEW.state IN " WAITING_STATES
+                    "  BEGIN " OWNER_QUEUE_ADD(
+                        "NEW.owner",
+                        "NEW.size") " END;"
+                                    "CREATE TRIGGER owner_queue_leave AFTER UPDATE OF state ON "
+                                    "messages "
+                                    "  WHEN OLD.state IN " WAITING_STATES
+                                    " AND NEW.state NOT IN " WAITING_STATES
+                                    "  BEGIN " OWNER_QUEUE_REMOVE(
+                                        "OLD.owner",
+                                        "OLD.size") " END;"
+                                                    "CREATE TRIGGER owner_queue_delete AFTER "
+                                                    "DELETE ON messages "
+                                                    "  WHEN OLD.state IN " WAITING_STATES
+                                                    " BEGIN " OWNER_QUEUE_REMOVE(
+                                                        "OLD.owner", "OLD.size") "  END;";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -397,9 +438,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                            "AND state IN ('queued', 'deferred', 'sending')",
     [STMT_NEXT_RETRY] = "SELECT coalesce(min(next_attempt), 0) FROM messages "
                         "WHERE transport = ?1 AND state = 'deferred'",
-    [STMT_OWNER_QUEUE] = "SELECT count(*), coalesce(sum(size), 0) FROM messages "
-                         "WHERE owner = ?1 "
-                         "AND state IN ('queued', 'held', 'scheduled', 'deferred', 'sending')",
+    [STMT_OWNER_QUEUE] = "SELECT coalesce(max(count), 0), coalesce(max(bytes), 0) "
+                         "FROM owner_queue WHERE owner = ?1",
 };
 
 struct store {

@@ -900,7 +900,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -952,6 +952,33 @@ static void test_owner_queue(void **state)
         assert_int_equal(store_set_state(f->store, a, MSG_SENT, NULL, 0), 0);
         assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
         assert_true(n == 1 && bytes == 6);
+
+        /* Every move in and out of the waiting states keeps the totals
+         * (kept by triggers) equal to a count of the rows. */
+        uint64_t c = add_outbound_full(f->store, "work", 1000, false, "ccc");
+        add_inbound(f->store, "in", "k1"); /* received mail is no one's queue */
+        assert_int_equal(store_schedule(f->store, c, MSG_HELD, 0, false), 0);
+        assert_int_equal(store_schedule(f->store, c, MSG_SCHEDULED, 5000, false), 0);
+        assert_int_equal(store_schedule(f->store, c, MSG_QUEUED, 0, false), 0);
+        assert_int_equal(store_set_state(f->store, c, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, c, MSG_DEFERRED, "later", 1), 0);
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_true(n == 2 && bytes == 9);
+        assert_int_equal(store_set_state(f->store, c, MSG_ABORTED, NULL, 0), 0);
+        uint64_t d = add_outbound_full(f->store, "work", 1000, false, "dd");
+        assert_int_equal(store_set_state(f->store, d, MSG_FAILED, "no", 0), 0);
+        assert_int_equal(store_owner_queue(f->store, 1000, &n, &bytes), 0);
+        assert_true(n == 1 && bytes == 6);
+        assert_int_equal(store_owner_queue(f->store, 2000, &n, &bytes), 0);
+        assert_true(n == 1 && bytes == 13);
+
+        f->store = store_close(f->store);
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE owner = 1000 AND "
+                                     "state IN ('queued', 'held', 'scheduled', 'deferred', "
+                                     "'sending')"),
+                         1);
+        sqlite3_close(db);
 }
 
 /* A version 1 file, as mailspoold 0.1 wrote it (its schema spelled out:
@@ -998,6 +1025,9 @@ static void test_migrates_from_version_1(void **state)
         size_t size = 0;
         assert_int_equal(store_get_body(f->store, 1, &data, &size), 0);
         assert_int_equal(size, strlen("queued body"));
+        uint64_t waiting = 0, waiting_bytes = 0; /* version 6 counted what was there */
+        assert_int_equal(store_owner_queue(f->store, 1000, &waiting, &waiting_bytes), 0);
+        assert_true(waiting == 1 && waiting_bytes == 11);
         assert_memory_equal(data, "queued body", size);
         free(data);
         _cleanup_(msg_record_clear) struct msg_record r = {};
@@ -1009,7 +1039,7 @@ static void test_migrates_from_version_1(void **state)
         assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 5);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
@@ -1111,7 +1141,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 6", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -1120,7 +1150,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 7);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }

@@ -188,6 +188,11 @@ struct mailspool_message {
         bool possibly_delivered;
         /* DelayReported: its owner got a "delayed" report. */
         bool delay_reported;
+        /* SentCopy: its copy in an IMAP mailbox (SentCopy= of its
+         * transport): "" none, "pending" or "copied"; SentCopyError: why
+         * the last attempt at it failed, "" if none did. */
+        char *sent_copy;
+        char *sent_copy_error;
 };
 
 /* A message by its object path or its number ("42"). */

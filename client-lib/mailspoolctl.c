@@ -437,10 +437,14 @@ static int cmd_show(mailspool *m, int argc, char **argv)
                 json_print_member(stdout, "file", msg.file);
                 printf(",\"on_demand\":%s,\"deferred_until_usec\":%" PRIu64
                        ",\"expiry_time_usec\":%" PRIu64
-                       ",\"possibly_delivered\":%s,\"delay_reported\":%s}\n",
+                       ",\"possibly_delivered\":%s,\"delay_reported\":%s",
                        msg.on_demand ? "true" : "false", msg.deferred_until, msg.expiry_time,
                        msg.possibly_delivered ? "true" : "false",
                        msg.delay_reported ? "true" : "false");
+                json_print_member(stdout, "sent_copy", msg.sent_copy ? msg.sent_copy : "");
+                json_print_member(stdout, "sent_copy_error",
+                                  msg.sent_copy_error ? msg.sent_copy_error : "");
+                printf("}\n");
         } else {
                 show_field("Message", msg.path);
                 show_field("Direction", msg.direction);
@@ -466,6 +470,10 @@ static int cmd_show(mailspool *m, int argc, char **argv)
                                "final \".\" and before the server's reply\n");
                 if (msg.delay_reported)
                         printf(" Delay report: sent to the owner\n");
+                if (msg.sent_copy && *msg.sent_copy)
+                        show_field("Sent copy", msg.sent_copy);
+                if (msg.sent_copy_error && *msg.sent_copy_error)
+                        show_field("Copy error", msg.sent_copy_error);
                 if (msg.file && *msg.file)
                         show_field("File", msg.file);
         }

@@ -120,6 +120,8 @@ static int read_property(sd_bus_message *reply, const char *name, void *userdata
             {"ExpiryTime", 't', &msg->expiry_time},
             {"PossiblyDelivered", 'b', &msg->possibly_delivered},
             {"DelayReported", 'b', &msg->delay_reported},
+            {"SentCopy", 's', &msg->sent_copy},
+            {"SentCopyError", 's', &msg->sent_copy_error},
         };
         if (strcmp(name, "Recipients") == 0)
                 return ms_read_variant_strv(reply, "as", &msg->recipients);
@@ -166,9 +168,9 @@ MS_EXPORT void mailspool_message_clear(struct mailspool_message *msg)
 {
         if (!msg)
                 return;
-        char *strings[] = {msg->path,       msg->direction,  msg->state,
-                           msg->transport,  msg->sender,     msg->subject,
-                           msg->message_id, msg->last_error, msg->file};
+        char *strings[] = {msg->path,   msg->direction, msg->state,          msg->transport,
+                           msg->sender, msg->subject,   msg->message_id,     msg->last_error,
+                           msg->file,   msg->sent_copy, msg->sent_copy_error};
         for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
                 free(strings[i]);
         ms_strv_free(msg->recipients);

@@ -8,7 +8,9 @@ server's view is read with Python's imaplib; every wait is on a property, bounde
 
 import email
 import imaplib
+import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,6 +19,8 @@ import harness  # noqa: E402
 import sink  # noqa: E402
 from harness import IFACE_MESSAGE, DaemonTestCase, make_message  # noqa: E402
 
+BUILD = os.path.dirname(os.path.dirname(os.environ.get("MAILSPOOLD", "build/service/mailspoold")))
+CTL = os.environ.get("MAILSPOOLCTL", os.path.join(BUILD, "client-lib", "mailspoolctl"))
 # Retries start at 2 s and double: three of them fit in this.
 RETRY_TIMEOUT = 30 * harness._SCALE
 
@@ -86,6 +90,11 @@ class SentCopyTest(SentCopyCase):
         self.assertEqual(copy.get_payload(), sent.get_payload())
         self.assertEqual(self.sink.count(), 1)
         self.assertEqual(self.mailbox("INBOX"), [])  # nothing went anywhere else
+        # mailspoolctl shows it
+        shown = subprocess.run([CTL, "--user", "show", path], env=self.h.client_env,
+                               capture_output=True, text=True, timeout=harness.CALL_TIMEOUT)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertIn("    Sent copy: copied\n", shown.stdout)
 
 
 class FailingCopyTest(SentCopyCase):
@@ -96,9 +105,13 @@ class FailingCopyTest(SentCopyCase):
     def test_failed_copy_is_retried(self):
         path = self.h.submit_data(make_message(subject="copy later"))
         self.h.wait_for_property(path, IFACE_MESSAGE, "State", lambda s: s == "sent")
-        self.h.wait_for_property(path, IFACE_MESSAGE, "SentCopyError", lambda e: e != "")
+        error = self.h.wait_for_property(path, IFACE_MESSAGE, "SentCopyError",
+                                         lambda e: e != "")
         self.assertEqual(self.h.get_property(path, IFACE_MESSAGE, "SentCopy"), "pending")
         self.assertEqual(self.sink.count(), 1)
+        shown = subprocess.run([CTL, "--user", "show", path, "--json"], env=self.h.client_env,
+                               capture_output=True, text=True, timeout=harness.CALL_TIMEOUT)
+        self.assertEqual(json.loads(shown.stdout)["sent_copy_error"], error)
         # Sending goes on meanwhile.
         second = self.h.submit_data(make_message(subject="and another"))
         self.h.wait_for_property(second, IFACE_MESSAGE, "State", lambda s: s == "sent")

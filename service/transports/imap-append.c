@@ -2,7 +2,9 @@
  * libcurl's IMAP upload is APPEND with the \Seen flag, which is what a Sent
  * folder wants. When an earlier attempt may have made the copy (the daemon
  * stopped, or the connection broke, before the server's answer), a UID
- * SEARCH for the Message-ID comes first, so the copy is not made twice.
+ * SEARCH for the Message-ID comes first, so the copy is not made twice. A
+ * mailbox that does not exist is created once, as RFC 3501 invites
+ * ([TRYCREATE]).
  * The transfers have a multi handle of their own (the transport's
  * append_curl): a download of the same transport may run beside them. */
 #include "imap-append.h"
@@ -23,8 +25,14 @@ struct imap_append {
         struct curl_event *curl;
         CURL *easy;
         struct curl_logon logon;
-        bool searching; /* the SEARCH, not yet the APPEND */
+        /* The transfer at hand: the SEARCH (when an earlier attempt may
+         * have made the copy), the APPEND, or the CREATE of a mailbox the
+         * server said to create ([TRYCREATE]; once). */
+        enum { STEP_SEARCH, STEP_APPEND, STEP_CREATE } step;
+        bool created;
         char *url;      /* the mailbox's */
+        char *root_url; /* the server's, for CREATE */
+        char *create;   /* the CREATE command */
         char *search;   /* the SEARCH command; NULL: none */
         char *host_port;
         char *data; /* the message, CRLF */
@@ -33,6 +41,7 @@ struct imap_append {
         size_t answer_size;
         bool answer_too_long;
         char server_said[256];
+        char refusal[256]; /* the server's last tagged NO or BAD: what it refused */
         char curl_error[CURL_ERROR_SIZE];
         transport_append_done_fn done;
         void *userdata;
@@ -48,6 +57,8 @@ static void append_free(struct imap_append *a)
                 curl_easy_cleanup(a->easy);
         }
         free(a->url);
+        free(a->root_url);
+        free(a->create);
         free(a->search);
         free(a->host_port);
         free(a->data);
@@ -111,6 +122,14 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
                 size--;
         utf8_copy_line(a->server_said, sizeof(a->server_said), data, size);
+        /* libcurl logs out after a refusal: the last line is then the
+         * LOGOUT's OK, and the refusal is the line to keep. */
+        const char *sp = memchr(data, ' ', size);
+        size_t rest = sp ? size - (size_t) (sp + 1 - data) : 0;
+        if (sp && data[0] != '*' && data[0] != '+' &&
+            ((rest >= 3 && memcmp(sp + 1, "NO ", 3) == 0) ||
+             (rest >= 4 && memcmp(sp + 1, "BAD ", 4) == 0)))
+                utf8_copy_line(a->refusal, sizeof(a->refusal), data, size);
         return 0;
 }
 
@@ -139,8 +158,10 @@ static int transfer_start(struct imap_append *a)
             .go = logon_go,
         };
         a->server_said[0] = '\0';
+        a->refusal[0] = '\0';
         a->curl_error[0] = '\0';
-        int r = curl_session_setup(a->easy, t->config, a->url, a->curl_error);
+        int r = curl_session_setup(a->easy, t->config,
+                                   a->step == STEP_CREATE ? a->root_url : a->url, a->curl_error);
         CURLcode k = r < 0 ? CURLE_OUT_OF_MEMORY : CURLE_OK;
         if (k == CURLE_OK)
                 k = curl_easy_setopt(a->easy, CURLOPT_DEBUGFUNCTION, debug_cb);
@@ -148,9 +169,10 @@ static int transfer_start(struct imap_append *a)
                 k = curl_easy_setopt(a->easy, CURLOPT_DEBUGDATA, a);
         if (k == CURLE_OK)
                 k = curl_easy_setopt(a->easy, CURLOPT_VERBOSE, 1L); /* feeds debug_cb only */
-        if (a->searching) {
+        if (a->step != STEP_APPEND) {
                 if (k == CURLE_OK)
-                        k = curl_easy_setopt(a->easy, CURLOPT_CUSTOMREQUEST, a->search);
+                        k = curl_easy_setopt(a->easy, CURLOPT_CUSTOMREQUEST,
+                                             a->step == STEP_SEARCH ? a->search : a->create);
                 if (k == CURLE_OK)
                         k = curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, write_cb);
                 if (k == CURLE_OK)
@@ -193,25 +215,53 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
         if (curl_logon_retry(&a->logon, result))
                 return; /* easy goes again once the new secret is here */
         a->easy = NULL; /* it has left the multi handle */
-        curl_easy_cleanup(easy);
 
+        if (result != CURLE_OK && a->step == STEP_SEARCH && strstr(a->refusal, "[NONEXISTENT]")) {
+                /* No such mailbox (RFC 5530): no copy in it either. */
+                curl_easy_cleanup(easy);
+                a->step = STEP_APPEND;
+                if (transfer_start(a) < 0)
+                        append_end(a, MAPI_E_CALL_FAILED, "cannot start the copy");
+                return;
+        }
+        if (result != CURLE_OK && a->step == STEP_APPEND && !a->created &&
+            strstr(a->refusal, "[TRYCREATE]")) {
+                /* RFC 3501: the mailbox does not exist, and may be created. */
+                curl_easy_cleanup(easy);
+                log_info("transport \"%s\": creating the mailbox for copies", a->t->config->id);
+                a->step = STEP_CREATE;
+                a->created = true;
+                if (transfer_start(a) < 0)
+                        append_end(a, MAPI_E_CALL_FAILED, "cannot create the mailbox");
+                return;
+        }
         if (result != CURLE_OK) {
                 _cleanup_free_ char *text = NULL;
-                enum mapi_error code = curl_session_failure(easy, result, a->host_port,
-                                                            a->curl_error, a->server_said, &text);
+                /* Before the cleanup: it reads what easy knows (TLS, logon). */
+                const char *said = a->refusal[0] ? a->refusal : a->server_said;
+                enum mapi_error code =
+                    curl_session_failure(easy, result, a->host_port, a->curl_error, said, &text);
+                curl_easy_cleanup(easy);
                 if (!code) {
                         code = MAPI_E_CALL_FAILED;
                         if (asprintf(&text, "%s: %s", a->host_port,
-                                     a->answer_too_long  ? "the search answered too much"
-                                     : a->server_said[0] ? a->server_said
-                                     : a->curl_error[0]  ? a->curl_error
-                                                         : curl_easy_strerror(result)) < 0)
+                                     a->answer_too_long ? "the search answered too much"
+                                     : said[0]          ? said
+                                     : a->curl_error[0] ? a->curl_error
+                                                        : curl_easy_strerror(result)) < 0)
                                 text = NULL;
                 }
                 append_end(a, code, text ? text : "the copy failed");
                 return;
         }
-        if (a->searching) {
+        curl_easy_cleanup(easy);
+        if (a->step == STEP_CREATE) {
+                a->step = STEP_APPEND;
+                if (transfer_start(a) < 0)
+                        append_end(a, MAPI_E_CALL_FAILED, "cannot start the copy");
+                return;
+        }
+        if (a->step == STEP_SEARCH) {
                 size_t found = 0;
                 if (fetch_parse_listing(true, a->answer ? a->answer : (char[]){""}, count_uid,
                                         &found) < 0)
@@ -222,7 +272,7 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
                         append_end(a, MAPI_OK, NULL);
                         return;
                 }
-                a->searching = false;
+                a->step = STEP_APPEND;
                 if (transfer_start(a) < 0)
                         append_end(a, MAPI_E_CALL_FAILED, "cannot start the copy");
                 return;
@@ -277,10 +327,12 @@ int transport_append(struct transport *t, uint64_t id, const char *mailbox, cons
         if (r >= 0 && !t->append_curl)
                 r = curl_event_new(t->env.event, &t->append_curl);
         a->curl = t->append_curl;
-        if (r >= 0 && look_first) {
-                a->search = search_command(message_id);
-                a->searching = a->search != NULL;
-        }
+        if (r >= 0)
+                r = curl_session_url_with_path(t->config->server, "/", &a->root_url);
+        if (r >= 0)
+                r = asprintf(&a->create, "CREATE \"%s\"", mailbox) < 0 ? -ENOMEM : 0;
+        a->search = look_first ? search_command(message_id) : NULL;
+        a->step = a->search ? STEP_SEARCH : STEP_APPEND;
         if (r >= 0)
                 r = transfer_start(a);
         if (r < 0) {

@@ -100,9 +100,18 @@ class SentCopyTest(SentCopyCase):
 class FailingCopyTest(SentCopyCase):
     MAILBOX = "Outgoing"
 
-    # no such mailbox yet: sent all the same, the copy shows why and waits;
-    # once the mailbox exists, a retry makes it
+    # no such mailbox: the server says TRYCREATE, and the copy creates it
+    def test_missing_mailbox_is_created(self):
+        path = self.h.submit_data(make_message(subject="first copy"))
+        self.copy_state(path, "copied")
+        self.assertEqual([m["Subject"] for _, m in self.mailbox()], ["first copy"])
+        self.assertIn("creating the mailbox", self.h.daemon_log())
+
+    # the server down: sent all the same, the copy shows why and waits;
+    # once the server is back, a retry makes it
     def test_failed_copy_is_retried(self):
+        self.create_mailbox()
+        self.server.stop()
         path = self.h.submit_data(make_message(subject="copy later"))
         self.h.wait_for_property(path, IFACE_MESSAGE, "State", lambda s: s == "sent")
         error = self.h.wait_for_property(path, IFACE_MESSAGE, "SentCopyError",
@@ -115,7 +124,7 @@ class FailingCopyTest(SentCopyCase):
         # Sending goes on meanwhile.
         second = self.h.submit_data(make_message(subject="and another"))
         self.h.wait_for_property(second, IFACE_MESSAGE, "State", lambda s: s == "sent")
-        self.create_mailbox()
+        self.server.start()
         self.copy_state(path, "copied", timeout=RETRY_TIMEOUT)
         self.copy_state(second, "copied", timeout=RETRY_TIMEOUT)
         subjects = sorted(m["Subject"] for _, m in self.mailbox())

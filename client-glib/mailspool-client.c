@@ -61,6 +61,72 @@ MailspoolClient *mailspool_client_new_sync(GDBusConnection *connection, GCancell
         return g_steal_pointer(&client);
 }
 
+static void on_status_proxy(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+        g_autoptr(GTask) task = user_data;
+        MailspoolClient *client = g_task_get_task_data(task);
+        GError *error = NULL;
+        client->status = mailspool_status_proxy_new_finish(result, &error);
+        if (client->status)
+                g_task_return_pointer(task, g_object_ref(client), g_object_unref);
+        else
+                g_task_return_error(task, error);
+}
+
+static void on_spooler_proxy(GObject *source, GAsyncResult *result, gpointer user_data)
+{
+        GTask *task = user_data;
+        MailspoolClient *client = g_task_get_task_data(task);
+        GError *error = NULL;
+        client->spooler = mailspool_spooler_proxy_new_finish(result, &error);
+        if (!client->spooler) {
+                g_task_return_error(task, error);
+                g_object_unref(task);
+                return;
+        }
+        mailspool_status_proxy_new(client->connection, G_DBUS_PROXY_FLAGS_NONE, MAILSPOOL_BUS_NAME,
+                                   MAILSPOOL_SPOOLER_PATH, g_task_get_cancellable(task),
+                                   on_status_proxy, task);
+}
+
+/**
+ * mailspool_client_new:
+ * @connection: a connection to the bus the daemon is on
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called with the client
+ * @user_data: (closure): data for @callback
+ *
+ * mailspool_client_new_sync() without blocking, for a program whose main
+ * loop must go on meanwhile (a window). On the process's shared connection,
+ * get it with g_bus_get() first.
+ */
+void mailspool_client_new(GDBusConnection *connection, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data)
+{
+        g_return_if_fail(G_IS_DBUS_CONNECTION(connection));
+
+        MailspoolClient *client = g_object_new(MAILSPOOL_TYPE_CLIENT, NULL);
+        client->connection = g_object_ref(connection);
+        GTask *task = g_task_new(NULL, cancellable, callback, user_data);
+        g_task_set_source_tag(task, mailspool_client_new);
+        g_task_set_task_data(task, client, g_object_unref);
+        mailspool_spooler_proxy_new(connection, G_DBUS_PROXY_FLAGS_NONE, MAILSPOOL_BUS_NAME,
+                                    MAILSPOOL_SPOOLER_PATH, cancellable, on_spooler_proxy, task);
+}
+
+/**
+ * mailspool_client_new_finish:
+ * @result: the #GAsyncResult given to the callback of mailspool_client_new()
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full): the client, or %NULL with @error set
+ */
+MailspoolClient *mailspool_client_new_finish(GAsyncResult *result, GError **error)
+{
+        g_return_val_if_fail(g_task_is_valid(result, NULL), NULL);
+        return g_task_propagate_pointer(G_TASK(result), error);
+}
+
 /**
  * mailspool_client_new_for_bus_sync:
  * @bus_type: %G_BUS_TYPE_SESSION for a user's own daemon (mailspoold

@@ -51,6 +51,9 @@ G_DECLARE_FINAL_TYPE(MailspoolClient, mailspool_client, MAILSPOOL, CLIENT, GObje
 
 MailspoolClient *mailspool_client_new_sync(GDBusConnection *connection, GCancellable *cancellable,
                                            GError **error);
+void mailspool_client_new(GDBusConnection *connection, GCancellable *cancellable,
+                          GAsyncReadyCallback callback, gpointer user_data);
+MailspoolClient *mailspool_client_new_finish(GAsyncResult *result, GError **error);
 MailspoolClient *mailspool_client_new_for_bus_sync(GBusType bus_type, GCancellable *cancellable,
                                                    GError **error);
 

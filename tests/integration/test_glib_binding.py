@@ -245,6 +245,16 @@ class GlibBindingTest(GlibTestCase):
             self.client.get_connection(), Gio.DBusProxyFlags.NONE, harness.BUS_NAME, LOCAL, None)
         self.assertEqual((transport.props.id, transport.props.kind), ("local", "maildir"))
 
+    # docs/glib.md, mailspool_client_new: the client made without blocking
+    def test_new_without_blocking(self):
+        result = self.run_async(lambda cb: Mailspool.Client.new(self.connection, None, cb),
+                                "Client.new")
+        client = Mailspool.Client.new_finish(result)
+        self.assertEqual(client.get_spooler().props.version,
+                         self.h.get_property(SPOOLER_PATH, IFACE_SPOOLER, "Version"))
+        self.assertEqual(client.get_status().props.resource_type, MAPI_SPOOLER)
+        self.assertIs(client.get_connection(), self.connection)
+
     # examples/send-and-flush.py on the session bus: submit, list, flush with progress
     def test_example_app(self):
         with tempfile.NamedTemporaryFile(dir=self.h.dir, suffix=".eml") as f:

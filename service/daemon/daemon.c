@@ -124,6 +124,24 @@ static void on_flush_finished(struct flush *f, void *userdata)
         status_dbus_flush_finished(&d->faces, f);
 }
 
+/* The system bus, where NetworkManager says what it knows of the network;
+ * NULL when there is none (a container, a test without one). */
+static sd_bus *network_manager_bus(struct daemon *d)
+{
+        if (d->system_bus)
+                return d->bus;
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        int r = sd_bus_open_system(&bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0) {
+                log_debug("no system bus, so no NetworkManager: %s", strerror(-r));
+                return NULL;
+        }
+        d->system_bus_for_nm = TAKE_PTR(bus);
+        return d->system_bus_for_nm;
+}
+
 int daemon_start(struct daemon *d, struct spool_config *config)
 {
         const struct spool_listener listener = {
@@ -158,7 +176,7 @@ int daemon_start(struct daemon *d, struct spool_config *config)
         r = spool_schedule_start(d->spool);
         if (r < 0)
                 return r;
-        r = spool_network_start(d->spool);
+        r = spool_network_start(d->spool, network_manager_bus(d));
         if (r < 0)
                 return r;
         r = spool_copies_start(d->spool);
@@ -171,6 +189,7 @@ void daemon_done(struct daemon *d)
 {
         bus_faces_done(&d->faces);
         d->spool = spool_free(d->spool);
+        d->system_bus_for_nm = sd_bus_flush_close_unref(d->system_bus_for_nm);
 }
 
 void daemon_reload(struct daemon *d)

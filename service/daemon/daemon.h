@@ -22,6 +22,9 @@ struct daemon {
         struct spool *spool;
         struct flushes flushes;
         struct bus_faces faces;
+        /* On a session bus: a connection to the system bus, where
+         * NetworkManager is (NULL without one). */
+        sd_bus *system_bus_for_nm;
 };
 
 /* The spool, its flushes and their bus faces, on d->event, d->bus and

@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "netwatch.h"
+#include "nmwatch.h"
 #include "mailspool-bus.h"
 
 /* The spooler's row of the status table: fixed but for its status, and set
@@ -71,7 +72,8 @@ int spool_new(sd_event *event, struct store *store, const char *config_dir, cons
         }
         s->config = *config;
         *config = (struct spool_config){};
-        s->online = true; /* until netwatch says otherwise */
+        /* Until netwatch and NetworkManager say otherwise. */
+        s->online = s->kernel_online = true;
         /* Found once: the resolver is not asked again while mail is submitted. */
         if (machine_mail_domain(&s->machine_domain) < 0) {
                 spool_free(s);
@@ -95,6 +97,7 @@ struct spool *spool_free(struct spool *s)
                 return NULL;
         spool_stop_transports(s);
         netwatch_free(s->netwatch);
+        nmwatch_free(s->nmwatch);
         sd_event_source_disable_unref(s->due_timer);
         s->copy_timer = sd_event_source_disable_unref(s->copy_timer);
         spool_config_clear(&s->config);
@@ -260,23 +263,43 @@ int spool_reload(struct spool *s, char **ret_error)
         return 0;
 }
 
-static void network_changed(bool online, void *userdata)
+/* Online: the kernel has a route out, and NetworkManager (if it is there)
+ * does not say otherwise. */
+static void network_apply(struct spool *s)
 {
-        struct spool *s = userdata;
-        s->online = online;
+        s->online = s->kernel_online && !s->nm_offline;
         for (size_t i = 0; i < s->n_transports; i++)
-                transport_set_network(s->transports[i], online);
+                transport_set_network(s->transports[i], s->online);
 }
 
-int spool_network_start(struct spool *s)
+static void kernel_changed(bool online, void *userdata)
 {
-        int r = netwatch_new(s->event, network_changed, s, &s->netwatch, &s->online);
+        struct spool *s = userdata;
+        s->kernel_online = online;
+        network_apply(s);
+}
+
+static void nm_changed(bool offline, void *userdata)
+{
+        struct spool *s = userdata;
+        s->nm_offline = offline;
+        network_apply(s);
+}
+
+int spool_network_start(struct spool *s, sd_bus *system_bus)
+{
+        int r = netwatch_new(s->event, kernel_changed, s, &s->netwatch, &s->kernel_online);
         if (r < 0) {
                 /* No rtnetlink (a sandbox): the network is taken as there. */
                 log_warning("cannot watch the network: %s", strerror(-r));
-                return 0;
+                s->kernel_online = true;
         }
-        network_changed(s->online, s);
+        if (system_bus) {
+                r = nmwatch_new(system_bus, nm_changed, s, &s->nmwatch);
+                if (r < 0)
+                        log_warning("cannot watch NetworkManager: %s", strerror(-r));
+        }
+        network_apply(s);
         return 0;
 }
 

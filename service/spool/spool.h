@@ -38,7 +38,9 @@ struct spool {
         sd_bus *session_bus;       /* the daemon's bus when it is a session bus, else NULL */
         char *machine_domain;      /* the machine's mail domain, found at start */
         struct netwatch *netwatch; /* netwatch.c: whether the machine has a network */
-        bool online;
+        struct nmwatch *nmwatch;   /* nmwatch.c: what NetworkManager says of it */
+        bool kernel_online, nm_offline;
+        bool online; /* the two together */
 
         /* In TransportOrder; RowID of transports[i] is i + 1 (the spooler is 0). */
         struct transport **transports;
@@ -61,9 +63,10 @@ struct spool *spool_free(struct spool *s);
  * once the transports are up; say when a message was scheduled, held,
  * released or given an ExpiryTime. */
 int spool_schedule_start(struct spool *s);
-/* Starts watching the machine's network (rtnetlink); transports go offline
- * while it has none. */
-int spool_network_start(struct spool *s);
+/* Starts watching the machine's network (rtnetlink; and NetworkManager on
+ * system_bus, a connection to the system bus, if not NULL); transports go
+ * offline while it has none. */
+int spool_network_start(struct spool *s, sd_bus *system_bus);
 void spool_schedule_changed(struct spool *s);
 /* sent-copy.c: copies of sent messages into an IMAP mailbox (SentCopy=).
  * Start once the transports are up; kick when a message was sent (its copy

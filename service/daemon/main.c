@@ -5,8 +5,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include <curl/curl.h>
-
 #include "daemon.h"
 #include "log.h"
 #include "mailspool-bus.h"
@@ -247,12 +245,6 @@ int main(int argc, char **argv)
                 free(o.config_dir);
                 free(o.state_dir);
                 return r == 0 ? EXIT_CLEAN : EXIT_BAD_CONFIG;
-        }
-
-        /* Once, before any other thread could exist (none will). */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                log_error("cannot initialize libcurl");
-                return EXIT_UNAVAILABLE;
         }
 
         struct daemon d = {

@@ -1,6 +1,9 @@
 /* libcurl's multi-socket interface driven by sd_event: an I/O source per
  * socket curl wants watched, one timer for curl's own timeouts, and the
- * finished transfers handed back to their owners. */
+ * finished transfers handed back to their owners. libcurl itself (its
+ * global state, the TLS library it sets up, the multi handle) is brought up
+ * by the first transfer: a daemon whose libcurl transports send nothing
+ * never pays for it. */
 #include "curl-event.h"
 
 #include <errno.h>
@@ -19,9 +22,10 @@ struct transfer {
 
 struct curl_event {
         sd_event *event;
-        CURLM *multi;
+        CURLM *multi; /* NULL until the first transfer */
         sd_event_source *timer;
         struct transfer *transfers;
+        long max_connections, connection_cache; /* -1: libcurl's default */
 };
 
 static void transfer_unlink(struct curl_event *c, struct transfer *x)
@@ -139,11 +143,7 @@ int curl_event_new(sd_event *event, struct curl_event **ret)
         if (!c)
                 return -ENOMEM;
         c->event = sd_event_ref(event);
-        c->multi = curl_multi_init();
-        if (!c->multi) {
-                curl_event_free(c);
-                return -ENOMEM;
-        }
+        c->max_connections = c->connection_cache = -1;
         /* Accuracy 1 µs: sd-event's default (0 means 250 ms) would hold every
          * "act now" of curl back by up to a quarter second. */
         int r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, timer_cb, c);
@@ -152,12 +152,49 @@ int curl_event_new(sd_event *event, struct curl_event **ret)
                 return r;
         }
         sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        *ret = c;
+        return 0;
+}
+
+/* libcurl's global set-up, once. curl_global_init() must not run while
+ * another thread exists: the daemon has one, and libcurl starts its
+ * resolver threads only for transfers, which come after this. */
+static int curl_global_init_once(void)
+{
+        static bool done = false;
+        if (!done) {
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                        return -ENOMEM;
+                done = true;
+        }
+        return 0;
+}
+
+/* The multi handle, made on first use. */
+static int curl_event_multi(struct curl_event *c)
+{
+        if (c->multi)
+                return 0;
+        int r = curl_global_init_once();
+        if (r < 0)
+                return r;
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                return -ENOMEM;
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
         curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, timer_set_cb);
         curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
-        *ret = c;
+        if (c->max_connections >= 0)
+                curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->max_connections);
+        if (c->connection_cache >= 0)
+                curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->connection_cache);
         return 0;
+}
+
+CURL *curl_event_easy_new(struct curl_event *c)
+{
+        return curl_event_multi(c) < 0 ? NULL : curl_easy_init();
 }
 
 struct curl_event *curl_event_free(struct curl_event *c)
@@ -181,16 +218,23 @@ struct curl_event *curl_event_free(struct curl_event *c)
 
 void curl_event_set_max_connections(struct curl_event *c, unsigned max)
 {
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long) max);
+        c->max_connections = (long) max;
+        if (c->multi)
+                curl_multi_setopt(c->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, c->max_connections);
 }
 
 void curl_event_set_connection_cache(struct curl_event *c, unsigned max)
 {
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long) max);
+        c->connection_cache = (long) max;
+        if (c->multi)
+                curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->connection_cache);
 }
 
 int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata)
 {
+        int r = curl_event_multi(c);
+        if (r < 0)
+                return r;
         struct transfer *x = calloc(1, sizeof(*x));
         if (!x)
                 return -ENOMEM;

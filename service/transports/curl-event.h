@@ -13,6 +13,10 @@ struct curl_event;
 typedef void (*curl_event_done_t)(CURL *easy, CURLcode result, void *userdata);
 
 int curl_event_new(sd_event *event, struct curl_event **ret);
+/* A new easy handle for a transfer of c (NULL when out of memory). The
+ * first one sets libcurl up for the process: use this, never
+ * curl_easy_init(). */
+CURL *curl_event_easy_new(struct curl_event *c);
 /* Aborts every running transfer without calling its done callback; the
  * easy handles are removed from the multi handle but not cleaned up (their
  * owners do that). */

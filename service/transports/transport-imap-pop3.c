@@ -201,7 +201,7 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
 {
         struct fetch_driver *f = driver(t);
         transfer_clear(f);
-        f->easy = curl_easy_init();
+        f->easy = curl_event_easy_new(f->curl);
         if (!f->easy)
                 return -ENOMEM;
         f->t = t;

@@ -436,7 +436,7 @@ static struct smtp_delivery *delivery_new(struct transport *t, uint64_t id)
         if (x->next)
                 x->next->prev = x;
         s->deliveries = x;
-        x->easy = curl_easy_init();
+        x->easy = curl_event_easy_new(s->curl);
         if (!x->easy) {
                 delivery_free(x);
                 return NULL;

@@ -12,6 +12,12 @@
  * daemon's event loop is blocked meanwhile. */
 #define STORE_BUSY_TIMEOUT_MSEC 1000
 
+/* SQLite's page cache per connection, in KiB. Its default (2 MiB) would
+ * hold rows and bodies that a flush reads once; the pages read again (the
+ * b-trees' upper levels, the leaves being appended to or updated) fit in
+ * far less, and the kernel's page cache keeps the rest a pread away. */
+#define STORE_CACHE_KIB "256"
+
 /* ---- states and directions ---- */
 
 static const char *const msg_state_table[_MSG_STATE_MAX] = {
@@ -679,6 +685,9 @@ int store_open(const char *path, struct store **ret)
         /* After migrating: a migration that builds a table anew drops the
          * old one, which must not cascade to recipients and bodies. */
         r = db_exec(db, "PRAGMA foreign_keys = ON");
+        if (r < 0)
+                return r;
+        r = db_exec(db, "PRAGMA cache_size = -" STORE_CACHE_KIB);
         if (r < 0)
                 return r;
 

@@ -24,6 +24,9 @@ struct curl_event {
         sd_event *event;
         CURLM *multi; /* NULL until the first transfer */
         sd_event_source *timer;
+        /* curl's "act at once": the next iteration, with no timer to arm
+         * (it asks this once or twice per transfer). */
+        sd_event_source *at_once;
         struct transfer *transfers;
         long max_connections, connection_cache; /* -1: libcurl's default */
 };
@@ -91,6 +94,12 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+static int at_once_cb(sd_event_source *s, void *userdata)
+{
+        curl_event_act(userdata, CURL_SOCKET_TIMEOUT, 0);
+        return 0;
+}
+
 /* curl: watch fd for `what`, or stop watching it. */
 static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -122,16 +131,35 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         return 0;
 }
 
-/* curl: wake me in timeout_ms (-1: never). */
+/* How late curl's timer may fire. A short timeout paces curl's own work and
+ * is kept to the microsecond; a long one (the connect and response
+ * timeouts, set anew with every transfer) may be 1% late, so that sd-event
+ * keeps the timer it has armed rather than re-arming it for each transfer. */
+static uint64_t timer_accuracy_usec(long timeout_ms)
+{
+        return timeout_ms >= 1000 ? (uint64_t) timeout_ms * 10 : 1;
+}
+
+/* curl: wake me in timeout_ms (0: at once, -1: never). */
 static int timer_set_cb(CURLM *multi, long timeout_ms, void *userp)
 {
         struct curl_event *c = userp;
 
+        if (sd_event_source_set_enabled(c->at_once,
+                                        timeout_ms == 0 ? SD_EVENT_ONESHOT : SD_EVENT_OFF) < 0)
+                return -1;
+        /* "At once" leaves an armed timer be: curl sets it again soon, and
+         * if it fired meanwhile curl would find nothing due, whereas
+         * disarming and re-arming the same time costs two system calls per
+         * transfer. "Never" disarms it, so an idle daemon sleeps. */
+        if (timeout_ms == 0)
+                return 0;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(c->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
         uint64_t now = 0;
         sd_event_now(c->event, CLOCK_MONOTONIC, &now);
-        if (sd_event_source_set_time(c->timer, now + (uint64_t) timeout_ms * 1000) < 0 ||
+        if (sd_event_source_set_time_accuracy(c->timer, timer_accuracy_usec(timeout_ms)) < 0 ||
+            sd_event_source_set_time(c->timer, now + (uint64_t) timeout_ms * 1000) < 0 ||
             sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT) < 0)
                 return -1;
         return 0;
@@ -144,14 +172,21 @@ int curl_event_new(sd_event *event, struct curl_event **ret)
                 return -ENOMEM;
         c->event = sd_event_ref(event);
         c->max_connections = c->connection_cache = -1;
-        /* Accuracy 1 µs: sd-event's default (0 means 250 ms) would hold every
-         * "act now" of curl back by up to a quarter second. */
+        /* Accuracy 1 µs until timer_set_cb() says otherwise: sd-event's
+         * default (0 means 250 ms) would hold curl back by up to a quarter
+         * second. */
         int r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, timer_cb, c);
         if (r < 0) {
                 curl_event_free(c);
                 return r;
         }
         sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+        r = sd_event_add_defer(event, &c->at_once, at_once_cb, c);
+        if (r < 0) {
+                curl_event_free(c);
+                return r;
+        }
+        sd_event_source_set_enabled(c->at_once, SD_EVENT_OFF);
         *ret = c;
         return 0;
 }
@@ -211,6 +246,7 @@ struct curl_event *curl_event_free(struct curl_event *c)
         if (c->multi)
                 curl_multi_cleanup(c->multi);
         sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->at_once);
         sd_event_unref(c->event);
         free(c);
         return NULL;

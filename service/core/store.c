@@ -362,9 +362,15 @@ enum {
         "r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
 
 /* store_set_state() binds the states it may leave in ?5.. one slot per state;
- * unused slots stay NULL, which IN never matches. */
+ * unused slots stay NULL, which no comparison matches. A chain of
+ * comparisons rather than IN (?5, ...): SQLite builds a temporary table for
+ * an IN list of bound parameters every time the statement runs, twice per
+ * message in a flush. */
 static_assert(_MSG_STATE_MAX == 9, "STMT_SET_STATE and STMT_SCHEDULE have one slot per state");
 #define SET_STATE_FROM_PARAM 5
+#define STATE_IS_ONE_OF_PARAMS                                                                     \
+        "(state = ?5 OR state = ?6 OR state = ?7 OR state = ?8 OR state = ?9 OR state = ?10 "      \
+        "OR state = ?11 OR state = ?12 OR state = ?13)"
 
 static const char *const stmt_sql[_STMT_MAX] = {
     /* IMMEDIATE takes the write lock up front: a deferred transaction that
@@ -395,9 +401,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_SET_STATE] = "UPDATE messages SET state = ?1, "
                        "attempts = attempts + (?1 = 'sending'), "
                        "last_error = ?2, next_attempt = ?3 "
-                       "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                       "WHERE id = ?4 AND " STATE_IS_ONE_OF_PARAMS,
     [STMT_SCHEDULE] = "UPDATE messages SET state = ?1, due = ?2, undo_window = ?3 "
-                      "WHERE id = ?4 AND state IN (?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                      "WHERE id = ?4 AND " STATE_IS_ONE_OF_PARAMS,
     [STMT_SET_POSSIBLY_DELIVERED] = "UPDATE messages SET possibly_delivered = ?2 WHERE id = ?1",
     [STMT_SET_DELAY_WARNED] = "UPDATE messages SET delay_warned = 1 WHERE id = ?1",
     [STMT_NEXT_DUE] = "SELECT coalesce(min(due), 0) FROM messages WHERE state = 'scheduled'",

@@ -457,6 +457,15 @@ static const char *const stmt_sql[_STMT_MAX] = {
 struct store {
         sqlite3 *db;
         sqlite3_stmt *stmt[_STMT_MAX];
+        /* synchronous=NORMAL is in force, left by a move to "sending" or
+         * "sent" (store_set_state()); every other write sets FULL again
+         * first (durable()). Switching only when the kind of write changes
+         * spares a flush two pragmas per message. */
+        bool relaxed;
+        /* The commit under way may be relaxed: commit_hook() refuses any
+         * other while NORMAL is in force, so a write that forgot durable()
+         * fails rather than skipping its fsync. */
+        bool relaxed_commit;
 };
 
 /* ---- SQLite plumbing ---- */
@@ -538,8 +547,34 @@ static bool fits_int64(uint64_t v)
         return v <= (uint64_t) INT64_MAX;
 }
 
+static int db_exec(sqlite3 *db, const char *sql);
+
+/* Makes the next commit durable (synchronous=FULL); called before every
+ * write but the relaxed ones of store_set_state(). */
+static int durable(struct store *s)
+{
+        if (!s->relaxed)
+                return 0;
+        int r = db_exec(s->db, "PRAGMA synchronous = FULL");
+        if (r < 0)
+                return r;
+        s->relaxed = false;
+        return 0;
+}
+
+/* SQLite asks before each commit of a write; nonzero turns it into a
+ * rollback. */
+static int commit_hook(void *userdata)
+{
+        const struct store *s = userdata;
+        return s->relaxed && !s->relaxed_commit;
+}
+
 static int tx_begin(struct store *s)
 {
+        int r = durable(s);
+        if (r < 0)
+                return r;
         _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_BEGIN];
         return step_done(st);
 }
@@ -701,6 +736,7 @@ int store_open(const char *path, struct store **ret)
         if (!s)
                 return -ENOMEM;
         s->db = TAKE_PTR(db);
+        sqlite3_commit_hook(s->db, commit_hook, s);
         r = prepare_statements(s);
         if (r < 0)
                 return r;
@@ -727,8 +763,11 @@ int store_recover(struct store *s, unsigned *ret_requeued)
 {
         if (!s)
                 return -EINVAL;
+        int r = durable(s);
+        if (r < 0)
+                return r;
         _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_RECOVER];
-        int r = step_done(st); /* one statement: its own transaction */
+        r = step_done(st); /* one statement: its own transaction */
         if (r < 0)
                 return r;
         if (ret_requeued)
@@ -909,8 +948,10 @@ static int message_exists(struct store *s, uint64_t id)
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec)
 {
-        if (!s || (to != MSG_SENDING && to != MSG_SENT) || !sqlite3_get_autocommit(s->db))
-                return set_state(s, id, to, error, next_attempt_usec);
+        if (!s)
+                return -EINVAL;
+        if ((to != MSG_SENDING && to != MSG_SENT) || !sqlite3_get_autocommit(s->db))
+                return durable(s) ?: set_state(s, id, to, error, next_attempt_usec);
 
         /* Entering "sending" or "sent" needs no fsync of its own. A process
          * crash loses nothing the WAL holds (it is in the page cache); only
@@ -918,12 +959,16 @@ int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char 
          * message is back in "queued" or "sending" with its body, so it goes
          * again: a duplicate at worst, never a loss. The WAL keeps commits in
          * order, so the next FULL commit makes these durable too. */
-        int r = db_exec(s->db, "PRAGMA synchronous = NORMAL");
-        if (r < 0)
-                return r;
-        int k = set_state(s, id, to, error, next_attempt_usec);
-        r = db_exec(s->db, "PRAGMA synchronous = FULL");
-        return k < 0 ? k : r;
+        if (!s->relaxed) {
+                int r = db_exec(s->db, "PRAGMA synchronous = NORMAL");
+                if (r < 0)
+                        return r;
+                s->relaxed = true;
+        }
+        s->relaxed_commit = true;
+        int r = set_state(s, id, to, error, next_attempt_usec);
+        s->relaxed_commit = false;
+        return r;
 }
 
 static int set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
@@ -1361,6 +1406,9 @@ int store_schedule(struct store *s, uint64_t id, enum msg_state to, uint64_t due
             !fits_int64(due_usec))
                 return -EINVAL;
         bool scheduled = to == MSG_SCHEDULED;
+        int r = durable(s);
+        if (r < 0)
+                return r;
         {
                 _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_SCHEDULE];
                 int rc = bind_text(st, 1, msg_state_to_string(to));
@@ -1373,7 +1421,7 @@ int store_schedule(struct store *s, uint64_t id, enum msg_state to, uint64_t due
                                 rc = bind_text(st, slot++, msg_state_to_string(from));
                 if (rc != SQLITE_OK)
                         return errno_from_sqlite(rc);
-                int r = step_done(st);
+                r = step_done(st);
                 if (r < 0)
                         return r;
                 if (sqlite3_changes(s->db) > 0)
@@ -1386,13 +1434,16 @@ static int set_flag(struct store *s, enum store_stmt which, uint64_t id, bool va
 {
         if (!s || !fits_int64(id))
                 return -EINVAL;
+        int r = durable(s);
+        if (r < 0)
+                return r;
         _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
         int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
         if (which == STMT_SET_POSSIBLY_DELIVERED)
                 rc = rc ?: sqlite3_bind_int(st, 2, value);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
-        int r = step_done(st);
+        r = step_done(st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
@@ -1425,6 +1476,9 @@ static int copy_step(struct store *s, enum store_stmt which, uint64_t id, const 
 {
         if (!s || !fits_int64(id) || !fits_int64(next_usec))
                 return -EINVAL;
+        int r = durable(s);
+        if (r < 0)
+                return r;
         _cleanup_reset_ sqlite3_stmt *st = s->stmt[which];
         int rc = sqlite3_bind_int64(st, 1, (int64_t) id);
         if (which == STMT_COPY_DEFER) {
@@ -1433,7 +1487,7 @@ static int copy_step(struct store *s, enum store_stmt which, uint64_t id, const 
         }
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
-        int r = step_done(st);
+        r = step_done(st);
         if (r < 0)
                 return r;
         return sqlite3_changes(s->db) > 0 ? 0 : -ENOENT;
@@ -1459,6 +1513,9 @@ int store_release_undo_window(struct store *s, const char *transport, uint64_t *
 {
         if (!s || !transport || !ret_ids || !ret_n)
                 return -EINVAL;
+        int r = durable(s);
+        if (r < 0)
+                return r;
         _cleanup_reset_ sqlite3_stmt *st = s->stmt[STMT_RELEASE_UNDO];
         int rc = bind_text(st, 1, transport);
         if (rc != SQLITE_OK)

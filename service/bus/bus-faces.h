@@ -12,6 +12,7 @@
 #include "bus-changes.h"
 #include "bus-watchers.h"
 #include "flush.h"
+#include "id-map.h"
 #include "spool.h"
 
 struct bus_faces;
@@ -72,9 +73,9 @@ struct bus_faces {
         /* Message records read for the calls of this dispatch (message-dbus.c). */
         struct message_object *messages;
         sd_event_source *messages_release;
-        /* What PropertiesChanged last said of each message not yet final
-         * (a tsearch() tree), so that a signal carries what changed only. */
-        void *announced;
+        /* What PropertiesChanged last said of each message not yet final,
+         * by id, so that a signal carries what changed only (message-dbus.c). */
+        struct id_map *announced;
 };
 
 /* Whether the caller of m may see and do everything (bus-caller.h). */

@@ -4,7 +4,6 @@
  * its own. They are not announced through the object manager; ListMessages
  * finds them (docs/bus-api.md, "Message"). */
 #include <inttypes.h>
-#include <search.h>
 #include <stddef.h>
 
 #include "bus-error.h"
@@ -366,21 +365,15 @@ static const struct {
 };
 
 /* What a PropertiesChanged of a message last announced: the changing
- * properties' values (LastError and Recipients as hashes). */
+ * properties' values (LastError and Recipients as hashes), kept per waiting
+ * message in b->announced by id. 48 bytes: every queued message has one. */
 struct announced {
-        uint64_t id;
-        enum msg_state state;
-        uint32_t attempts;
         uint64_t next_attempt, due, last_error_hash, recipients_hash, copy_error_hash;
+        uint32_t attempts;
+        uint8_t state;     /* enum msg_state */
+        uint8_t sent_copy; /* enum sent_copy */
         bool possibly_delivered, delay_warned;
-        enum sent_copy sent_copy;
 };
-
-static int compare_announced(const void *a, const void *b)
-{
-        uint64_t x = ((const struct announced *) a)->id, y = ((const struct announced *) b)->id;
-        return x < y ? -1 : x > y;
-}
 
 /* FNV-1a over a string, or over a list (with a separator no address holds). */
 static uint64_t hash_text(uint64_t h, const char *s)
@@ -393,15 +386,14 @@ static uint64_t hash_text(uint64_t h, const char *s)
 static struct announced announced_of(const struct msg_record *r)
 {
         struct announced a = {
-            .id = r->id,
-            .state = r->state,
+            .state = (uint8_t) r->state,
             .attempts = r->attempts,
             .next_attempt = r->next_attempt_usec,
             .due = r->due_usec,
             .last_error_hash = hash_text(UINT64_C(14695981039346656037), r->last_error),
             .possibly_delivered = r->possibly_delivered,
             .delay_warned = r->delay_warned,
-            .sent_copy = r->sent_copy,
+            .sent_copy = (uint8_t) r->sent_copy,
             .copy_error_hash = hash_text(UINT64_C(14695981039346656037), r->copy_error),
         };
         uint64_t h = UINT64_C(14695981039346656037);
@@ -429,29 +421,27 @@ static unsigned announced_diff(const struct announced *old, const struct announc
 
 /* Keeps what is announced now; a message in a final state is forgotten,
  * as nothing of it changes any more (a sent one once its copy is made). */
-static void announced_keep(struct bus_faces *b, const struct announced *now, struct announced *old)
+static void announced_keep(struct bus_faces *b, uint64_t id, const struct announced *now,
+                           struct announced *old)
 {
         bool final = (now->state == MSG_SENT && now->sent_copy != SENT_COPY_PENDING) ||
                      now->state == MSG_FAILED || now->state == MSG_ABORTED ||
                      now->state == MSG_RECEIVED;
-        if (old && final) {
-                tdelete(old, &b->announced, compare_announced);
-                free(old);
-        } else if (old)
-                *old = *now;
-        else if (!final) {
-                struct announced *copy = malloc(sizeof(*copy));
-                if (copy) {
-                        *copy = *now;
-                        if (!tsearch(copy, &b->announced, compare_announced))
-                                free(copy);
-                }
+        if (final) {
+                if (old)
+                        id_map_remove(b->announced, id);
+                return;
         }
-}
-
-static void free_announced(void *p)
-{
-        free(p);
+        if (!old) {
+                if (!b->announced)
+                        b->announced = id_map_new(sizeof(struct announced));
+                /* Out of memory: nothing kept, and the next change
+                 * announces every property, which is never wrong. */
+                old = id_map_put(b->announced, id);
+                if (!old)
+                        return;
+        }
+        *old = *now;
 }
 
 void message_dbus_created(struct bus_faces *b, uint64_t id)
@@ -462,13 +452,12 @@ void message_dbus_created(struct bus_faces *b, uint64_t id)
         /* What a client reading the new object sees is the baseline of the
          * first change. */
         struct announced now = announced_of(&rec);
-        announced_keep(b, &now, NULL);
+        announced_keep(b, id, &now, id_map_get(b->announced, id));
 }
 
 void message_dbus_forget_announced(struct bus_faces *b)
 {
-        tdestroy(b->announced, free_announced);
-        b->announced = NULL;
+        b->announced = id_map_free(b->announced);
 }
 
 struct changed_signal {
@@ -524,10 +513,9 @@ static void emit_changed(const char *path, char **names, void *userdata)
             message_record_for_bus(&rec) < 0)
                 return;
         struct announced now = announced_of(&rec);
-        struct announced **found = tfind(&now, &b->announced, compare_announced);
-        struct announced *old = found ? *found : NULL;
+        struct announced *old = id_map_get(b->announced, id);
         unsigned mask = announced_diff(old, &now);
-        announced_keep(b, &now, old);
+        announced_keep(b, id, &now, old);
         if (!mask)
                 return;
         struct changed_signal c = {path, mask, &rec};

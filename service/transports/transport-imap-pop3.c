@@ -1,10 +1,21 @@
 /* The imap and pop3 kinds: a download lists what the server holds (IMAP:
  * UIDVALIDITY, UIDNEXT and UID SEARCH in windows on INBOX; POP3: UIDL), then fetches, one
- * transfer at a time on the daemon's loop, each message not fetched before.
- * Each is written into the transport's Maildir under a name made from its
- * server identity and recorded in the store under the same key before the
- * next one is asked for; mail is left on the server. So a crash at any point
- * fetches again only what was not recorded, and writes it to the same file. */
+ * transfer at a time on the daemon's loop, each message not fetched before:
+ * POP3 one per transfer, IMAP many per transfer (one UID FETCH of a batch,
+ * with BODY.PEEK so that no flag changes). Each is written into the
+ * transport's Maildir under a name made from its server identity and
+ * recorded in the store under the same key before the next transfer is
+ * started; mail is left on the server. So a crash at any point fetches again
+ * only what was not recorded, and writes it to the same file.
+ *
+ * libcurl sends a custom IMAP command and hands us every line of the answer
+ * through its debug callback, literals too, but it does not count literals:
+ * it ends the command at the first line that starts with the command's tag,
+ * even inside a message, and cuts lines longer than half its buffer. So the
+ * batch's answer is read by fetch_parse_bodies(), which counts every
+ * literal; what was cut short is fetched again alone by libcurl's own
+ * FETCH, which does count (and marks \Seen, taken back by AfterDownload=keep
+ * as before), on a new connection. */
 #include <ctype.h>
 #include <inttypes.h>
 
@@ -27,7 +38,7 @@ struct fetch_item {
         char *key;     /* the store's source key */
         char *locator; /* IMAP: UID; POP3: message number in this session */
         bool seen;     /* IMAP: \Seen before we came */
-        bool touched;  /* its fetch was started: the server set \Seen */
+        bool touched;  /* fetched without BODY.PEEK: the server set \Seen */
         bool kept;     /* durable here (or was before) */
         bool expired;  /* POP3: fetched over DeleteAfter days ago: to delete, not fetch */
 };
@@ -38,9 +49,9 @@ struct fetch_driver {
         char *host_port;
         char *hostname;
 
-        /* The running transfer: a listing, a message, or a check. */
+        /* The running transfer: a listing, a batch, a message, or a check. */
         CURL *easy;
-        enum { STEP_LIST, STEP_FETCH, STEP_AFTER, STEP_CHECK } step;
+        enum { STEP_LIST, STEP_BATCH, STEP_FETCH, STEP_AFTER, STEP_CHECK } step;
         size_t after_next; /* the next item AfterDownload looks at */
         /* IMAP: each window of the listing is two searches, the UIDs, then
          * the unread ones among them. */
@@ -71,6 +82,23 @@ struct fetch_driver {
         struct fetch_item *items;
         size_t n_items, next;
         size_t listed; /* what the server holds, for the log */
+
+        /* IMAP: the batch asked for is items[next, batch_end). Its answer is
+         * collected from the line after our command (tagged batch_tag) on;
+         * batch_cut: the collection stopped (too much, a line cut short by
+         * libcurl), so the transfer is stopped too. */
+        size_t batch_end;
+        size_t batch_limit; /* messages the next batch asks for */
+        char batch_tag[16];
+        bool collecting;
+        bool batch_cut;
+        /* The next message goes alone through libcurl's own FETCH: the
+         * batch's answer broke off in it. */
+        bool alone;
+        /* The last transfer left its connection in the middle of an answer:
+         * the next one opens a new connection. */
+        bool fresh;
+        char *listing_uidvalidity; /* the UIDVALIDITY the items' keys hold */
         bool cancelled;
 };
 
@@ -108,32 +136,41 @@ static void transfer_clear(struct fetch_driver *f)
 /* A POP3 UIDL listing of half a million messages. */
 #define LISTING_MAX_SIZE ((size_t) 16 << 20)
 
-static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+/* Appends n bytes to what the transfer brought, NUL-terminated, up to max
+ * bytes in all (-EFBIG beyond). */
+static int data_append(struct fetch_driver *f, const char *data, size_t n, size_t max)
 {
-        struct fetch_driver *f = userdata;
-        size_t n = size * nmemb;
-        /* Memory stays bounded whatever the server sends: a message over
-         * MaxMessageSize stops its transfer and stays on the server; a
-         * listing stops at LISTING_MAX_SIZE. */
-        size_t max = f->step == STEP_FETCH ? f->max_size : LISTING_MAX_SIZE;
-        if (n > max || f->size > max - n) {
-                f->too_large = true;
-                return 0; /* libcurl ends the transfer with an error */
-        }
+        if (n > max || f->size > max - n)
+                return -EFBIG;
         if (f->size + n + 1 > f->allocated) {
                 size_t want = f->allocated ? f->allocated : 65536;
                 while (want < f->size + n + 1)
                         want *= 2;
                 char *more = realloc(f->data, want);
                 if (!more)
-                        return 0; /* libcurl ends the transfer with an error */
+                        return -ENOMEM;
                 f->data = more;
                 f->allocated = want;
         }
         memcpy(f->data + f->size, data, n);
         f->size += n;
         f->data[f->size] = '\0';
-        return n;
+        return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+        struct fetch_driver *f = userdata;
+        size_t n = size * nmemb;
+        if (f->step == STEP_BATCH)
+                return n; /* the whole answer comes through debug_cb */
+        /* Memory stays bounded whatever the server sends: a message over
+         * MaxMessageSize stops its transfer and stays on the server; a
+         * listing stops at LISTING_MAX_SIZE. */
+        int r = data_append(f, data, n, f->step == STEP_FETCH ? f->max_size : LISTING_MAX_SIZE);
+        if (r == -EFBIG)
+                f->too_large = true;
+        return r < 0 ? 0 : n; /* 0: libcurl ends the transfer with an error */
 }
 
 /* IMAP: "* OK [UIDVALIDITY 3857529045] UIDs valid" and "* OK [UIDNEXT 4392]
@@ -150,14 +187,71 @@ static void note_select(struct fetch_driver *f, const char *line, size_t size)
                 f->uidnext = strtoull(next, NULL, 10);
 }
 
+/* What a batch's answer may hold. libcurl passes every line of a custom
+ * command's answer through its response-header accounting, which fails the
+ * transfer ("Too large response headers") after some 100 KiB of a FETCH
+ * answer with its default buffer (and sooner with a larger one); so the
+ * collection stops well short of that, and a message larger than this goes
+ * alone (within MaxMessageSize). */
+#define BATCH_MAX_BYTES ((size_t) 64 << 10)
+/* Messages per batch: at 4 KiB each, some 50 KiB per round trip. After a
+ * batch cut short the next asks for as many as came whole, and the count
+ * grows by one again with each batch that came whole. */
+#define BATCH_MAX_MESSAGES 12
+
+/* A line of a batch's answer, as libcurl read it. */
+static void batch_collect(struct fetch_driver *f, const char *data, size_t size)
+{
+        if (data_append(f, data, size, BATCH_MAX_BYTES) < 0) {
+                f->collecting = false;
+                f->batch_cut = true;
+        }
+}
+
+/* Our batch command went out: "TAG UID FETCH ...". */
+static void batch_command_sent(struct fetch_driver *f, const char *data, size_t size)
+{
+        const char *space = memchr(data, ' ', size);
+        if (!space || (size_t) (space - data) >= sizeof(f->batch_tag))
+                return;
+        size_t rest = size - (size_t) (space - data);
+        if (rest < 11 || strncasecmp(space, " UID FETCH ", 11) != 0)
+                return;
+        memcpy(f->batch_tag, data, (size_t) (space - data));
+        f->batch_tag[space - data] = '\0';
+        f->collecting = true;
+}
+
+/* Stops a batch whose answer can no longer be read whole. */
+static int batch_progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                             curl_off_t ultotal, curl_off_t ulnow)
+{
+        struct fetch_driver *f = userdata;
+        return f->batch_cut ? 1 : 0;
+}
+
 static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
 {
         struct fetch_driver *f = userdata;
-        if (type == CURLINFO_HEADER_OUT)
+        if (type == CURLINFO_HEADER_OUT) {
                 curl_logon_see_line(&f->logon, data, size);
+                if (f->step == STEP_BATCH && !f->batch_tag[0])
+                        batch_command_sent(f, data, size);
+        }
+        /* libcurl's word when it cuts a line short ("Excessive server
+         * response line length received, N bytes. Stripping"). */
+        static const char cut[] = "Excessive server response line length";
+        if (type == CURLINFO_TEXT && f->collecting && memmem(data, size, cut, sizeof(cut) - 1)) {
+                f->collecting = false;
+                f->batch_cut = true;
+        }
         if (type != CURLINFO_HEADER_IN)
                 return 0;
-        if (f->protocol == FETCH_IMAP)
+        if (f->collecting)
+                batch_collect(f, data, size);
+        /* Inside a batch's answer a line may be a message's: only the lines
+         * before it (logon, SELECT) are the server's word on the mailbox. */
+        else if (f->protocol == FETCH_IMAP && !(f->step == STEP_BATCH && f->batch_tag[0]))
                 note_select(f, data, size);
         while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
                 size--;
@@ -175,6 +269,8 @@ static int transfer_add(struct transport *t)
         f->data = mfree(f->data);
         f->size = f->allocated = 0;
         f->too_large = false;
+        f->collecting = f->batch_cut = false;
+        f->batch_tag[0] = '\0';
         f->server_said[0] = '\0';
         f->curl_error[0] = '\0';
         return curl_event_add(f->curl, f->easy, transfer_done_cb, t);
@@ -227,8 +323,15 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
                 k = curl_easy_setopt(f->easy, CURLOPT_CUSTOMREQUEST, command);
         if (k == CURLE_OK && no_body)
                 k = curl_easy_setopt(f->easy, CURLOPT_NOBODY, 1L);
-        if (k == CURLE_OK && fresh)
+        if (k == CURLE_OK && f->step == STEP_BATCH)
+                k = curl_easy_setopt(f->easy, CURLOPT_XFERINFOFUNCTION, batch_progress_cb);
+        if (k == CURLE_OK && f->step == STEP_BATCH)
+                k = curl_easy_setopt(f->easy, CURLOPT_XFERINFODATA, f);
+        if (k == CURLE_OK && f->step == STEP_BATCH)
+                k = curl_easy_setopt(f->easy, CURLOPT_NOPROGRESS, 0L);
+        if (k == CURLE_OK && (fresh || f->fresh))
                 k = curl_easy_setopt(f->easy, CURLOPT_FRESH_CONNECT, 1L);
+        f->fresh = false;
         if (k == CURLE_OK && f->close_after)
                 k = curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, 1L);
         f->close_after = false;
@@ -343,6 +446,35 @@ static void download_finish(struct transport *t, enum mapi_error code, const cha
 
 static void after_download_next(struct transport *t);
 
+/* IMAP: "UID FETCH u,u,... (UID BODY.PEEK[])" for the next messages on the
+ * download's connection. */
+static int batch_start(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *url = NULL, *mailbox = NULL, *set = NULL, *command = NULL;
+        size_t set_size = 0;
+        _cleanup_fclose_ FILE *out = open_memstream(&set, &set_size);
+        if (!out)
+                return -ENOMEM;
+        f->batch_end = f->next;
+        while (f->batch_end < f->n_items && f->batch_end - f->next < f->batch_limit) {
+                fprintf(out, "%s%s", f->batch_end > f->next ? "," : "",
+                        f->items[f->batch_end].locator);
+                f->batch_end++;
+        }
+        if (fflush(out) != 0 || ferror(out))
+                return -ENOMEM;
+        if (asprintf(&command, "UID FETCH %s (UID BODY.PEEK[])", set) < 0)
+                return -ENOMEM;
+        if (asprintf(&mailbox, "/%s", t->config->mailbox) < 0)
+                return -ENOMEM;
+        int r = curl_session_url_with_path(t->config->server, mailbox, &url);
+        if (r < 0)
+                return r;
+        f->step = STEP_BATCH;
+        return transfer_start(t, url, command, false, false);
+}
+
 /* The next message to fetch, or the end of the download. */
 static void fetch_next(struct transport *t)
 {
@@ -355,6 +487,18 @@ static void fetch_next(struct transport *t)
                 after_download_next(t);
                 return;
         }
+        if (f->protocol == FETCH_IMAP && !f->alone) {
+                int r = batch_start(t);
+                if (r < 0) {
+                        _cleanup_free_ char *text = NULL;
+                        if (asprintf(&text, "cannot ask %s for messages: %s", f->host_port,
+                                     strerror(-r)) < 0)
+                                text = NULL;
+                        download_finish(t, MAPI_E_CALL_FAILED, text);
+                }
+                return;
+        }
+        f->alone = false;
         struct fetch_item *item = &f->items[f->next];
         item->touched = true;
         _cleanup_free_ char *path = NULL, *url = NULL;
@@ -378,18 +522,16 @@ static void fetch_next(struct transport *t)
         }
 }
 
-/* A fetched message: Maildir and store, then the next. */
-static int keep_fetched(struct transport *t)
+/* A fetched message: Maildir and store. */
+static int keep_item(struct transport *t, struct fetch_item *item, const char *data, size_t size)
 {
         struct fetch_driver *f = driver(t);
-        struct fetch_item *item = &f->items[f->next];
         _cleanup_free_ char *name = NULL, *why = NULL;
 
         int r = file_name_for_key(item->key, f->hostname, &name);
         if (r < 0)
                 return r;
-        r = transport_store_inbound(t, f->data ? f->data : "", f->size, item->key, name, getuid(),
-                                    NULL, &why);
+        r = transport_store_inbound(t, data, size, item->key, name, getuid(), NULL, &why);
         if (r == -EINVAL) {
                 /* Not mail: left on the server, asked for again next time. */
                 log_warning("transport \"%s\": %s holds something that is not a mail message "
@@ -404,6 +546,78 @@ static int keep_fetched(struct transport *t)
         return r;
 }
 
+/* The message fetched alone, then the next. */
+static int keep_fetched(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        return keep_item(t, &f->items[f->next], f->data ? f->data : "", f->size);
+}
+
+/* A message of the batch's answer, read whole: kept, and the batch moves
+ * on past it (the server answers in the order of the UIDs asked for). */
+static int batch_body(const struct fetch_body *body, void *userdata)
+{
+        struct transport *t = userdata;
+        struct fetch_driver *f = driver(t);
+        char uid[24];
+        snprintf(uid, sizeof(uid), "%" PRIu64, body->uid);
+        for (size_t i = f->next; i < f->batch_end; i++) {
+                if (!streq(f->items[i].locator, uid))
+                        continue;
+                /* Those before it that the server did not send (gone
+                 * since the listing) are left to the next download. */
+                f->next = i + 1;
+                return keep_item(t, &f->items[i], body->data, body->size);
+        }
+        return 0; /* not one we asked for, or one told twice */
+}
+
+/* The end of a batch's transfer: what came whole is kept; where the answer
+ * broke off, the message it broke in goes alone, on a new connection. */
+static void batch_ended(struct transport *t, enum mapi_error code, const char *text)
+{
+        struct fetch_driver *f = driver(t);
+        if (!f->uidvalidity || !f->listing_uidvalidity ||
+            !streq(f->uidvalidity, f->listing_uidvalidity)) {
+                download_finish(t, MAPI_E_CALL_FAILED,
+                                "the mailbox changed its UIDVALIDITY during the download");
+                return;
+        }
+        size_t first = f->next;
+        /* No tag: the transfer ended before our command went out. */
+        int r = f->batch_tag[0] ? fetch_parse_bodies(f->data ? f->data : "", f->size, f->batch_tag,
+                                                     f->max_size, batch_body, t)
+                                : -ENOMSG;
+        if (r < 0 && r != -ENOMSG && r != -EBADMSG) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "cannot keep what %s sent: %s", f->host_port, strerror(-r)) < 0)
+                        why = NULL;
+                download_finish(t, MAPI_E_DISK_ERROR, why ? why : "download failed");
+                return;
+        }
+        /* A failed transfer is a batch cut short too: if the server is
+         * gone, the message fetched alone says so. */
+        size_t came = f->next - first;
+        if (r == 0 && !code) {
+                f->next = f->batch_end;
+                if (f->batch_limit < BATCH_MAX_MESSAGES)
+                        f->batch_limit++;
+        } else {
+                f->batch_limit = came > 0 ? came : 1;
+                log_debug("transport \"%s\": the answer to a batch broke off after %zu "
+                          "messages (%s)",
+                          t->config->id, came,
+                          code ? (text ? text : "transfer failed")
+                               : (r == -ENOMSG ? "cut short" : "unreadable"));
+                /* Where the answer broke off in the first message asked
+                 * for, that one goes alone: it is too large, or holds a
+                 * line libcurl took for the end. */
+                f->alone = came == 0;
+                f->fresh = true;
+        }
+        fetch_next(t);
+}
+
 /* UIDs per STORE command: a line of about 12 KiB. */
 #define AFTER_CHUNK 1000
 
@@ -415,12 +629,14 @@ static bool after_applies(const struct transport *t, const struct fetch_item *it
                 return item->expired || (t->config->after_download == AFTER_DELETE && item->kept);
         switch (t->config->after_download) {
         case AFTER_KEEP:
-                /* Fetching set \Seen (libcurl fetches BODY[]): take it back. */
+                /* Fetched alone, libcurl's BODY[] set \Seen: take it back. */
                 return item->touched && !item->seen;
         case AFTER_DELETE:
                 return item->kept;
         default:
-                return false; /* AFTER_SEEN: the fetch itself left it \Seen */
+                /* AFTER_SEEN: a batch's BODY.PEEK[] left the flags alone;
+                 * a message fetched alone is \Seen already. */
+                return item->kept && !item->touched;
         }
 }
 
@@ -467,8 +683,9 @@ static void after_download_next(struct transport *t)
                 }
                 if (r >= 0 && set) {
                         bool delete = t->config->after_download == AFTER_DELETE;
+                        bool keep = t->config->after_download == AFTER_KEEP;
                         r = asprintf(&command, "UID STORE %s %sFLAGS.SILENT (%s)", set,
-                                     delete ? "+" : "-", delete ? "\\Deleted" : "\\Seen") < 0
+                                     keep ? "-" : "+", delete ? "\\Deleted" : "\\Seen") < 0
                                 ? -ENOMEM
                                 : 0;
                         if (r >= 0 && delete) {
@@ -602,6 +819,10 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
                 fetch_next(t);
                 return;
         }
+        if (f->step == STEP_BATCH) {
+                batch_ended(t, code, text);
+                return;
+        }
         if (f->step == STEP_CHECK) {
                 transfer_clear(f);
                 transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
@@ -645,9 +866,18 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
                         download_finish(t, MAPI_E_CALL_FAILED, "cannot ask for the next UIDs");
                 return;
         }
-        if (f->step == STEP_LIST)
+        if (f->step == STEP_LIST) {
                 log_info("transport \"%s\": the server holds %zu messages, %zu not fetched yet",
                          t->config->id, f->listed, f->n_items);
+                if (f->protocol == FETCH_IMAP) {
+                        free(f->listing_uidvalidity);
+                        f->listing_uidvalidity = strdup(f->uidvalidity);
+                        if (!f->listing_uidvalidity) {
+                                download_finish(t, MAPI_E_CALL_FAILED, "out of memory");
+                                return;
+                        }
+                }
+        }
         if (f->step == STEP_FETCH)
                 f->next++;
         fetch_next(t);
@@ -659,6 +889,8 @@ static int fetch_download(struct transport *t)
 
         items_clear(f);
         f->cancelled = false;
+        f->alone = f->fresh = false;
+        f->batch_limit = BATCH_MAX_MESSAGES;
         f->listed = 0;
         f->step = STEP_LIST;
         if (f->protocol == FETCH_IMAP) {
@@ -727,6 +959,7 @@ static void fetch_done(struct transport *t)
         items_clear(f);
         f->curl = curl_event_free(f->curl);
         free(f->uidvalidity);
+        free(f->listing_uidvalidity);
         free(f->after_set);
         free(f->host_port);
         free(f->hostname);

@@ -221,6 +221,29 @@ class ImapTest(ReceiveMixin, DaemonTestCase):
         self.assertEqual(summary["received"], 4000, summary)
         self.assertEqual(message_ids(self.ours()), sorted(ids))
 
+    # README, "Receiving mail": many messages per UID FETCH, the answer read with
+    # every literal counted. Messages that break a batch arrive whole and once,
+    # byte for byte, between ordinary ones: one holding lines that end the command
+    # for libcurl (every tag it may give our command in a session this short), one
+    # with a line longer than libcurl's buffer, one larger than a batch.
+    def test_messages_that_break_a_batch_arrive_whole(self):
+        def blob(name, body):
+            return (("From: a@example.org\r\nTo: alice@example.org\r\nSubject: %s\r\n"
+                     "Message-ID: <%s@example.org>\r\n\r\n" % (name, name)).encode() + body)
+        tags = b"".join(b"%c%03d OK Fetch completed.\r\n* 9 FETCH (UID 99 BODY[] {5}\r\n"
+                        % (65 + c, n) for c in range(26) for n in range(1, 40))
+        line = b"x" * 20000 + b"\r\n"
+        large = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\r\n" * 4000
+        sent = []
+        for name, body in (("before", b"one\r\n"), ("tags", tags), ("middle", b"two\r\n"),
+                           ("long-line", line), ("large", large), ("after", b"three\r\n")):
+            sent.append(blob(name, body))
+            self.server.deliver(sent[-1])
+        summary = self.download()
+        self.assertEqual(summary["received"], len(sent), summary)
+        self.assertEqual(sorted(self.ours()), sorted(sent))
+        self.assertEqual(self.download()["received"], 0)
+
 
 class Pop3Test(ReceiveMixin, DaemonTestCase):
     KIND = "pop3"

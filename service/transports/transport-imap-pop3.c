@@ -40,6 +40,7 @@ struct fetch_item {
         bool seen;     /* IMAP: \Seen before we came */
         bool touched;  /* fetched without BODY.PEEK: the server set \Seen */
         bool kept;     /* durable here (or was before) */
+        bool fetched;  /* IMAP: came whole in a batch's answer */
         bool expired;  /* POP3: fetched over DeleteAfter days ago: to delete, not fetch */
 };
 
@@ -456,11 +457,12 @@ static int batch_start(struct transport *t)
         _cleanup_fclose_ FILE *out = open_memstream(&set, &set_size);
         if (!out)
                 return -ENOMEM;
-        f->batch_end = f->next;
-        while (f->batch_end < f->n_items && f->batch_end - f->next < f->batch_limit) {
-                fprintf(out, "%s%s", f->batch_end > f->next ? "," : "",
-                        f->items[f->batch_end].locator);
-                f->batch_end++;
+        size_t asked = 0;
+        for (f->batch_end = f->next; f->batch_end < f->n_items && asked < f->batch_limit;
+             f->batch_end++) {
+                if (f->items[f->batch_end].fetched)
+                        continue; /* came in an answer that broke off later */
+                fprintf(out, "%s%s", asked++ > 0 ? "," : "", f->items[f->batch_end].locator);
         }
         if (fflush(out) != 0 || ferror(out))
                 return -ENOMEM;
@@ -480,7 +482,7 @@ static void fetch_next(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
         /* Here already: listed only for DeleteAfter. */
-        while (f->next < f->n_items && f->items[f->next].expired)
+        while (f->next < f->n_items && (f->items[f->next].expired || f->items[f->next].fetched))
                 f->next++;
         if (f->cancelled || f->next >= f->n_items) {
                 f->after_next = 0;
@@ -553,21 +555,26 @@ static int keep_fetched(struct transport *t)
         return keep_item(t, &f->items[f->next], f->data ? f->data : "", f->size);
 }
 
-/* A message of the batch's answer, read whole: kept, and the batch moves
- * on past it (the server answers in the order of the UIDs asked for). */
+struct batch_answer {
+        struct transport *t;
+        size_t came; /* messages read whole */
+};
+
+/* A message of the batch's answer, read whole: kept. The server may answer
+ * in any order. */
 static int batch_body(const struct fetch_body *body, void *userdata)
 {
-        struct transport *t = userdata;
-        struct fetch_driver *f = driver(t);
+        struct batch_answer *a = userdata;
+        struct fetch_driver *f = driver(a->t);
         char uid[24];
         snprintf(uid, sizeof(uid), "%" PRIu64, body->uid);
         for (size_t i = f->next; i < f->batch_end; i++) {
-                if (!streq(f->items[i].locator, uid))
+                struct fetch_item *item = &f->items[i];
+                if (item->fetched || !streq(item->locator, uid))
                         continue;
-                /* Those before it that the server did not send (gone
-                 * since the listing) are left to the next download. */
-                f->next = i + 1;
-                return keep_item(t, &f->items[i], body->data, body->size);
+                item->fetched = true;
+                a->came++;
+                return keep_item(a->t, item, body->data, body->size);
         }
         return 0; /* not one we asked for, or one told twice */
 }
@@ -583,10 +590,10 @@ static void batch_ended(struct transport *t, enum mapi_error code, const char *t
                                 "the mailbox changed its UIDVALIDITY during the download");
                 return;
         }
-        size_t first = f->next;
+        struct batch_answer a = {t, 0};
         /* No tag: the transfer ended before our command went out. */
         int r = f->batch_tag[0] ? fetch_parse_bodies(f->data ? f->data : "", f->size, f->batch_tag,
-                                                     f->max_size, batch_body, t)
+                                                     f->max_size, batch_body, &a)
                                 : -ENOMSG;
         if (r < 0 && r != -ENOMSG && r != -EBADMSG) {
                 _cleanup_free_ char *why = NULL;
@@ -597,8 +604,9 @@ static void batch_ended(struct transport *t, enum mapi_error code, const char *t
         }
         /* A failed transfer is a batch cut short too: if the server is
          * gone, the message fetched alone says so. */
-        size_t came = f->next - first;
+        size_t came = a.came;
         if (r == 0 && !code) {
+                /* Those the server did not send are gone since the listing. */
                 f->next = f->batch_end;
                 if (f->batch_limit < BATCH_MAX_MESSAGES)
                         f->batch_limit++;

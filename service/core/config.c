@@ -144,7 +144,8 @@ bool transport_config_equal(const struct transport_config *a, const struct trans
                a->send_delay == b->send_delay && a->send_mode == b->send_mode &&
                a->poll_interval == b->poll_interval && a->asynchronous == b->asynchronous &&
                a->methods == b->methods && a->max_connections == b->max_connections &&
-               a->after_download == b->after_download && a->delete_after == b->delete_after;
+               a->after_download == b->after_download && a->delete_after == b->delete_after &&
+               a->idle == b->idle;
 }
 
 static void transport_config_clear(struct transport_config *t)
@@ -721,6 +722,7 @@ enum transport_key {
         TRANSPORT_MAILBOX,
         TRANSPORT_DELETE_AFTER,
         TRANSPORT_SENT_COPY,
+        TRANSPORT_IDLE,
         _TRANSPORT_KEY_MAX,
 };
 
@@ -1118,6 +1120,13 @@ static int parse_asynchronous(struct config_file *f, const char *key, const char
         return 0;
 }
 
+static int parse_idle(struct config_file *f, const char *key, const char *value)
+{
+        if (parse_boolean(value, &transport_file_of(f)->t->config.idle) < 0)
+                return file_fail(f, f->line, key, "expected yes or no, got \"%s\"", value);
+        return 0;
+}
+
 static const struct {
         const char *word;
         uint32_t method;
@@ -1292,6 +1301,7 @@ static const struct config_key transport_keys[_TRANSPORT_KEY_MAX] = {
     [TRANSPORT_MAILBOX] = {"Mailbox", parse_mailbox},
     [TRANSPORT_DELETE_AFTER] = {"DeleteAfter", parse_delete_after},
     [TRANSPORT_SENT_COPY] = {"SentCopy", parse_sent_copy},
+    [TRANSPORT_IDLE] = {"Idle", parse_idle},
     [TRANSPORT_DEFAULT] = {"Default", parse_default},
     [TRANSPORT_SEND_MODE] = {"SendMode", parse_send_mode},
     [TRANSPORT_POLL_INTERVAL] = {"PollInterval", parse_poll_interval},
@@ -1400,6 +1410,9 @@ static void check_transport_against_kind(struct transport_file *tf)
         if (f->key_lines[TRANSPORT_MAILBOX] && c->kind != TRANSPORT_IMAP)
                 file_fail(f, f->key_lines[TRANSPORT_MAILBOX], "Mailbox",
                           "Mailbox is for kind imap, not %s", kind);
+        if (f->key_lines[TRANSPORT_IDLE] && c->kind != TRANSPORT_IMAP)
+                file_fail(f, f->key_lines[TRANSPORT_IDLE], "Idle", "Idle is for kind imap, not %s",
+                          kind);
         if (f->key_lines[TRANSPORT_AFTER_DOWNLOAD] && c->kind != TRANSPORT_IMAP &&
             (c->kind != TRANSPORT_POP3 || c->after_download == AFTER_SEEN))
                 file_fail(f, f->key_lines[TRANSPORT_AFTER_DOWNLOAD], "AfterDownload",
@@ -1506,6 +1519,7 @@ static int load_transport_file(const char *config_dir, const char *state_dir, bo
                     .poll_interval = DEFAULT_POLL_INTERVAL,
                     .max_connections = DEFAULT_MAX_CONNECTIONS,
                     .secret_timeout = CONFIG_DEFAULT_SECRET_TIMEOUT,
+                    .idle = true,
                 },
         };
         t->config.id = strdup(id);

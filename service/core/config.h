@@ -123,6 +123,7 @@ struct transport_config {
         uint32_t max_connections;
         enum after_download after_download;
         char *mailbox; /* IMAP: the mailbox downloaded (Mailbox=); "INBOX" */
+        bool idle;     /* IMAP: wait for new mail with IDLE where offered (Idle=) */
         /* SMTP: where a sent message is copied (SentCopy=in:Sent): an imap
          * transport's id and its mailbox; NULL: no copy. */
         char *sent_copy_transport, *sent_copy_mailbox;

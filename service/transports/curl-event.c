@@ -17,6 +17,9 @@ struct transfer {
         CURL *easy;
         curl_event_done_t done;
         void *userdata;
+        /* CURLOPT_CONNECT_ONLY: once connected, the handle stays in the multi
+         * handle, which would close the connection if it left. */
+        bool connect_only, connected;
         struct transfer *prev, *next;
 };
 
@@ -54,6 +57,11 @@ static void curl_event_collect(struct curl_event *c)
                 CURLcode result = msg->data.result;
                 struct transfer *x = NULL;
                 curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **) &x);
+                if (x && x->connect_only && result == CURLE_OK) {
+                        x->connected = true;
+                        x->done(easy, result, x->userdata);
+                        continue;
+                }
                 curl_multi_remove_handle(c->multi, easy);
                 if (!x)
                         continue;
@@ -266,7 +274,8 @@ void curl_event_set_connection_cache(struct curl_event *c, unsigned max)
                 curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, c->connection_cache);
 }
 
-int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata)
+static int transfer_add(struct curl_event *c, CURL *easy, bool connect_only, curl_event_done_t done,
+                        void *userdata)
 {
         int r = curl_event_multi(c);
         if (r < 0)
@@ -274,7 +283,8 @@ int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, voi
         struct transfer *x = calloc(1, sizeof(*x));
         if (!x)
                 return -ENOMEM;
-        *x = (struct transfer){.easy = easy, .done = done, .userdata = userdata};
+        *x = (struct transfer){
+            .easy = easy, .done = done, .userdata = userdata, .connect_only = connect_only};
         curl_easy_setopt(easy, CURLOPT_PRIVATE, x);
         CURLMcode m = curl_multi_add_handle(c->multi, easy);
         if (m != CURLM_OK) {
@@ -287,6 +297,20 @@ int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, voi
                 x->next->prev = x;
         c->transfers = x;
         return 0;
+}
+
+int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata)
+{
+        return transfer_add(c, easy, false, done, userdata);
+}
+
+int curl_event_add_connect_only(struct curl_event *c, CURL *easy, curl_event_done_t done,
+                                void *userdata)
+{
+        CURLcode k = curl_easy_setopt(easy, CURLOPT_CONNECT_ONLY, 1L);
+        if (k != CURLE_OK)
+                return -EINVAL;
+        return transfer_add(c, easy, true, done, userdata);
 }
 
 void curl_event_remove(struct curl_event *c, CURL *easy)

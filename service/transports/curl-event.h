@@ -31,6 +31,14 @@ void curl_event_set_connection_cache(struct curl_event *c, unsigned max);
 
 /* Starts a transfer. Uses CURLOPT_PRIVATE of easy: do not set it yourself. */
 int curl_event_add(struct curl_event *c, CURL *easy, curl_event_done_t done, void *userdata);
-/* Stops a transfer without calling done. Safe for a transfer not (or no
+/* Like curl_event_add(), for a session of our own: libcurl connects, does
+ * TLS and the logon (CURLOPT_CONNECT_ONLY), and calls done. After success
+ * easy stays in the multi handle (leaving it would close the connection):
+ * the owner talks with curl_easy_send() and curl_easy_recv() on the socket
+ * of CURLINFO_ACTIVESOCKET, which curl no longer watches, and ends the
+ * session with curl_event_remove(). After a failure, as curl_event_add(). */
+int curl_event_add_connect_only(struct curl_event *c, CURL *easy, curl_event_done_t done,
+                                void *userdata);
+/* Stops a transfer (or ends a session) without calling done. Safe for a transfer not (or no
  * longer) running. */
 void curl_event_remove(struct curl_event *c, CURL *easy);

@@ -23,6 +23,7 @@
 #include "curl-logon.h"
 #include "curl-session.h"
 #include "fetch-parse.h"
+#include "imap-idle.h"
 #include "log.h"
 #include "maildir.h"
 #include "transport.h"
@@ -101,6 +102,8 @@ struct fetch_driver {
         bool fresh;
         char *listing_uidvalidity; /* the UIDVALIDITY the items' keys hold */
         bool cancelled;
+
+        struct imap_idle *idle; /* IMAP with Idle=yes: new mail told as it comes */
 };
 
 static struct fetch_driver *driver(struct transport *t)
@@ -952,7 +955,17 @@ static int fetch_init(struct transport *t, enum fetch_protocol protocol)
 
 static int imap_init(struct transport *t)
 {
-        return fetch_init(t, FETCH_IMAP);
+        int r = fetch_init(t, FETCH_IMAP);
+        if (r >= 0 && t->config->idle)
+                r = imap_idle_new(t, &driver(t)->idle);
+        return r;
+}
+
+static void imap_online_changed(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        if (f->idle)
+                imap_idle_update(f->idle);
 }
 
 static int pop3_init(struct transport *t)
@@ -963,6 +976,7 @@ static int pop3_init(struct transport *t)
 static void fetch_done(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
+        f->idle = imap_idle_free(f->idle);
         transfer_clear(f);
         items_clear(f);
         f->curl = curl_event_free(f->curl);
@@ -980,6 +994,7 @@ const struct transport_ops imap_transport_ops = {
     .done = fetch_done,
     .download = fetch_download,
     .download_cancel = fetch_download_cancel,
+    .online_changed = imap_online_changed,
     .validate = fetch_validate,
 };
 

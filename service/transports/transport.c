@@ -65,6 +65,11 @@ static void transport_arm_poll(struct transport *t)
         if (!t->poll_timer || t->config->poll_interval == 0 ||
             !transport_kind_is_inbound(t->config->kind))
                 return;
+        if (t->push == TRANSPORT_PUSH_ON) {
+                /* The server tells us of new mail: no poll needed. */
+                sd_event_source_set_enabled(t->poll_timer, SD_EVENT_OFF);
+                return;
+        }
         uint64_t usec = now_monotonic_usec() + t->config->poll_interval * USEC_PER_SEC;
         sd_event_source_set_time(t->poll_timer, usec);
         sd_event_source_set_enabled(t->poll_timer, SD_EVENT_ONESHOT);
@@ -218,6 +223,7 @@ struct transport *transport_free(struct transport *t)
         free(t->path);
         free((char *) t->status.status_string);
         free(t->last_error);
+        free(t->push_error);
         free(t);
         return NULL;
 }
@@ -234,7 +240,7 @@ static uint32_t transport_compute_status_code(const struct transport *t)
         bool offline = transport_is_offline(t);
         uint32_t c = offline ? MAILSPOOL_STATUS_OFFLINE : MAILSPOOL_STATUS_AVAILABLE;
 
-        if (t->failed)
+        if (t->failed || (t->push == TRANSPORT_PUSH_RETRYING && !offline))
                 c |= MAILSPOOL_STATUS_FAILURE;
         if (!offline && transport_kind_is_outbound(t->config->kind))
                 c |= MAILSPOOL_STATUS_OUTBOUND_ENABLED;
@@ -272,6 +278,9 @@ static char *transport_compute_status_string(const struct transport *t)
                 r = asprintf(&s, "Sending");
         else if (t->failed && t->last_error[0])
                 r = asprintf(&s, "%s", t->last_error);
+        else if (t->push == TRANSPORT_PUSH_RETRYING)
+                r = asprintf(&s, "No news of new mail: %s; connecting again",
+                             strempty(t->push_error));
         else if (t->uncertain_id)
                 r = asprintf(&s,
                              "Message %" PRIu64 " may have been delivered: the connection broke "
@@ -283,7 +292,12 @@ static char *transport_compute_status_string(const struct transport *t)
                 r = asprintf(&s, "%u waiting to be sent%s", t->queued_outbound,
                              t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
         else
-                r = asprintf(&s, "Ready%s", t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
+                r = asprintf(&s, "Ready%s%s",
+                             t->push == TRANSPORT_PUSH_ON ? "; new mail comes as it arrives (IDLE)"
+                             : t->push == TRANSPORT_PUSH_NOT_OFFERED
+                                 ? "; the server offers no IDLE, so it is polled"
+                                 : "",
+                             t->config->cleartext_logon ? CLEARTEXT_WARNING : "");
         return r < 0 ? NULL : s;
 }
 
@@ -350,9 +364,16 @@ static void transport_kick(struct transport *t)
         sd_event_source_set_enabled(t->pump_source, SD_EVENT_ONESHOT);
 }
 
+static void transport_online_changed(struct transport *t)
+{
+        if (t->ops->online_changed)
+                t->ops->online_changed(t);
+}
+
 void transport_set_stopping(struct transport *t)
 {
         t->stopping = true;
+        transport_online_changed(t);
 }
 
 void transport_show_flush(struct transport *t, enum flush_direction dir, bool flushing)
@@ -766,8 +787,11 @@ int transport_download_start(struct transport *t)
 {
         if (!t->ops->download)
                 return -EOPNOTSUPP;
-        if (t->downloading)
+        if (t->downloading) {
+                /* What the running one listed may predate the request. */
+                t->download_again = true;
                 return -EBUSY;
+        }
         t->downloading = true;
         if (t->skipped_inbound > 0) {
                 t->skipped_inbound = 0;
@@ -827,6 +851,12 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
 {
         if (error)
                 log_warning("transport \"%s\": download failed: %s", t->config->id, error);
+        if (t->download_again && !error && transport_may_connect(t)) {
+                t->download_again = false;
+                if (t->ops->download(t) >= 0)
+                        return; /* its end is this one's */
+        }
+        t->download_again = false;
         t->downloading = false;
         t->failed = error != NULL;
         if (error)
@@ -848,7 +878,32 @@ void transport_set_network(struct transport *t, bool online)
                 t->holding = false;
                 transport_kick(t);
         }
+        transport_online_changed(t);
         transport_update_status(t);
+}
+
+bool transport_may_connect(const struct transport *t)
+{
+        return !transport_is_offline(t) && !t->stopping;
+}
+
+void transport_new_mail(struct transport *t)
+{
+        if (!transport_may_connect(t))
+                return;
+        if (t->downloading)
+                t->download_again = true;
+        else
+                (void) transport_download_start(t);
+}
+
+void transport_push_changed(struct transport *t, enum transport_push push, const char *error)
+{
+        free(t->push_error);
+        t->push_error = error ? utf8_make_valid(error) : NULL;
+        t->push = push;
+        transport_update_status(t);
+        transport_arm_poll(t);
 }
 
 void transport_logged_on(struct transport *t, const char *mechanism)
@@ -869,6 +924,7 @@ void transport_inbound_skipped(struct transport *t, const char *why)
 
 void transport_download_cancel(struct transport *t)
 {
+        t->download_again = false;
         if (t->downloading && t->ops->download_cancel)
                 t->ops->download_cancel(t);
 }
@@ -877,13 +933,17 @@ int transport_validate(struct transport *t, uint32_t flags)
 {
         if (flags & MAILSPOOL_VALIDATE_FORCE_DISCONNECT) {
                 t->offline = true;
+                transport_online_changed(t);
                 transport_update_status(t);
                 return 0;
         }
         if (flags & MAILSPOOL_VALIDATE_FORCE_CONNECT) {
+                bool was_offline = t->offline;
                 t->offline = false;
                 t->holding = false;
                 transport_kick(t);
+                if (was_offline)
+                        transport_online_changed(t);
         }
         if (!t->ops->validate) {
                 transport_update_status(t);

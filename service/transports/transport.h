@@ -90,6 +90,10 @@ struct transport_ops {
         int (*download)(struct transport *t);
         /* Stops a running download as soon as the message at hand is stored. */
         void (*download_cancel)(struct transport *t);
+        /* The transport went on or off line (by request, with the
+         * machine's network, or stopping): a driver that keeps a connection
+         * open closes it or opens it again (see transport_may_connect()). */
+        void (*online_changed)(struct transport *t);
         /* Re-checks the transport for ValidateState (connect, log on, quit).
          * The driver calls transport_validate_done() exactly once, possibly
          * before returning; a negative return means the check did not start. */
@@ -108,6 +112,15 @@ struct transport_env {
         bool uncertain_hold;     /* UncertainDelivery=hold */
         const struct transport_listener *listener;
         void *userdata; /* the listener's */
+};
+
+/* Push of new mail (IMAP IDLE), as the driver reports it. */
+enum transport_push {
+        TRANSPORT_PUSH_OFF,         /* none: Idle=no, offline, or not an imap transport */
+        TRANSPORT_PUSH_CONNECTING,  /* the connection is being opened */
+        TRANSPORT_PUSH_ON,          /* the server tells us of new mail as it comes */
+        TRANSPORT_PUSH_RETRYING,    /* it failed or broke: opened again after a back-off */
+        TRANSPORT_PUSH_NOT_OFFERED, /* the server offers no IDLE: PollInterval it is */
 };
 
 struct transport {
@@ -158,7 +171,12 @@ struct transport {
         bool holding;
 
         bool downloading;
+        /* Asked for while a download ran (new mail, a flush): another one
+         * follows it, and only its end is reported. */
+        bool download_again;
         bool validating;
+        enum transport_push push;
+        char *push_error;               /* why the push connection failed; NULL: it did not */
         struct imap_append *append;     /* imap-append.c: a copy under way */
         struct curl_event *append_curl; /* its transfers' multi handle */
 };
@@ -255,6 +273,14 @@ void transport_download_done(struct transport *t, enum mapi_error code, const ch
  * transport is offline: nothing is sent, retried or fetched, and no
  * attempt is spent; when it comes back, waiting mail goes at once. */
 void transport_set_network(struct transport *t, bool online);
+/* Not offline by request or for want of network, and not stopping. */
+bool transport_may_connect(const struct transport *t);
+/* The server said new mail came (or the push connection opened again,
+ * after which what came meanwhile is fetched): a download starts, or
+ * follows the one running. */
+void transport_new_mail(struct transport *t);
+/* The push connection's state moved; error says why it failed (RETRYING). */
+void transport_push_changed(struct transport *t, enum transport_push push, const char *error);
 /* A driver saw the server take a logon made with mechanism. */
 void transport_logged_on(struct transport *t, const char *mechanism);
 /* Called by a driver for each message or pickup entry it leaves aside (too

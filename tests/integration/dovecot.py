@@ -325,14 +325,16 @@ service submission-login {{
 
 
 class Dovecot:
-    def __init__(self, tls=None, client_ca=None, oauth2=None, submission_relay=None):
+    def __init__(self, tls=None, client_ca=None, oauth2=None, submission_relay=None,
+                 settings=""):
         """tls: (certificate file, key file) to require TLS (STARTTLS on the
         plain ports); None for no TLS at all. client_ca: a CA certificate file
         (needs tls): logons need a client certificate it signed. oauth2: a
         TokenServer validating XOAUTH2/OAUTHBEARER bearer tokens.
         submission_relay: (host, port) of the SMTP server the submission
-        service relays to; None: no submission service. Started when this
-        returns.
+        service relays to; None: no submission service. settings: more
+        lines of dovecot.conf (e.g. an imap_capability without IDLE).
+        Started when this returns.
 
         Attributes: imap_port, pop3_port, submission_port (None without
         submission_relay), and their imap_url, pop3_url, submission_url
@@ -345,6 +347,7 @@ class Dovecot:
         self.client_ca = client_ca
         self.oauth2 = oauth2
         self.submission_relay = submission_relay
+        self.settings = settings
         self.dir = tempfile.mkdtemp(prefix="mailspool-dovecot-")
         os.chmod(self.dir, 0o755)
         for sub in ("run", "state", "home"):
@@ -394,6 +397,7 @@ class Dovecot:
                                   pop3_port=self.pop3_port, ssl=ssl, protocols=protocols,
                                   mechanisms=mechanisms, passwd_mechanisms=passwd_mechanisms,
                                   oauth2_passdb=oauth2_passdb, submission=submission))
+            f.write(self.settings)
 
     @property
     def imap_url(self):
@@ -497,13 +501,17 @@ class Dovecot:
         os.chown(tmp, MAIL_UID, MAIL_UID)
         os.rename(tmp, os.path.join(self.maildir, "new", name))
 
-    def configure(self, harness, kind, password=PASSWORD, extra="", starttls="no"):
+    def configure(self, harness, kind, password=PASSWORD, extra="", starttls="no", idle=False):
         """Writes the harness's configuration (replacing it) with one transport
         "in" of kind "imap" or "pop3" logging on to this server as USER, and
         its password file (mode 0600). extra: more [Transport] lines;
-        starttls: the StartTLS line's value (None: no line)."""
+        starttls: the StartTLS line's value (None: no line); idle: an imap
+        transport waits for new mail with IDLE (its default) rather than
+        downloading only when the test flushes (Idle=no)."""
         url = self.imap_url if kind == "imap" else self.pop3_url
         tls = "StartTLS=%s\n" % starttls if starttls else ""
+        if kind == "imap" and not idle:
+            extra = "Idle=no\n" + extra
         harness.write_config({
             "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\n%sUser=%s\n"
                                     "PasswordFile=in.password\n%s" % (kind, url, tls, USER, extra),

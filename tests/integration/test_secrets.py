@@ -46,7 +46,8 @@ class ImapServerMixin:
 
     def write_transport(self, lines):
         self.h.write_config({
-            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nUser=%s\nStartTLS=no\n%s"
+            "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nUser=%s\nStartTLS=no\n"
+                                    "Idle=no\n%s"
                                     % (self.server.imap_url, dovecot.USER, lines),
         })
 
@@ -231,7 +232,8 @@ class OAuth2Test(TokenHelperMixin, DaemonTestCase):
         self.h.write_config({
             "transports.d/in.conf": "[Transport]\nKind=%s\nServer=%s\nUser=%s\n"
                                     "TokenCommand=%s\nTLSTrustFile=%s\nSendMode=on-demand\n%s"
-                                    % (kind, url, dovecot.USER, helper, self.certs.ca_cert, extra),
+                                    % (kind, url, dovecot.USER, helper, self.certs.ca_cert,
+                                       ("Idle=no\n" if kind == "imap" else "") + extra),
         })
         self.h.start()
 
@@ -306,6 +308,7 @@ class OAuth2Test(TokenHelperMixin, DaemonTestCase):
         self.tokens.add("goa-token")
         self.h.write_config({
             "transports.d/in.conf": "[Transport]\nKind=imap\nServer=%s\nUser=%s\nAuth=oauth2\n"
+                                    "Idle=no\n"
                                     "OnlineAccount=account_google_1\nTLSTrustFile=%s\n"
                                     % (self.server.imap_url, dovecot.USER, self.certs.ca_cert),
         })

@@ -279,6 +279,7 @@ static void test_minimal_defaults(void **state)
         assert_false(in->is_default); /* imap cannot send */
         assert_int_equal(in->methods, ALL_REMOTE_METHODS);
         assert_null(in->pickup);
+        assert_true(in->idle); /* push where the server offers it */
 
         const struct transport_config *drop = find(fx, "drop");
         assert_null(drop->server);
@@ -551,6 +552,20 @@ static void test_sent_copy(void **state)
         write_transport(fx, "work", "[Transport]\nKind=imap\nServer=imap://h\nSentCopy=in:Sent\n");
         assert_error(fx, "transports.d/work.conf",
                      ":4: SentCopy: SentCopy is for kind smtp, not imap");
+}
+
+/* Idle= is a boolean of imap transports. */
+static void test_idle(void **state)
+{
+        struct fixture *fx = *state;
+        write_transport(fx, "in", "[Transport]\nKind=imap\nServer=imap://h\nIdle=no\n");
+        load_ok(fx);
+        assert_false(find(fx, "in")->idle);
+        spool_config_clear(&fx->config);
+        write_transport(fx, "in", "[Transport]\nKind=imap\nServer=imap://h\nIdle=sometimes\n");
+        assert_error(fx, "transports.d/in.conf", ":4: Idle: expected yes or no, got \"sometimes\"");
+        write_transport(fx, "in", "[Transport]\nKind=pop3\nServer=pop3://h\nIdle=yes\n");
+        assert_error(fx, "transports.d/in.conf", ":4: Idle: Idle is for kind imap, not pop3");
 }
 
 static void test_missing_keys(void **state)
@@ -942,6 +957,7 @@ int main(void)
             T(test_bad_values),
             T(test_bad_kind_and_server),
             T(test_missing_keys),
+            T(test_idle),
             T(test_sent_copy),
             T(test_first_error_wins),
             T(test_long_line),

@@ -116,7 +116,8 @@ void imap_response_read(const char *line, size_t size, const char *tag, struct i
                 ret->kind = IMAP_RESPONSE_CONTINUE;
                 return;
         }
-        if (tag[0] && word_is(first, n1, tag)) {
+        /* A tag comes back as it was sent, byte for byte. */
+        if (tag[0] && n1 == strlen(tag) && memcmp(first, tag, n1) == 0) {
                 if (word_is(second, n2, "OK") || word_is(second, n2, "NO") ||
                     word_is(second, n2, "BAD")) {
                         ret->kind = IMAP_RESPONSE_TAGGED;

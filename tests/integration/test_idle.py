@@ -100,6 +100,22 @@ class IdleTest(IdleCase):
         self.assertIn(b"Subject: pushed", data)
         self.wait_idling()
 
+    # Mail that comes while a download runs is fetched by one more download after
+    # it (with PollInterval=0 nothing else would fetch it).
+    def test_mail_during_a_download_is_fetched_next(self):
+        self.wait_idling()
+        mon = self.h.monitor("type='signal',member='MessageReceived'")
+        for n in range(300):
+            self.server.deliver(make_message(subject="batch %d" % n))
+        mon.wait_for(lambda m: len(self.received(mon)) >= 1, timeout=20,
+                     what="the download of the first ones under way")
+        self.assertTrue(self.h.get_property(IN, IFACE_STATUS, "StatusString") == "Receiving")
+        self.server.deliver(make_message(subject="late"))
+        mon.wait_for(lambda m: len(self.received(mon)) >= 301, timeout=120,
+                     what="all 300 and the late one")
+        self.wait_idling()
+        self.assertEqual(len(self.h.read_maildir("in")), 301)
+
     # What was there before the transport first connected is fetched once it idles.
     def test_mail_waiting_at_start_is_fetched(self):
         self.wait_idling()

@@ -141,6 +141,7 @@ static void test_responses(void **state)
         assert_int_equal(response("i2 OK old", "i3").kind, IMAP_RESPONSE_OTHER);
         assert_int_equal(response("i3 OK late", "").kind, IMAP_RESPONSE_OTHER);
         assert_int_equal(response("i3 MAYBE", "i3").kind, IMAP_RESPONSE_OTHER);
+        assert_int_equal(response("I3 OK other case", "i3").kind, IMAP_RESPONSE_OTHER);
         /* Look-alikes. */
         assert_int_equal(response("* 3 EXISTS now", "i3").kind, IMAP_RESPONSE_OTHER);
         assert_int_equal(response("* x EXISTS", "i3").kind, IMAP_RESPONSE_OTHER);

@@ -190,3 +190,17 @@ int curl_session_url_with_path(const char *server, const char *path, char **ret)
         curl_url_cleanup(u);
         return r;
 }
+
+int curl_session_send(CURL *easy, const char *data, size_t size, size_t *sent)
+{
+        while (*sent < size) {
+                size_t n = 0;
+                CURLcode k = curl_easy_send(easy, data + *sent, size - *sent, &n);
+                if (k == CURLE_AGAIN)
+                        return 1;
+                if (k != CURLE_OK)
+                        return -EIO;
+                *sent += n;
+        }
+        return 0;
+}

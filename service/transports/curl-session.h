@@ -16,6 +16,10 @@ int curl_session_host_port(const char *url, char **ret);
 /* The server URL with its path replaced (IMAP: the mailbox and what to
  * fetch; POP3: the message number). */
 int curl_session_url_with_path(const char *server, const char *path, char **ret);
+/* On a session opened with CURLOPT_CONNECT_ONLY: hands the socket what it
+ * takes of data[*sent, size), moving *sent on. 0: all of it went; 1: the
+ * rest waits until the socket is writable; -EIO: the connection broke. */
+int curl_session_send(CURL *easy, const char *data, size_t size, size_t *sent);
 
 /* Sets URL (url, or c->server if NULL), timeouts, TLS (c->tls and the trust
  * settings), the user and the mechanisms, and error_buffer (CURL_ERROR_SIZE

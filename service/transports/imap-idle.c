@@ -116,17 +116,10 @@ static void session_failed(struct imap_idle *i, const char *why)
 /* Sends what is left of i->out; EPOLLOUT is watched until it is gone. */
 static int send_pending(struct imap_idle *i)
 {
-        while (i->out_sent < i->out_size) {
-                size_t n = 0;
-                CURLcode k =
-                    curl_easy_send(i->easy, i->out + i->out_sent, i->out_size - i->out_sent, &n);
-                if (k == CURLE_AGAIN)
-                        break;
-                if (k != CURLE_OK)
-                        return -EIO;
-                i->out_sent += n;
-        }
-        bool done = i->out_sent == i->out_size;
+        int r = curl_session_send(i->easy, i->out, i->out_size, &i->out_sent);
+        if (r < 0)
+                return r;
+        bool done = r == 0;
         if (done) {
                 i->out = mfree(i->out);
                 i->out_size = i->out_sent = 0;

@@ -1,40 +1,67 @@
-/* The smtp kind: each message is one libcurl SMTP transfer on the daemon's
- * loop (curl-event.c), up to MaxConnections at once; libcurl keeps
- * the connections open between messages. What a server's reply means for
- * the message (sent, retry later, give up) is decided here; retries and
- * reports live in transport.c, flush rounds in spool/flush.c. */
+/* The smtp kind: up to MaxConnections SMTP sessions of our own
+ * (smtp-session.c: libcurl opens them, with TLS and the logon), each
+ * carrying message after message and closed after a minute unused. Per
+ * message: MAIL FROM with what the server offers and the message needs
+ * (SIZE=, BODY=8BITMIME, SMTPUTF8), one RCPT TO per recipient, DATA; with
+ * PIPELINING (RFC 2920) all of them in one write, else each after the
+ * reply to the one before. Then the message with dots doubled. What a
+ * server's reply means for the message (sent, retry later, give up) is
+ * decided here; retries and reports live in transport.c, flush rounds in
+ * spool/flush.c. */
 
-#include "curl-event.h"
-#include "curl-logon.h"
 #include "curl-session.h"
 #include "log.h"
-#include "smtp-reply.h"
+#include "smtp-session.h"
 #include "transport.h"
+
+/* A session unused this long is closed. */
+#define IDLE_CLOSE_USEC (60 * USEC_PER_SEC)
+
+struct smtp_conn;
 
 struct smtp_delivery {
         struct transport *t;
         uint64_t id;
-        CURL *easy;
-        struct curl_slist *recipients;
-        char *data; /* the message with CRLF line ends */
-        size_t size, offset;
-        struct smtp_reply reply; /* the server's last reply */
-        /* Each recipient's reply to RCPT TO, in the order they were sent. */
-        struct smtp_reply *rcpt;
-        char **rcpt_address;
-        size_t n_rcpt, rcpt_sent;
-        bool rcpt_awaiting; /* the last command sent was RCPT TO */
-        bool data_ended;    /* all of the message was handed to libcurl */
-        char curl_error[CURL_ERROR_SIZE];
-        struct curl_logon logon;
         bool check; /* ValidateState's NOOP, not a message */
-        struct smtp_delivery *prev, *next;
+        struct smtp_conn *conn;
+        char *from;
+        char **rcpt_address;
+        size_t n_rcpt;
+        struct smtp_reply *rcpt; /* each recipient's reply to RCPT TO */
+        /* The refusal of MAIL FROM or DATA, which decides the message's
+         * fate when no reply after the data does. */
+        struct smtp_reply refusal;
+        bool mail_taken;
+        char *data; /* DATA's text: CRLF, dots doubled, ".\r\n" */
+        size_t data_size;
+        struct smtp_data_traits traits;
+        bool pipelined;
+        size_t replied;   /* replies read in this transaction */
+        bool abandoned;   /* 354 came with nobody to send to: the data is empty */
+        bool data_handed; /* the data and its final "." were handed to the session */
+        struct smtp_delivery *prev, *next; /* waiting for a session */
+};
+
+struct smtp_conn {
+        struct transport *t;
+        struct smtp_session *session;
+        bool open;
+        struct smtp_delivery *x; /* the transaction (or check) at hand */
+        unsigned swallow;        /* replies to a RSET, not a transaction's */
+        sd_event_source *idle_timer;
+        struct smtp_conn *prev, *next;
 };
 
 struct smtp_driver {
-        struct curl_event *curl;
         char *host_port; /* "host:port", for sentences a person reads */
-        struct smtp_delivery *deliveries;
+        struct smtp_conn *conns;
+        size_t n_conns;
+        struct smtp_delivery *waiting, *waiting_last;
+        /* Sessions ended, to be freed from the loop: never inside one of
+         * their own events. */
+        struct smtp_session **dead;
+        size_t n_dead;
+        sd_event_source *reap;
 };
 
 static struct smtp_driver *driver(struct transport *t)
@@ -42,54 +69,103 @@ static struct smtp_driver *driver(struct transport *t)
         return t->driver;
 }
 
+static void waiting_unlink(struct smtp_driver *d, struct smtp_delivery *x)
+{
+        if (x->prev)
+                x->prev->next = x->next;
+        else if (d->waiting == x)
+                d->waiting = x->next;
+        if (x->next)
+                x->next->prev = x->prev;
+        else if (d->waiting_last == x)
+                d->waiting_last = x->prev;
+        x->prev = x->next = NULL;
+}
+
 static void delivery_free(struct smtp_delivery *x)
 {
         if (!x)
                 return;
-        struct smtp_driver *s = driver(x->t);
-        if (x->prev)
-                x->prev->next = x->next;
-        else if (s->deliveries == x)
-                s->deliveries = x->next;
-        if (x->next)
-                x->next->prev = x->prev;
-        curl_logon_cancel(&x->logon);
-        if (x->easy) {
-                curl_event_remove(s->curl, x->easy);
-                curl_easy_cleanup(x->easy);
-        }
-        curl_slist_free_all(x->recipients);
-        free(x->rcpt);
+        waiting_unlink(driver(x->t), x);
+        if (x->conn && x->conn->x == x)
+                x->conn->x = NULL;
+        free(x->from);
         strv_free(x->rcpt_address);
+        free(x->rcpt);
         free(x->data);
         free(x);
 }
 
+/* Takes c out of use (quit: politely) at once; its session is freed from
+ * the loop. */
+static void conn_free(struct smtp_conn *c, bool quit)
+{
+        if (!c)
+                return;
+        struct smtp_driver *d = driver(c->t);
+        if (c->prev)
+                c->prev->next = c->next;
+        else if (d->conns == c)
+                d->conns = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        d->n_conns--;
+        if (c->x)
+                c->x->conn = NULL;
+        sd_event_source_disable_unref(c->idle_timer);
+        if (c->session) {
+                smtp_session_end(c->session, quit);
+                struct smtp_session **more = reallocarray(d->dead, d->n_dead + 1, sizeof(*d->dead));
+                if (more) {
+                        d->dead = more;
+                        d->dead[d->n_dead++] = c->session;
+                        sd_event_source_set_enabled(d->reap, SD_EVENT_ONESHOT);
+                } else
+                        log_error("out of memory: an ended SMTP session is not freed");
+        }
+        free(c);
+}
+
+static int reap_cb(sd_event_source *s, void *userdata)
+{
+        struct smtp_driver *d = userdata;
+        for (size_t i = 0; i < d->n_dead; i++)
+                smtp_session_free(d->dead[i]);
+        d->dead = mfree(d->dead);
+        d->n_dead = 0;
+        return 0;
+}
+
 static int smtp_init(struct transport *t)
 {
-        struct smtp_driver *s = driver(t);
-        int r = curl_session_host_port(t->config->server, &s->host_port);
+        struct smtp_driver *d = driver(t);
+        int r = curl_session_host_port(t->config->server, &d->host_port);
         if (r < 0) {
                 log_error("transport \"%s\": cannot read the server URL %s", t->config->id,
                           t->config->server);
                 return r;
         }
-        r = curl_event_new(t->env.event, &s->curl);
+        r = sd_event_add_defer(t->env.event, &d->reap, reap_cb, d);
         if (r < 0)
                 return r;
-        curl_event_set_max_connections(s->curl, t->config->max_connections);
-        return 0;
+        (void) sd_event_source_set_description(d->reap, "smtp-reap");
+        return sd_event_source_set_enabled(d->reap, SD_EVENT_OFF);
 }
 
 static void smtp_done(struct transport *t)
 {
-        struct smtp_driver *s = driver(t);
+        struct smtp_driver *d = driver(t);
         /* Messages in transit stay "sending" in the store and go back to the
          * queue at the next start. */
-        while (s->deliveries)
-                delivery_free(s->deliveries);
-        s->curl = curl_event_free(s->curl);
-        free(s->host_port);
+        while (d->conns) {
+                delivery_free(d->conns->x);
+                conn_free(d->conns, false);
+        }
+        while (d->waiting)
+                delivery_free(d->waiting);
+        reap_cb(NULL, d);
+        sd_event_source_disable_unref(d->reap);
+        free(d->host_port);
 }
 
 static unsigned smtp_max_in_transit(struct transport *t)
@@ -97,124 +173,13 @@ static unsigned smtp_max_in_transit(struct transport *t)
         return t->config->max_connections > 0 ? t->config->max_connections : 1;
 }
 
-static size_t read_cb(char *buf, size_t size, size_t nitems, void *userdata)
-{
-        struct smtp_delivery *x = userdata;
-        size_t n = size * nitems;
-        if (n > x->size - x->offset)
-                n = x->size - x->offset;
-        memcpy(buf, x->data + x->offset, n);
-        x->offset += n;
-        /* Asked again with nothing left: libcurl now ends the data with "."
-         * (when it knows the size, it may not ask: offset == size says it). */
-        if (n == 0)
-                x->data_ended = true;
-        return n;
-}
-
-/* The connection broke after the final "." and before the server's reply
- * to it: the server may have taken the message (RFC 1047). The last reply
- * we heard is then the 354 that invited the data. */
-static bool delivery_uncertain(const struct smtp_delivery *x, CURLcode result)
-{
-        return result != CURLE_OK && (x->data_ended || x->offset == x->size) &&
-               x->reply.code == 354;
-}
-
-/* libcurl shows us each line the server sent; we keep the last reply. */
-static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userdata)
-{
-        struct smtp_delivery *x = userdata;
-        if (type == CURLINFO_HEADER_OUT) {
-                curl_logon_see_line(&x->logon, data, size);
-                /* libcurl sends one RCPT TO per recipient, in list order,
-                 * each waiting for its reply. */
-                x->rcpt_awaiting =
-                    size >= 8 && strncasecmp(data, "RCPT TO:", 8) == 0 && x->rcpt_sent < x->n_rcpt;
-                if (x->rcpt_awaiting)
-                        x->rcpt_sent++;
-        } else if (type == CURLINFO_HEADER_IN) {
-                smtp_reply_feed(&x->reply, data, size);
-                /* "250-" continues a reply; "250 " or a bare "250" ends it. */
-                bool last_line = size < 4 || data[3] == ' ' || data[3] == '\r' || data[3] == '\n';
-                if (x->rcpt_awaiting && last_line) {
-                        smtp_reply_feed(&x->rcpt[x->rcpt_sent - 1], data, size);
-                        x->rcpt_awaiting = false;
-                }
-        }
-        return 0;
-}
-
-/* What the transfer's end means: an outcome for the message and, when the
- * server could not be reached or refused our logon, a failure of the whole
- * transport. */
-static void classify(struct smtp_delivery *x, CURLcode result, enum delivery_outcome *ret_outcome,
-                     enum mapi_error *ret_transport_error, char **ret_text)
-{
-        const char *where = driver(x->t)->host_port;
-        const char *detail = x->curl_error[0] ? x->curl_error : curl_easy_strerror(result);
-        long code = 0;
-        int r;
-
-        *ret_text = NULL;
-        *ret_transport_error = MAPI_OK;
-        if (result == CURLE_OK) {
-                *ret_outcome = DELIVERY_SENT;
-                return;
-        }
-        *ret_transport_error =
-            curl_session_failure(x->easy, result, where, x->curl_error, x->reply.text, ret_text);
-        if (*ret_transport_error) {
-                *ret_outcome = DELIVERY_DEFERRED; /* the message is not at fault */
-                return;
-        }
-
-        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-        switch (smtp_reply_class(code)) {
-        case SMTP_REPLY_PERMANENT:
-                *ret_outcome = DELIVERY_FAILED;
-                r = asprintf(ret_text, "%s refused the message: %s", where,
-                             x->reply.text[0] ? x->reply.text : detail);
-                break;
-        case SMTP_REPLY_TRANSIENT:
-                *ret_outcome = DELIVERY_DEFERRED;
-                r = asprintf(ret_text, "%s deferred the message: %s", where,
-                             x->reply.text[0] ? x->reply.text : detail);
-                break;
-        default:
-                /* Dropped in mid-conversation, or a reply we could not read:
-                 * the message may not have arrived, so it is tried again. */
-                *ret_outcome = DELIVERY_DEFERRED;
-                r = asprintf(ret_text, "Connection to %s lost: %s", where, detail);
-                break;
-        }
-        if (r < 0)
-                *ret_text = NULL;
-}
-
-/* True if the server answered every RCPT TO and refused at least one. */
-static bool some_recipient_refused(const struct smtp_delivery *x)
-{
-        if (x->n_rcpt == 0 || x->rcpt_sent < x->n_rcpt)
-                return false;
-        for (size_t i = 0; i < x->n_rcpt; i++)
-                if (x->rcpt[i].code == 0)
-                        return false;
-        for (size_t i = 0; i < x->n_rcpt; i++)
-                if (smtp_reply_class(x->rcpt[i].code) != SMTP_REPLY_POSITIVE)
-                        return true;
-        return false;
-}
-
 /* Recipients the server took share the message's fate; the others have
  * their own reply. */
-static void done_per_recipient(struct smtp_delivery *x, enum delivery_outcome message_outcome,
-                               const char *text)
+static void done_per_recipient(struct transport *t, uint64_t id, const struct smtp_delivery *x,
+                               enum delivery_outcome message_outcome, const char *text)
 {
         _cleanup_free_ struct recipient_outcome *r = calloc(x->n_rcpt, sizeof(*r));
         _cleanup_free_ char *summary = NULL;
-        struct transport *t = x->t;
-        uint64_t id = x->id;
         size_t refused = 0;
 
         if (!r) {
@@ -249,199 +214,447 @@ static void done_per_recipient(struct smtp_delivery *x, enum delivery_outcome me
                                               message_outcome == DELIVERY_SENT ? summary : text);
 }
 
-/* A logon the server took: what ValidateState reports. */
-static void note_logon(struct smtp_delivery *x, enum mapi_error transport_error)
+static bool some_recipient_refused(const struct smtp_delivery *x)
 {
-        if (!transport_error && x->logon.mechanism[0])
-                transport_logged_on(x->t, x->logon.mechanism);
+        if (!x->mail_taken || x->replied < 1 + x->n_rcpt)
+                return false;
+        for (size_t i = 0; i < x->n_rcpt; i++)
+                if (smtp_reply_class(x->rcpt[i].code) != SMTP_REPLY_POSITIVE)
+                        return true;
+        return false;
 }
 
-static void delivery_done_cb(CURL *easy, CURLcode result, void *userdata)
+static bool some_recipient_taken(const struct smtp_delivery *x)
 {
-        struct smtp_delivery *x = userdata;
+        for (size_t i = 0; i < x->n_rcpt; i++)
+                if (smtp_reply_class(x->rcpt[i].code) == SMTP_REPLY_POSITIVE)
+                        return true;
+        return false;
+}
+
+/* The outcome a reply gives the message, and the sentence for it. */
+static enum delivery_outcome outcome_of(struct transport *t, const struct smtp_reply *r,
+                                        char **ret_text)
+{
+        const char *where = driver(t)->host_port;
+        int k = 0;
+        enum delivery_outcome o;
+        *ret_text = NULL;
+        switch (smtp_reply_class(r->code)) {
+        case SMTP_REPLY_POSITIVE:
+                return DELIVERY_SENT;
+        case SMTP_REPLY_PERMANENT:
+                o = DELIVERY_FAILED;
+                k = asprintf(ret_text, "%s refused the message: %s", where, r->text);
+                break;
+        default:
+                o = DELIVERY_DEFERRED;
+                k = asprintf(ret_text, "%s deferred the message: %s", where, r->text);
+                break;
+        }
+        if (k < 0)
+                *ret_text = NULL;
+        return o;
+}
+
+/* Tells the transport what became of x, which is freed first: the
+ * transport may at once hand this driver the next message. */
+static void report(struct smtp_delivery *x, enum delivery_outcome outcome, const char *text,
+                   bool per_recipient)
+{
         struct transport *t = x->t;
         uint64_t id = x->id;
-        enum delivery_outcome outcome;
-        enum mapi_error transport_error;
-        _cleanup_free_ char *text = NULL;
-
-        if (curl_logon_retry(&x->logon, result))
-                return;
-        classify(x, result, &outcome, &transport_error, &text);
-        note_logon(x, transport_error);
-        /* The transfer already left the multi handle. */
-        curl_easy_cleanup(x->easy);
-        x->easy = NULL;
-
-        if (transport_error) {
+        if (per_recipient) {
+                done_per_recipient(t, id, x, outcome, text);
                 delivery_free(x);
-                transport_connection_failed(t, transport_error, text);
-                transport_delivery_done(t, id, outcome, text);
-        } else if (delivery_uncertain(x, result)) {
+                return;
+        }
+        delivery_free(x);
+        transport_delivery_done(t, id, outcome, text);
+}
+
+static void transaction_start(struct smtp_conn *c);
+
+/* c has nothing to do: the next waiting message, or the idle timer. */
+static void conn_available(struct smtp_conn *c)
+{
+        struct smtp_driver *d = driver(c->t);
+        if (d->waiting) {
+                struct smtp_delivery *x = d->waiting;
+                waiting_unlink(d, x);
+                c->x = x;
+                x->conn = c;
+                sd_event_source_set_enabled(c->idle_timer, SD_EVENT_OFF);
+                transaction_start(c);
+                return;
+        }
+        sd_event_source_set_time(c->idle_timer, now_monotonic_usec() + IDLE_CLOSE_USEC);
+        sd_event_source_set_enabled(c->idle_timer, SD_EVENT_ONESHOT);
+}
+
+/* x's transaction is over; final is the reply to its data, or NULL when
+ * it ended before: the message's fate by what the server said. */
+static void transaction_end(struct smtp_conn *c, const struct smtp_reply *final)
+{
+        struct smtp_delivery *x = c->x;
+        _cleanup_free_ char *text = NULL;
+        enum delivery_outcome outcome;
+        int k = 0;
+
+        if (final && !x->abandoned)
+                outcome = outcome_of(x->t, final, &text);
+        else if (x->refusal.code)
+                outcome = outcome_of(x->t, &x->refusal, &text);
+        else {
+                /* Nobody was taken: each recipient has a refusal of its own. */
+                outcome = DELIVERY_FAILED;
+                k = asprintf(&text, "%s refused every recipient: %s", driver(x->t)->host_port,
+                             x->n_rcpt > 0 ? x->rcpt[0].text : "none given");
+        }
+        if (k < 0)
+                text = NULL;
+        bool per_recipient = some_recipient_refused(x);
+
+        /* A transaction the server opened and did not close is reset
+         * before the session carries the next. */
+        bool reset = x->mail_taken && !final;
+        c->x = NULL;
+        x->conn = NULL;
+        if (!reset)
+                conn_available(c);
+        else if (smtp_session_send(c->session, "RSET\r\n", 6, 1) >= 0)
+                c->swallow++;
+        else
+                conn_free(c, false);
+        report(x, outcome, text, per_recipient);
+}
+
+static int send_line(struct smtp_conn *c, unsigned replies, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static bool is_ascii(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char) *s > 127)
+                        return false;
+        return true;
+}
+
+static int send_line(struct smtp_conn *c, unsigned replies, const char *fmt, ...)
+{
+        _cleanup_free_ char *line = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vasprintf(&line, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return -ENOMEM;
+        return smtp_session_send(c->session, line, (size_t) n, replies);
+}
+
+/* MAIL FROM with the parameters the server offers and the message needs. */
+static int send_mail(struct smtp_conn *c, struct smtp_delivery *x, unsigned replies)
+{
+        const struct smtp_caps *caps = smtp_session_caps(c->session);
+        bool utf8 = x->traits.utf8_headers || !is_ascii(x->from);
+        for (size_t i = 0; i < x->n_rcpt && !utf8; i++)
+                utf8 = !is_ascii(x->rcpt_address[i]);
+        char size[32] = "";
+        if (caps->size)
+                snprintf(size, sizeof(size), " SIZE=%zu", x->traits.size);
+        return send_line(c, replies, "MAIL FROM:<%s>%s%s%s\r\n", x->from, size,
+                         x->traits.eight_bit && caps->eight_bit ? " BODY=8BITMIME" : "",
+                         utf8 && caps->smtputf8 ? " SMTPUTF8" : "");
+}
+
+static void transaction_start(struct smtp_conn *c)
+{
+        struct smtp_delivery *x = c->x;
+        int r;
+        if (x->check) {
+                r = send_line(c, 1, "NOOP\r\n");
+        } else {
+                x->pipelined = smtp_session_caps(c->session)->pipelining;
+                if (!x->pipelined)
+                        r = send_mail(c, x, 1);
+                else {
+                        /* One write: MAIL, every RCPT, DATA (RFC 2920). */
+                        _cleanup_free_ char *batch = NULL;
+                        size_t size = 0;
+                        _cleanup_fclose_ FILE *f = open_memstream(&batch, &size);
+                        r = f ? 0 : -ENOMEM;
+                        for (size_t i = 0; r >= 0 && i < x->n_rcpt; i++)
+                                if (fprintf(f, "RCPT TO:<%s>\r\n", x->rcpt_address[i]) < 0)
+                                        r = -ENOMEM;
+                        if (r >= 0 && (fputs("DATA\r\n", f) < 0 || fflush(f) != 0))
+                                r = -ENOMEM;
+                        if (r >= 0)
+                                r = send_mail(c, x, 1);
+                        if (r >= 0)
+                                r = smtp_session_send(c->session, batch, size,
+                                                      (unsigned) x->n_rcpt + 1);
+                }
+        }
+        if (r < 0) {
+                /* The session cannot take it: the message waits for a retry. */
+                c->x = NULL;
+                x->conn = NULL;
+                conn_free(c, false);
+                report(x, DELIVERY_DEFERRED, "cannot send to the server", false);
+        }
+}
+
+static void check_end(struct smtp_conn *c, enum mapi_error code, const char *text)
+{
+        struct smtp_delivery *x = c->x;
+        struct transport *t = x->t;
+        c->x = NULL;
+        delivery_free(x);
+        /* A check is of the server now: its session is not kept. */
+        conn_free(c, true);
+        transport_validate_done(t, code, text);
+}
+
+/* One reply in x's transaction. */
+static void transaction_reply(struct smtp_conn *c, const struct smtp_reply *r)
+{
+        struct smtp_delivery *x = c->x;
+        size_t i = x->replied++;
+        bool positive = smtp_reply_class(r->code) == SMTP_REPLY_POSITIVE;
+        int k = 0;
+
+        if (i == 0) {
+                x->mail_taken = positive;
+                if (!positive)
+                        x->refusal = *r;
+                if (x->pipelined)
+                        return; /* the RCPT and DATA replies follow */
+                if (!positive) {
+                        transaction_end(c, NULL);
+                        return;
+                }
+                k = x->n_rcpt > 0 ? send_line(c, 1, "RCPT TO:<%s>\r\n", x->rcpt_address[0])
+                                  : send_line(c, 1, "DATA\r\n");
+        } else if (i <= x->n_rcpt) {
+                x->rcpt[i - 1] = *r;
+                if (x->pipelined)
+                        return;
+                if (i < x->n_rcpt)
+                        k = send_line(c, 1, "RCPT TO:<%s>\r\n", x->rcpt_address[i]);
+                else if (some_recipient_taken(x))
+                        k = send_line(c, 1, "DATA\r\n");
+                else {
+                        transaction_end(c, NULL);
+                        return;
+                }
+        } else if (i == x->n_rcpt + 1) {
+                if (r->code != 354) {
+                        if (!x->refusal.code)
+                                x->refusal = *r;
+                        transaction_end(c, NULL);
+                        return;
+                }
+                if (x->mail_taken && some_recipient_taken(x))
+                        k = smtp_session_send(c->session, x->data, x->data_size, 1);
+                else {
+                        /* Pipelined DATA taken although nobody is to get
+                         * the message: an empty one ends it. */
+                        x->abandoned = true;
+                        k = smtp_session_send(c->session, ".\r\n", 3, 1);
+                }
+                x->data_handed = k >= 0;
+        } else {
+                transaction_end(c, r);
+                return;
+        }
+        if (k < 0) {
+                c->x = NULL;
+                x->conn = NULL;
+                conn_free(c, false);
+                report(x, DELIVERY_DEFERRED, "cannot send to the server", false);
+        }
+}
+
+static void session_reply(struct smtp_session *s, const struct smtp_reply *r, void *userdata)
+{
+        struct smtp_conn *c = userdata;
+        if (c->swallow > 0) {
+                if (--c->swallow == 0 && !c->x)
+                        conn_available(c);
+                return;
+        }
+        if (!c->x) {
+                /* A reply nobody asked for: the session is confused. */
+                conn_free(c, true);
+                return;
+        }
+        if (c->x->check) {
+                bool ok = smtp_reply_class(r->code) == SMTP_REPLY_POSITIVE;
+                _cleanup_free_ char *text = NULL;
+                if (!ok && asprintf(&text, "%s: %s", driver(c->t)->host_port, r->text) < 0)
+                        text = NULL;
+                check_end(c, ok ? MAPI_OK : MAPI_E_NETWORK_ERROR,
+                          ok     ? NULL
+                          : text ? text
+                                 : "the server check failed");
+                return;
+        }
+        transaction_reply(c, r);
+}
+
+/* Messages still waiting for a session get what the one that failed got. */
+static void fail_waiting(struct transport *t, enum delivery_outcome outcome, const char *text)
+{
+        struct smtp_driver *d = driver(t);
+        while (d->waiting)
+                report(d->waiting, outcome, text, false);
+}
+
+static void session_lost(struct smtp_session *s, const char *text, void *userdata)
+{
+        struct smtp_conn *c = userdata;
+        struct smtp_delivery *x = c->x;
+        size_t unsent = smtp_session_unsent(s);
+        bool check = x && x->check;
+        c->x = NULL;
+        if (x)
+                x->conn = NULL;
+        conn_free(c, false);
+        if (!x)
+                return;
+        if (check) {
+                struct transport *t = x->t;
+                delivery_free(x);
+                transport_validate_done(t, MAPI_E_NETWORK_ERROR, text);
+                return;
+        }
+        if (x->data_handed && !x->abandoned && unsent == 0 && x->replied == x->n_rcpt + 2) {
+                /* After the final "." and before its reply: the server may
+                 * have taken the message (RFC 1047). */
+                struct transport *t = x->t;
+                uint64_t id = x->id;
                 delivery_free(x);
                 transport_delivery_uncertain(t, id, text);
-        } else if (some_recipient_refused(x)) {
-                done_per_recipient(x, outcome, text);
-                delivery_free(x);
-        } else {
-                delivery_free(x);
-                transport_delivery_done(t, id, outcome, text);
+                return;
         }
-}
-
-#define SET(e, k, opt, val)                                                                        \
-        do {                                                                                       \
-                if ((k) == CURLE_OK)                                                               \
-                        (k) = curl_easy_setopt((e), (opt), (val));                                 \
-        } while (0)
-
-static int curl_error_to_errno(CURLcode k)
-{
-        return k == CURLE_OK ? 0 : k == CURLE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
-}
-
-static void check_done_cb(CURL *easy, CURLcode result, void *userdata);
-
-/* No transfer for x after all: error says why. A secret that could not be
- * had is a failed logon. */
-static void delivery_not_started(struct smtp_delivery *x, enum mapi_error code, const char *error)
-{
-        struct transport *t = x->t;
-        uint64_t id = x->id;
-        bool check = x->check;
-        _cleanup_free_ char *text = strdup(error);
-        delivery_free(x);
-        if (check)
-                transport_validate_done(t, code, text ? text : error);
-        else {
-                if (code == MAPI_E_LOGON_FAILED)
-                        transport_connection_failed(t, code, text ? text : error);
-                transport_delivery_done(t, id, DELIVERY_DEFERRED, text ? text : error);
+        _cleanup_free_ char *refused = NULL;
+        if (x->refusal.code) {
+                enum delivery_outcome o = outcome_of(x->t, &x->refusal, &refused);
+                report(x, o, refused ? refused : text, false);
+                return;
         }
+        report(x, DELIVERY_DEFERRED, text, false);
 }
 
-/* Starts (or, after a refused logon, starts again) x's transfer, with what
- * an earlier try left behind cleared. */
-static int delivery_add(struct smtp_delivery *x)
+static void session_opened(struct smtp_session *s, enum mapi_error code,
+                           const struct smtp_reply *reply, const char *text, void *userdata)
 {
-        x->offset = 0;
-        x->data_ended = false;
-        x->reply = (struct smtp_reply){};
-        if (x->rcpt)
-                memset(x->rcpt, 0, x->n_rcpt * sizeof(*x->rcpt));
-        x->rcpt_sent = 0;
-        x->rcpt_awaiting = false;
-        x->curl_error[0] = '\0';
-        return curl_event_add(driver(x->t)->curl, x->easy,
-                              x->check ? check_done_cb : delivery_done_cb, x);
+        struct smtp_conn *c = userdata;
+        struct transport *t = c->t;
+        if (code == MAPI_OK) {
+                c->open = true;
+                if (c->x)
+                        transaction_start(c);
+                else
+                        conn_available(c);
+                return;
+        }
+        struct smtp_delivery *x = c->x;
+        c->x = NULL;
+        if (x)
+                x->conn = NULL;
+        conn_free(c, false);
+        if (x && x->check) {
+                delivery_free(x);
+                transport_validate_done(t, code == MAPI_E_CALL_FAILED ? MAPI_E_NETWORK_ERROR : code,
+                                        text);
+                return;
+        }
+        _cleanup_free_ char *refused = NULL;
+        enum delivery_outcome outcome = DELIVERY_DEFERRED;
+        if (code == MAPI_E_CALL_FAILED && reply->code)
+                /* A server that refuses service (a 421 or 554 greeting):
+                 * reachable, so no failure of the transport. */
+                outcome = outcome_of(t, reply, &refused);
+        else if (code != MAPI_E_CALL_FAILED)
+                transport_connection_failed(t, code, text);
+        if (outcome == DELIVERY_SENT)
+                outcome = DELIVERY_DEFERRED;
+        const char *why = refused ? refused : text;
+        if (x)
+                report(x, outcome, why, false);
+        fail_waiting(t, outcome, why);
 }
 
-/* The secret came (or did not) for a logon that waited for it. */
-static void logon_go(struct curl_logon *l, const char *error)
+static const struct smtp_session_events session_events = {
+    .opened = session_opened,
+    .reply = session_reply,
+    .lost = session_lost,
+};
+
+static int idle_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
-        struct smtp_delivery *x = container_of(l, struct smtp_delivery, logon);
-        if (error)
-                delivery_not_started(x, MAPI_E_LOGON_FAILED, error);
-        else if (delivery_add(x) < 0)
-                delivery_not_started(x, MAPI_E_CALL_FAILED, "cannot start the transfer");
+        struct smtp_conn *c = userdata;
+        if (!c->x && c->swallow == 0)
+                conn_free(c, true);
+        return 0;
 }
 
-/* The transfer, at once or once the secret is at hand. */
-static int delivery_begin(struct smtp_delivery *x)
+static int conn_new(struct transport *t, struct smtp_conn **ret)
 {
-        int r = curl_logon_begin(&x->logon);
-        return r > 0 ? delivery_add(x) : r;
-}
-
-/* The session of curl-session.c, and the server's replies into debug_cb. */
-static int session_setup(struct smtp_delivery *x)
-{
-        CURLcode k = CURLE_OK;
-        x->logon = (struct curl_logon){
-            .easy = x->easy,
-            .source = x->t->secret,
-            .config = x->t->config,
-            .go = logon_go,
-        };
-        int r = curl_session_setup(x->easy, x->t->config, NULL, x->curl_error);
-        if (r < 0)
+        struct smtp_driver *d = driver(t);
+        struct smtp_conn *c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->t = t;
+        c->next = d->conns;
+        if (c->next)
+                c->next->prev = c;
+        d->conns = c;
+        d->n_conns++;
+        int r = sd_event_add_time(t->env.event, &c->idle_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                                  USEC_PER_SEC, idle_cb, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->idle_timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = smtp_session_open(t, &session_events, c, &c->session);
+        if (r < 0) {
+                conn_free(c, false);
                 return r;
-        SET(x->easy, k, CURLOPT_DEBUGFUNCTION, debug_cb);
-        SET(x->easy, k, CURLOPT_DEBUGDATA, x);
-        SET(x->easy, k, CURLOPT_VERBOSE, 1L); /* feeds debug_cb; nothing is printed */
-        return curl_error_to_errno(k);
-}
-
-/* The envelope and the message of one delivery. */
-static int message_setup(struct smtp_delivery *x, const struct msg_record *m)
-{
-        CURL *e = x->easy;
-
-        x->n_rcpt = strv_length(m->recipients);
-        x->rcpt = calloc(x->n_rcpt ? x->n_rcpt : 1, sizeof(*x->rcpt));
-        x->rcpt_address = strv_copy(m->recipients);
-        if (!x->rcpt || !x->rcpt_address)
-                return -ENOMEM;
-        for (char **r = m->recipients; r && *r; r++) {
-                _cleanup_free_ char *angle = NULL;
-                if (asprintf(&angle, "<%s>", *r) < 0)
-                        return -ENOMEM;
-                struct curl_slist *l = curl_slist_append(x->recipients, angle);
-                if (!l)
-                        return -ENOMEM;
-                x->recipients = l;
         }
-        _cleanup_free_ char *from = NULL;
-        if (asprintf(&from, "<%s>", strempty(m->sender)) < 0)
-                return -ENOMEM;
-
-        CURLcode k = CURLE_OK;
-        SET(e, k, CURLOPT_MAIL_FROM, from);
-        SET(e, k, CURLOPT_MAIL_RCPT, x->recipients);
-        /* Go on with the recipients the server takes; debug_cb notes the
-         * others, who are retried or reported one by one. */
-        SET(e, k, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
-        SET(e, k, CURLOPT_UPLOAD, 1L);
-        SET(e, k, CURLOPT_READFUNCTION, read_cb);
-        SET(e, k, CURLOPT_READDATA, x);
-        SET(e, k, CURLOPT_INFILESIZE_LARGE, (curl_off_t) x->size);
-        return curl_error_to_errno(k);
+        *ret = c;
+        return 0;
 }
 
-static size_t discard_cb(char *data, size_t size, size_t nmemb, void *userdata)
+/* x goes on a free session, a new one, or waits for one. */
+static int delivery_place(struct transport *t, struct smtp_delivery *x)
 {
-        return size * nmemb;
-}
-
-/* ValidateState: greeting, EHLO, STARTTLS and AUTH as for a message, then
- * NOOP instead of a transaction, then QUIT. */
-static int check_setup(struct smtp_delivery *x)
-{
-        CURLcode k = CURLE_OK;
-        SET(x->easy, k, CURLOPT_CUSTOMREQUEST, "NOOP");
-        SET(x->easy, k, CURLOPT_WRITEFUNCTION, discard_cb);
-        return curl_error_to_errno(k);
-}
-#undef SET
-
-static struct smtp_delivery *delivery_new(struct transport *t, uint64_t id)
-{
-        struct smtp_driver *s = driver(t);
-        struct smtp_delivery *x = calloc(1, sizeof(*x));
-        if (!x)
-                return NULL;
-        x->t = t;
-        x->id = id;
-        x->next = s->deliveries;
-        if (x->next)
-                x->next->prev = x;
-        s->deliveries = x;
-        x->easy = curl_event_easy_new(s->curl);
-        if (!x->easy) {
-                delivery_free(x);
-                return NULL;
+        struct smtp_driver *d = driver(t);
+        for (struct smtp_conn *c = d->conns; c && !x->check; c = c->next)
+                if (c->open && !c->x && c->swallow == 0) {
+                        c->x = x;
+                        x->conn = c;
+                        sd_event_source_set_enabled(c->idle_timer, SD_EVENT_OFF);
+                        transaction_start(c);
+                        return 0;
+                }
+        /* A check always gets a session of its own: it is of the server now. */
+        if (x->check || d->n_conns < smtp_max_in_transit(t)) {
+                struct smtp_conn *c;
+                int r = conn_new(t, &c);
+                if (r < 0)
+                        return r;
+                c->x = x;
+                x->conn = c;
+                return 0;
         }
-        return x;
+        x->prev = d->waiting_last;
+        if (x->prev)
+                x->prev->next = x;
+        else
+                d->waiting = x;
+        d->waiting_last = x;
+        return 0;
 }
 
 static int smtp_deliver(struct transport *t, uint64_t id)
@@ -455,56 +668,34 @@ static int smtp_deliver(struct transport *t, uint64_t id)
                 r = store_get_body(t->env.store, id, &body, &size);
         if (r < 0)
                 return r;
-
-        struct smtp_delivery *x = delivery_new(t, id);
+        struct smtp_delivery *x = calloc(1, sizeof(*x));
         if (!x)
                 return -ENOMEM;
-        r = text_to_crlf(body, size, &x->data, &x->size);
+        x->t = t;
+        x->id = id;
+        x->n_rcpt = strv_length(m.recipients);
+        x->rcpt = calloc(x->n_rcpt ? x->n_rcpt : 1, sizeof(*x->rcpt));
+        x->rcpt_address = strv_copy(m.recipients);
+        x->from = strdup(strempty(m.sender));
+        r = x->rcpt && x->rcpt_address && x->from ? 0 : -ENOMEM;
         if (r >= 0)
-                r = session_setup(x);
+                r = smtp_data_encode(body, size, &x->data, &x->data_size, &x->traits);
+        /* Placed in this call, its outcome comes from a later iteration. */
         if (r >= 0)
-                r = message_setup(x, &m);
-        if (r >= 0)
-                r = delivery_begin(x);
+                r = delivery_place(t, x);
         if (r < 0)
                 delivery_free(x);
         return r;
 }
 
-static void check_done_cb(CURL *easy, CURLcode result, void *userdata)
-{
-        struct smtp_delivery *x = userdata;
-        struct transport *t = x->t;
-        enum delivery_outcome outcome;
-        enum mapi_error code;
-        _cleanup_free_ char *text = NULL;
-
-        if (curl_logon_retry(&x->logon, result))
-                return;
-        classify(x, result, &outcome, &code, &text);
-        note_logon(x, code);
-        curl_easy_cleanup(x->easy);
-        x->easy = NULL;
-        delivery_free(x);
-
-        if (outcome == DELIVERY_SENT)
-                transport_validate_done(t, MAPI_OK, NULL);
-        else
-                transport_validate_done(t, code ? code : MAPI_E_NETWORK_ERROR,
-                                        text ? text : "the server check failed");
-}
-
 static int smtp_validate(struct transport *t)
 {
-        struct smtp_delivery *x = delivery_new(t, 0);
+        struct smtp_delivery *x = calloc(1, sizeof(*x));
         if (!x)
                 return -ENOMEM;
+        x->t = t;
         x->check = true;
-        int r = session_setup(x);
-        if (r >= 0)
-                r = check_setup(x);
-        if (r >= 0)
-                r = delivery_begin(x);
+        int r = delivery_place(t, x);
         if (r < 0)
                 delivery_free(x);
         return r;

@@ -72,14 +72,19 @@ class FakeSmtp:
                   when set, the server reads the whole message and its final
                   ".", records the transaction (the message arrived), and resets
                   the connection instead of replying: the sender cannot know.
+    extensions    more EHLO keywords to offer (e.g. ["SMTPUTF8"]); PIPELINING
+                  is never offered: each command waits for its reply.
 
-    Records every connection, every RCPT and its reply, every completed
+    Records every connection, every MAIL command as sent (mails; and in its
+    transaction), every RCPT and its reply, every completed
     transaction (envelope and message) and every reset. close() frees the
     port so that another server (smtp-sink) can take it."""
 
     def __init__(self, port=0, greeting="220 fake.example ESMTP", rcpt_reply=None,
-                 reset_after=None, auth=False, drop_after_dot=False):
+                 reset_after=None, auth=False, drop_after_dot=False, extensions=()):
         self.greeting = greeting
+        self.extensions = list(extensions)
+        self.mails = []
         self.drop_after_dot = drop_after_dot
         self.auth = auth
         self.auths = []
@@ -155,7 +160,7 @@ class FakeSmtp:
         reply(self.greeting)
         if not self.greeting.startswith("2"):
             return  # refused service: hang up
-        mail_from, rcpt_to = None, []
+        mail_from, rcpt_to, mail = None, [], None
         while True:
             line = f.readline(4096)
             if not line:
@@ -163,8 +168,9 @@ class FakeSmtp:
             cmd = line.decode(errors="replace").rstrip("\r\n")
             verb = cmd.split(" ", 1)[0].split(":", 1)[0].upper()
             if verb in ("EHLO", "HELO"):
-                reply("250-fake.example\r\n250-8BITMIME\r\n%s250 SIZE 104857600"
-                      % ("250-AUTH %s\r\n" % self.auth if self.auth else "")
+                reply("250-fake.example\r\n250-8BITMIME\r\n%s%s250 SIZE 104857600"
+                      % ("250-AUTH %s\r\n" % self.auth if self.auth else "",
+                         "".join("250-%s\r\n" % e for e in self.extensions))
                       if verb == "EHLO" else "250 fake.example")
             elif verb == "AUTH" and self.auth:
                 # Ask for what the AUTH line did not carry (LOGIN: the name,
@@ -179,6 +185,9 @@ class FakeSmtp:
                     self.cond.notify_all()
                 reply("235 2.7.0 Authentication successful")
             elif verb == "MAIL":
+                with self.lock:
+                    self.mails.append(cmd)
+                mail = cmd
                 mail_from = re.sub(r"(?i)^MAIL FROM:\s*<([^>]*)>.*$", r"\1", cmd)
                 rcpt_to = []
                 reply("250 2.1.0 Ok")
@@ -203,7 +212,7 @@ class FakeSmtp:
                 data = self._read_data(f)
                 with self.cond:
                     self.transactions.append({"mail_from": mail_from, "rcpt_to": list(rcpt_to),
-                                              "data": data})
+                                              "data": data, "mail": mail})
                     n = len(self.transactions)
                     self.cond.notify_all()
                 if self.drop_after_dot:
@@ -669,6 +678,42 @@ class PerRecipientTest(FaultTestCase):
         for who in (HARD, SOFT):
             self.assertEqual(sum("Final-Recipient: rfc822; %s" % who in r for r in reports), 1,
                              "one report names %s" % who)
+
+
+
+# --- what MAIL FROM carries ---------------------------------------------------------------
+
+class MailParametersTest(FaultTestCase):
+    """README, "Sending with SMTP": MAIL FROM carries SIZE= where the server offers
+    SIZE, BODY=8BITMIME for an 8-bit message where it offers 8BITMIME, SMTPUTF8 for
+    an address or header in UTF-8 where it offers SMTPUTF8. The scripted server
+    offers all three and no PIPELINING: each command waits for its reply."""
+
+    def make_server(self):
+        self.use_fake(extensions=["SMTPUTF8"])
+
+    def test_parameters_follow_the_message(self):
+        plain = make_message(subject="plain", message_id="plain@example.org")
+        eight = make_message(subject="eight", body="Gr\u00fc\u00dfe aus K\u00f6ln\n",
+                             message_id="eight@example.org")
+        utf8 = make_message(subject="utf8", to="j\u00f6rg@example.org",
+                            message_id="utf8@example.org")
+        for m in (plain, eight, utf8):
+            self.h.submit_data(m)
+        summary = self.h.flush()
+        self.assertEqual(summary["sent"], 3, summary)
+        mails = {}
+        for t in self.fake.transactions:
+            ident = re.search(rb"Message-ID: <([^@]*)@", t["data"]).group(1).decode()
+            mails[ident] = t["mail"].split()[2:]
+        for ident, m in ((i, d) for i, d in mails.items()):
+            self.assertRegex(m[0], r"^SIZE=[1-9][0-9]*$", ident)
+        self.assertEqual(mails["plain"][1:], [])
+        self.assertEqual(mails["eight"][1:], ["BODY=8BITMIME"])
+        # A UTF-8 header is 8-bit too.
+        self.assertEqual(mails["utf8"][1:], ["BODY=8BITMIME", "SMTPUTF8"])
+        self.assertEqual(sorted(t["rcpt_to"][0] for t in self.fake.transactions),
+                         ["bob@example.org", "bob@example.org", "j\u00f6rg@example.org"])
 
 
 if __name__ == "__main__":

@@ -266,6 +266,50 @@ class SlowServerTest(SmtpTestCase):
         self.assertEqual(rc, 0, err)
 
 
+class PipelinedTest(SmtpTestCase):
+    """smtp-sink offers PIPELINING and 8BITMIME (and no SIZE): MAIL, every RCPT and
+    DATA go in one write, and every message of the flush arrives whole."""
+
+    # README, "Sending with SMTP": BODY=8BITMIME for an 8-bit body only; a line
+    # that starts with a dot arrives as it was (doubled on the wire, undone by the
+    # server); every recipient of every message gets it, over kept sessions
+    def test_many_recipients_8bit_and_dots(self):
+        eight = make_message(subject="eight", body="Gr\u00fc\u00dfe\n.hidden\n..two\n.\n",
+                             cc="carol@example.org", bcc="dave@example.org")
+        self.h.submit_data(eight)
+        for n in range(5):
+            self.submit("plain %d" % n, cc="carol@example.org")
+        summary = self.h.flush()
+        self.assertEqual(summary["sent"], 6, summary)
+        got = self.sink.messages()
+        self.assertEqual(len(got), 6)
+        for m in got:
+            if b"Subject: eight" in m["raw"]:
+                self.assertEqual(m["mail_params"], ["BODY=8BITMIME"])
+                self.assertEqual(sorted(m["rcpt_to"]),
+                                 ["bob@example.org", "carol@example.org", "dave@example.org"])
+                body = m["raw"].replace(b"\r\n", b"\n").split(b"\n\n", 1)[1]
+                # (smtp-sink's dump ends with a line end of its own.)
+                sent = "Gr\u00fc\u00dfe\n.hidden\n..two\n.\n".encode()
+                self.assertEqual(body[:len(sent)], sent)
+            else:
+                self.assertEqual(m["mail_params"], [])
+                self.assertEqual(sorted(m["rcpt_to"]), ["bob@example.org", "carol@example.org"])
+
+
+class No8BitMimeTest(SmtpTestCase):
+    """smtp-sink without 8BITMIME (-8): an 8-bit body goes as it is, without BODY=."""
+
+    SINK_OPTIONS = ("-8",)
+
+    def test_8bit_body_without_body_parameter(self):
+        self.h.submit_data(make_message(subject="eight", body="Gr\u00fc\u00dfe\n"))
+        self.assertEqual(self.h.flush()["sent"], 1)
+        (m,) = self.sink.messages()
+        self.assertEqual(m["mail_params"], [])
+        self.assertIn("Gr\u00fc\u00dfe".encode(), m["raw"])
+
+
 class SoftRejectTest(SmtpTestCase):
     """smtp-sink answers RCPT with 450: deferred, retried after the fault clears."""
 

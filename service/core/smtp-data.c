@@ -1,0 +1,83 @@
+#include "smtp-data.h"
+
+#include <strings.h>
+
+int smtp_data_encode(const char *text, size_t size, char **ret, size_t *ret_size,
+                     struct smtp_data_traits *ret_traits)
+{
+        struct smtp_data_traits tr = {0};
+        /* Worst case: every byte a lone LF at a line start after a '.'. */
+        size_t lines = 1;
+        for (size_t i = 0; i < size; i++)
+                if (text[i] == '\n')
+                        lines++;
+        char *out = malloc(size + 2 * lines + 5);
+        if (!out)
+                return -ENOMEM;
+        size_t o = 0;
+        bool line_start = true, in_headers = true;
+        for (size_t i = 0; i < size; i++) {
+                char c = text[i];
+                if (line_start && c == '.')
+                        out[o++] = '.';
+                if ((unsigned char) c > 127) {
+                        tr.eight_bit = true;
+                        if (in_headers)
+                                tr.utf8_headers = true;
+                }
+                if (c == '\n') {
+                        if (i == 0 || text[i - 1] != '\r') {
+                                out[o++] = '\r';
+                                tr.size++;
+                        }
+                        /* An empty line ends the header section. */
+                        if (line_start)
+                                in_headers = false;
+                        out[o++] = '\n';
+                        tr.size++;
+                        line_start = true;
+                        continue;
+                }
+                out[o++] = c;
+                tr.size++;
+                /* A CR right before its LF leaves the line empty so far. */
+                if (!(c == '\r' && i + 1 < size && text[i + 1] == '\n'))
+                        line_start = false;
+        }
+        if (o > 0 && out[o - 1] != '\n') {
+                out[o++] = '\r';
+                out[o++] = '\n';
+                tr.size += 2;
+        }
+        memcpy(out + o, ".\r\n", 3);
+        o += 3;
+        *ret = out;
+        *ret_size = o;
+        *ret_traits = tr;
+        return 0;
+}
+
+void smtp_caps_feed(struct smtp_caps *c, const char *line, size_t size)
+{
+        while (size > 0 && (line[size - 1] == '\n' || line[size - 1] == '\r'))
+                size--;
+        if (size < 5 || memcmp(line, "250", 3) != 0 || (line[3] != '-' && line[3] != ' '))
+                return;
+        const char *word = line + 4;
+        size_t n = 0;
+        while (4 + n < size && word[n] != ' ')
+                n++;
+        static const struct {
+                const char *name;
+                size_t offset;
+        } known[] = {
+            {"PIPELINING", offsetof(struct smtp_caps, pipelining)},
+            {"8BITMIME", offsetof(struct smtp_caps, eight_bit)},
+            {"SMTPUTF8", offsetof(struct smtp_caps, smtputf8)},
+            {"SIZE", offsetof(struct smtp_caps, size)},
+            {"DSN", offsetof(struct smtp_caps, dsn)},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (n == strlen(known[i].name) && strncasecmp(word, known[i].name, n) == 0)
+                        *(bool *) ((char *) c + known[i].offset) = true;
+}

@@ -60,7 +60,8 @@ static gboolean check_options(GVariant *options)
  * @client: a #MailspoolClient
  * @message: the RFC 5322 message
  * @options: (nullable): the options a{sv} of SubmitData (Transport, Sender,
- *   Recipients, OnDemand, Hold, DeferredUntil, ExpiryTime), or %NULL for none
+ *   Recipients, OnDemand, Hold, DeferredUntil, ExpiryTime, DsnNotify, DsnReturn,
+ *   DsnEnvelopeId), or %NULL for none
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the daemon has stored the message or refused it
  * @user_data: (closure): data for @callback

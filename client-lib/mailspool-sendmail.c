@@ -53,6 +53,8 @@ static struct {
         uint64_t deferred_until; /* --at, µs since the epoch */
         const char *sender;      /* -f, -r */
         const char *fullname;    /* -F */
+        /* -N, -R, -V: DsnNotify, DsnReturn, DsnEnvelopeId */
+        const char *dsn_notify, *dsn_return, *dsn_envid;
 } arg = {.mode = MODE_DELIVER, .bus = MAILSPOOL_BUS_DEFAULT, .dot_ends = true};
 
 static void help(void)
@@ -79,8 +81,10 @@ static void help(void)
                "  -bd, -bD, -bl   check that the spooler answers (it is the daemon)\n"
                "  -bi, -I, -bh, -bH, -bC, -qINTERVAL, -Q\n"
                "                  nothing to do here: exit 0 (-v says why)\n"
-               "  -N DSN, -R RET, -V ENVID\n"
-               "                  accepted; not sent: the transport cannot send DSN options yet\n"
+               "  -N DSN          delivery status notifications: never, or success, failure,\n"
+               "                  delay joined by commas (sent where the server offers DSN)\n"
+               "  -R RET          what a notification returns: full or hdrs\n"
+               "  -V ENVID        the envelope id notifications carry\n"
                "  -A, -B, -C, -c, -D, -d, -e, -G, -h NUMBER, -L, -M, -m, -n, -O, -o, -p,\n"
                "  -s, -T, -U, -X, -x\n"
                "                  accepted for compatibility and ignored (see the man page)\n"
@@ -259,10 +263,17 @@ static int parse_args(int argc, char **argv)
                                 exit(0);
                         }
                         break; /* a hop count */
-                /* Delivery status notifications: not sent (yet). */
+                /* Delivery status notifications (RFC 3461), checked by
+                 * the daemon. */
                 case 'N':
+                        arg.dsn_notify = optarg;
+                        break;
                 case 'R':
+                        arg.dsn_return = optarg;
+                        break;
                 case 'V':
+                        arg.dsn_envid = optarg;
+                        break;
                 /* Nothing here for them to change; see mailspool-sendmail(8). */
                 case 'A':
                 case 'B':
@@ -531,6 +542,9 @@ static int deliver(char **recipients)
             .recipients = arg.from_headers ? NULL : (const char *const *) recipients,
             .hold = arg.hold,
             .deferred_until = arg.deferred_until,
+            .dsn_notify = arg.dsn_notify,
+            .dsn_return = arg.dsn_return,
+            .dsn_envid = arg.dsn_envid,
         };
         char *path = NULL;
         r = mailspool_submit_fd(m, fd, &options, &path);

@@ -60,6 +60,11 @@ struct mailspool_submit_options {
         bool hold;                     /* Hold: held until mailspool_release() */
         uint64_t deferred_until;       /* DeferredUntil, µs since the epoch; 0: none */
         uint64_t expiry_time;          /* ExpiryTime, µs since the epoch; 0: none */
+        /* Delivery status notifications (RFC 3461), passed on where the
+         * server offers DSN; NULL: none. DsnNotify: "NEVER" or a list of
+         * SUCCESS, FAILURE, DELAY; DsnReturn: "FULL" or "HDRS";
+         * DsnEnvelopeId: 1 to 100 printable ASCII characters. */
+        const char *dsn_notify, *dsn_return, *dsn_envid;
 };
 
 /* An RFC 5322 message from a descriptor (read from its current offset by

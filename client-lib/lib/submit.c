@@ -36,6 +36,19 @@ static int append_options(sd_bus_message *call, const struct mailspool_submit_op
                 if (r < 0)
                         return r;
         }
+        const struct {
+                const char *key, *value;
+        } dsn[] = {
+            {"DsnNotify", o->dsn_notify},
+            {"DsnReturn", o->dsn_return},
+            {"DsnEnvelopeId", o->dsn_envid},
+        };
+        for (size_t i = 0; i < sizeof(dsn) / sizeof(dsn[0]); i++)
+                if (dsn[i].value) {
+                        r = sd_bus_message_append(call, "{sv}", dsn[i].key, "s", dsn[i].value);
+                        if (r < 0)
+                                return r;
+                }
         if (o->recipients) {
                 r = sd_bus_message_open_container(call, 'e', "sv");
                 if (r >= 0)

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mail-parse.h"
 #include "quota.h"
+#include "smtp-data.h"
 #include "transport.h"
 
 struct submit_options {
@@ -27,6 +28,8 @@ struct submit_options {
         bool hold;               /* Hold: held until Release */
         uint64_t deferred_until; /* DeferredUntil; 0: none */
         uint64_t expiry;         /* ExpiryTime; 0: none */
+        /* DsnNotify, DsnReturn (canonical) and DsnEnvelopeId; NULL: none. */
+        char *dsn_notify, *dsn_return, *dsn_envid;
 };
 
 static void submit_options_clear(struct submit_options *o)
@@ -34,6 +37,9 @@ static void submit_options_clear(struct submit_options *o)
         free(o->transport);
         free(o->sender);
         strv_free(o->recipients);
+        free(o->dsn_notify);
+        free(o->dsn_return);
+        free(o->dsn_envid);
         *o = (struct submit_options){};
 }
 
@@ -105,10 +111,37 @@ static int read_option(sd_bus_message *m, const char *key, void *userdata, sd_bu
                 r = read_option_value(m, key, "t", &o->deferred_until, error);
         } else if (streq(key, "ExpiryTime")) {
                 r = read_option_value(m, key, "t", &o->expiry, error);
+        } else if (streq(key, "DsnNotify")) {
+                r = read_option_value(m, key, "s", &s, error);
+                free(o->dsn_notify);
+                o->dsn_notify = NULL;
+                if (r >= 0 && dsn_notify_normalize(s, &o->dsn_notify) < 0)
+                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                           "DsnNotify is NEVER or a list of SUCCESS, FAILURE and "
+                                           "DELAY joined by commas; nothing was stored");
+        } else if (streq(key, "DsnReturn")) {
+                r = read_option_value(m, key, "s", &s, error);
+                free(o->dsn_return);
+                o->dsn_return = NULL;
+                if (r >= 0 && dsn_return_normalize(s, &o->dsn_return) < 0)
+                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                           "DsnReturn is FULL or HDRS; nothing was stored");
+        } else if (streq(key, "DsnEnvelopeId")) {
+                r = read_option_value(m, key, "s", &s, error);
+                if (r >= 0 && !dsn_envid_valid(s))
+                        r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
+                                           "DsnEnvelopeId is 1 to 100 printable ASCII "
+                                           "characters; nothing was stored");
+                if (r >= 0) {
+                        free(o->dsn_envid);
+                        if (!(o->dsn_envid = strdup(s)))
+                                r = -ENOMEM;
+                }
         } else
                 r = bus_error_mapi(error, MAPI_E_INVALID_PARAMETER,
                                    "unknown option \"%s\" (Transport, Sender, Recipients, "
-                                   "OnDemand, Hold, DeferredUntil and ExpiryTime are known)",
+                                   "OnDemand, Hold, DeferredUntil, ExpiryTime, DsnNotify, "
+                                   "DsnReturn and DsnEnvelopeId are known)",
                                    key);
         return r;
 }
@@ -295,6 +328,9 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
             /* Decided now, so that the body outlives "sent" until the copy
              * is made (store.c, version 5). */
             .sent_copy = t->config->sent_copy_transport ? SENT_COPY_PENDING : SENT_COPY_NONE,
+            .dsn_notify = o->dsn_notify,
+            .dsn_return = o->dsn_return,
+            .dsn_envid = o->dsn_envid,
         };
         /* Hold wins; then the later of DeferredUntil and the end of the
          * transport's undo window (SendDelay), which a forced flush may cut

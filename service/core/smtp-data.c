@@ -81,3 +81,74 @@ void smtp_caps_feed(struct smtp_caps *c, const char *line, size_t size)
                 if (n == strlen(known[i].name) && strncasecmp(word, known[i].name, n) == 0)
                         *(bool *) ((char *) c + known[i].offset) = true;
 }
+
+int dsn_notify_normalize(const char *in, char **ret)
+{
+        static const char *const words[] = {"SUCCESS", "FAILURE", "DELAY"};
+        bool seen[ELEMENTSOF(words)] = {}, never = false;
+        const char *p = in;
+        if (!*p)
+                return -EINVAL;
+        for (;;) {
+                size_t n = strcspn(p, ",");
+                bool known = false;
+                if (n == 5 && strncasecmp(p, "NEVER", 5) == 0)
+                        known = never = true;
+                for (size_t i = 0; i < ELEMENTSOF(words) && !known; i++)
+                        if (n == strlen(words[i]) && strncasecmp(p, words[i], n) == 0)
+                                known = seen[i] = true;
+                if (!known)
+                        return -EINVAL;
+                if (!p[n])
+                        break;
+                p += n + 1;
+        }
+        bool any = seen[0] || seen[1] || seen[2];
+        if (never && any)
+                return -EINVAL; /* NEVER goes alone */
+        char out[32] = "";
+        if (never)
+                strcpy(out, "NEVER");
+        for (size_t i = 0; i < ELEMENTSOF(words); i++)
+                if (seen[i]) {
+                        if (out[0])
+                                strcat(out, ",");
+                        strcat(out, words[i]);
+                }
+        *ret = strdup(out);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int dsn_return_normalize(const char *in, char **ret)
+{
+        if (strcasecmp(in, "FULL") != 0 && strcasecmp(in, "HDRS") != 0)
+                return -EINVAL;
+        *ret = strdup(strcasecmp(in, "FULL") == 0 ? "FULL" : "HDRS");
+        return *ret ? 0 : -ENOMEM;
+}
+
+bool dsn_envid_valid(const char *in)
+{
+        size_t n = strlen(in);
+        if (n == 0 || n > 100)
+                return false;
+        for (const char *p = in; *p; p++)
+                if (*p < 0x20 || *p > 0x7e)
+                        return false;
+        return true;
+}
+
+char *xtext_encode(const char *in)
+{
+        char *out = malloc(strlen(in) * 3 + 1);
+        if (!out)
+                return NULL;
+        char *o = out;
+        for (const unsigned char *p = (const unsigned char *) in; *p; p++)
+                if (*p < '!' || *p > '~' || *p == '+' || *p == '=')
+                        o += sprintf(o, "+%02X", *p);
+                else
+                        *o++ = (char) *p;
+        *o = '\0';
+        return out;
+}

@@ -27,3 +27,16 @@ struct smtp_caps {
 
 /* Takes one line of an EHLO reply ("250-PIPELINING", "250 SIZE 10240000"). */
 void smtp_caps_feed(struct smtp_caps *c, const char *line, size_t size);
+
+/* Delivery status notifications (RFC 3461), as a submitter asks for them.
+ * NOTIFY: "NEVER", or SUCCESS, FAILURE and DELAY in any case and order,
+ * comma-separated; *ret is the canonical form ("SUCCESS,FAILURE").
+ * -EINVAL for anything else. */
+int dsn_notify_normalize(const char *in, char **ret);
+/* RET: FULL or HDRS, in any case; *ret in upper case. */
+int dsn_return_normalize(const char *in, char **ret);
+/* ENVID: 1 to 100 printable ASCII characters. */
+bool dsn_envid_valid(const char *in);
+/* xtext (RFC 3461 section 4): '+', '=' and every byte outside '!'..'~' as
+ * "+XX". NULL when out of memory. */
+char *xtext_encode(const char *in);

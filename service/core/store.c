@@ -100,6 +100,9 @@ void msg_record_clear(struct msg_record *r)
         free(r->last_error);
         free(r->path);
         free(r->copy_error);
+        free(r->dsn_notify);
+        free(r->dsn_return);
+        free(r->dsn_envid);
         *r = (struct msg_record){};
 }
 
@@ -278,9 +281,16 @@ static const char schema_v6[] =
                                                     " BEGIN " OWNER_QUEUE_REMOVE(
                                                         "OLD.owner", "OLD.size") "  END;";
 
+/* Version 7: the delivery status notifications a submitter asked for
+ * (RFC 3461), passed on where the server offers DSN. */
+static const char schema_v7[] =
+    "ALTER TABLE messages ADD COLUMN dsn_notify TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dsn_return TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE messages ADD COLUMN dsn_envid TEXT NOT NULL DEFAULT '';";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
-    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+    schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -352,14 +362,17 @@ enum {
         COL_COPY_ATTEMPTS,
         COL_COPY_NEXT,
         COL_COPY_ERROR,
+        COL_DSN_NOTIFY,
+        COL_DSN_RETURN,
+        COL_DSN_ENVID,
         COL_ADDRESS,
 };
 #define SELECT_RECORDS                                                                             \
         "SELECT m.id, m.direction, m.state, m.transport, m.sender, m.subject, m.message_id, "      \
         "m.size, m.submitted, m.attempts, m.next_attempt, m.last_error, m.owner, m.on_demand, "    \
         "m.path, m.due, m.undo_window, m.expiry, m.possibly_delivered, m.delay_warned, "           \
-        "m.sent_copy, m.copy_attempts, m.copy_next, m.copy_error, "                                \
-        "r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
+        "m.sent_copy, m.copy_attempts, m.copy_next, m.copy_error, m.dsn_notify, m.dsn_return, "    \
+        "m.dsn_envid, r.address FROM messages AS m LEFT JOIN recipients AS r ON r.message = m.id "
 
 /* store_set_state() binds the states it may leave in ?5.. one slot per state;
  * unused slots stay NULL, which no comparison matches. A chain of
@@ -381,8 +394,9 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_INSERT_MESSAGE] =
         "INSERT INTO messages (direction, state, transport, sender, subject, message_id, "
         "size, submitted, owner, on_demand, path, source_key, due, undo_window, expiry, "
-        "sent_copy) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        "sent_copy, dsn_notify, dsn_return, dsn_envid) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19)",
     [STMT_INSERT_BODY] = "INSERT INTO bodies (message, data) VALUES (?1, ?2)",
     [STMT_INSERT_RECIPIENT] =
         "INSERT INTO recipients (message, position, address) VALUES (?1, ?2, ?3)",
@@ -826,6 +840,9 @@ static int insert_message(struct store *s, const struct new_message *n, uint64_t
                               n->direction == MSG_OUTBOUND && m->sent_copy == SENT_COPY_PENDING
                                   ? "pending"
                                   : "");
+        rc = rc ?: bind_text(st, 17, strempty(m->dsn_notify));
+        rc = rc ?: bind_text(st, 18, strempty(m->dsn_return));
+        rc = rc ?: bind_text(st, 19, strempty(m->dsn_envid));
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
 
@@ -1093,6 +1110,9 @@ static int record_from_row(sqlite3_stmt *st, struct msg_record *r)
         k = k ?: column_strdup(st, COL_LAST_ERROR, &r->last_error);
         k = k ?: column_strdup(st, COL_PATH, &r->path);
         k = k ?: column_strdup(st, COL_COPY_ERROR, &r->copy_error);
+        k = k ?: column_strdup(st, COL_DSN_NOTIFY, &r->dsn_notify);
+        k = k ?: column_strdup(st, COL_DSN_RETURN, &r->dsn_return);
+        k = k ?: column_strdup(st, COL_DSN_ENVID, &r->dsn_envid);
         return k;
 }
 

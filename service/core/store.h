@@ -73,6 +73,10 @@ struct msg_record {
         uint32_t copy_attempts;  /* of the copy: counted before each */
         uint64_t copy_next_usec; /* when the copy is tried again; 0: at once */
         char *copy_error;        /* why the last copy failed; "" if none */
+        /* Delivery status notifications asked for (RFC 3461), "" for none:
+         * DsnNotify ("NEVER" or "SUCCESS,FAILURE,DELAY" in part), DsnReturn
+         * ("FULL" or "HDRS"), DsnEnvelopeId (printable ASCII). */
+        char *dsn_notify, *dsn_return, *dsn_envid;
 };
 void msg_record_clear(struct msg_record *r);
 void msg_record_array_free(struct msg_record *r, size_t n);

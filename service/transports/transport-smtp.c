@@ -25,6 +25,7 @@ struct smtp_delivery {
         bool check; /* ValidateState's NOOP, not a message */
         struct smtp_conn *conn;
         char *from;
+        char *dsn_notify, *dsn_return, *dsn_envid; /* "" when not asked for */
         char **rcpt_address;
         size_t n_rcpt;
         struct smtp_reply *rcpt; /* each recipient's reply to RCPT TO */
@@ -90,6 +91,9 @@ static void delivery_free(struct smtp_delivery *x)
         if (x->conn && x->conn->x == x)
                 x->conn->x = NULL;
         free(x->from);
+        free(x->dsn_notify);
+        free(x->dsn_return);
+        free(x->dsn_envid);
         strv_free(x->rcpt_address);
         free(x->rcpt);
         free(x->data);
@@ -362,9 +366,47 @@ static int send_mail(struct smtp_conn *c, struct smtp_delivery *x, unsigned repl
         char size[32] = "";
         if (caps->size)
                 snprintf(size, sizeof(size), " SIZE=%zu", x->traits.size);
-        return send_line(c, replies, "MAIL FROM:<%s>%s%s%s\r\n", x->from, size,
+        /* RFC 3461: where the server offers DSN. */
+        bool dsn = caps->dsn;
+        _cleanup_free_ char *envid = dsn && x->dsn_envid[0] ? xtext_encode(x->dsn_envid) : NULL;
+        if (dsn && x->dsn_envid[0] && !envid)
+                return -ENOMEM;
+        return send_line(c, replies, "MAIL FROM:<%s>%s%s%s%s%s%s%s\r\n", x->from, size,
                          x->traits.eight_bit && caps->eight_bit ? " BODY=8BITMIME" : "",
-                         utf8 && caps->smtputf8 ? " SMTPUTF8" : "");
+                         utf8 && caps->smtputf8 ? " SMTPUTF8" : "",
+                         dsn && x->dsn_return[0] ? " RET=" : "", dsn ? x->dsn_return : "",
+                         envid ? " ENVID=" : "", strempty(envid));
+}
+
+/* RCPT TO for recipient i, with NOTIFY and ORCPT where DSN was asked for
+ * and the server offers it; written to f. */
+static int write_rcpt(struct smtp_conn *c, struct smtp_delivery *x, size_t i, FILE *f)
+{
+        const char *address = x->rcpt_address[i];
+        bool dsn = smtp_session_caps(c->session)->dsn &&
+                   (x->dsn_notify[0] || x->dsn_return[0] || x->dsn_envid[0]);
+        _cleanup_free_ char *orcpt = dsn ? xtext_encode(address) : NULL;
+        if (dsn && !orcpt)
+                return -ENOMEM;
+        if (fprintf(f, "RCPT TO:<%s>%s%s%s%s\r\n", address,
+                    dsn && x->dsn_notify[0] ? " NOTIFY=" : "", dsn ? x->dsn_notify : "",
+                    orcpt ? " ORCPT=rfc822;" : "", strempty(orcpt)) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* RCPT TO for recipient i alone, waiting for its reply. */
+static int send_rcpt(struct smtp_conn *c, struct smtp_delivery *x, size_t i)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        _cleanup_fclose_ FILE *f = open_memstream(&line, &size);
+        if (!f)
+                return -ENOMEM;
+        int r = write_rcpt(c, x, i, f);
+        if (r >= 0 && fflush(f) != 0)
+                r = -ENOMEM;
+        return r < 0 ? r : smtp_session_send(c->session, line, size, 1);
 }
 
 static void transaction_start(struct smtp_conn *c)
@@ -384,8 +426,7 @@ static void transaction_start(struct smtp_conn *c)
                         _cleanup_fclose_ FILE *f = open_memstream(&batch, &size);
                         r = f ? 0 : -ENOMEM;
                         for (size_t i = 0; r >= 0 && i < x->n_rcpt; i++)
-                                if (fprintf(f, "RCPT TO:<%s>\r\n", x->rcpt_address[i]) < 0)
-                                        r = -ENOMEM;
+                                r = write_rcpt(c, x, i, f);
                         if (r >= 0 && (fputs("DATA\r\n", f) < 0 || fflush(f) != 0))
                                 r = -ENOMEM;
                         if (r >= 0)
@@ -433,14 +474,13 @@ static void transaction_reply(struct smtp_conn *c, const struct smtp_reply *r)
                         transaction_end(c, NULL);
                         return;
                 }
-                k = x->n_rcpt > 0 ? send_line(c, 1, "RCPT TO:<%s>\r\n", x->rcpt_address[0])
-                                  : send_line(c, 1, "DATA\r\n");
+                k = x->n_rcpt > 0 ? send_rcpt(c, x, 0) : send_line(c, 1, "DATA\r\n");
         } else if (i <= x->n_rcpt) {
                 x->rcpt[i - 1] = *r;
                 if (x->pipelined)
                         return;
                 if (i < x->n_rcpt)
-                        k = send_line(c, 1, "RCPT TO:<%s>\r\n", x->rcpt_address[i]);
+                        k = send_rcpt(c, x, i);
                 else if (some_recipient_taken(x))
                         k = send_line(c, 1, "DATA\r\n");
                 else {
@@ -677,7 +717,12 @@ static int smtp_deliver(struct transport *t, uint64_t id)
         x->rcpt = calloc(x->n_rcpt ? x->n_rcpt : 1, sizeof(*x->rcpt));
         x->rcpt_address = strv_copy(m.recipients);
         x->from = strdup(strempty(m.sender));
-        r = x->rcpt && x->rcpt_address && x->from ? 0 : -ENOMEM;
+        x->dsn_notify = strdup(strempty(m.dsn_notify));
+        x->dsn_return = strdup(strempty(m.dsn_return));
+        x->dsn_envid = strdup(strempty(m.dsn_envid));
+        r = x->rcpt && x->rcpt_address && x->from && x->dsn_notify && x->dsn_return && x->dsn_envid
+                ? 0
+                : -ENOMEM;
         if (r >= 0)
                 r = smtp_data_encode(body, size, &x->data, &x->data_size, &x->traits);
         /* Placed in this call, its outcome comes from a later iteration. */

@@ -110,7 +110,7 @@ class SmtpSink:
     def messages(self):
         """Every transaction received so far: a list of dicts with 'mail_from',
         'rcpt_to' (list), 'mail_params' (the MAIL command's ESMTP parameters,
-        a list of words), 'headers' (the message's header section, text) and
+        a list of words), 'rcpt_params' (each RCPT command's, a list of lists), 'headers' (the message's header section, text) and
         'raw' (the message as received, bytes)."""
         out = []
         for name in sorted(os.listdir(self.dump)):
@@ -126,7 +126,7 @@ class SmtpSink:
 def parse_dump(data):
     """One smtp-sink dump file: envelope lines, smtp-sink's Received header,
     then the message as the client sent it."""
-    mail_from, rcpt_to, mail_params = None, [], []
+    mail_from, rcpt_to, mail_params, rcpt_params = None, [], [], []
     lines = data.split(b"\n")
     i = 0
     while i < len(lines) and lines[i].startswith(b"X-"):
@@ -139,6 +139,7 @@ def parse_dump(data):
             mail_params = words[1:]
         elif key == "X-Rcpt-Args":
             rcpt_to.append(words[0].strip("<>"))
+            rcpt_params.append(words[1:])
         i += 1
     # smtp-sink's own Received header (with its continuation lines) follows.
     if i < len(lines) and lines[i].startswith(b"Received:"):
@@ -148,4 +149,4 @@ def parse_dump(data):
     raw = b"\n".join(lines[i:])
     head = raw.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
     return {"mail_from": mail_from, "rcpt_to": rcpt_to, "mail_params": mail_params,
-            "headers": head.decode(errors="replace"), "raw": raw}
+            "rcpt_params": rcpt_params, "headers": head.decode(errors="replace"), "raw": raw}

@@ -297,6 +297,58 @@ class PipelinedTest(SmtpTestCase):
                 self.assertEqual(sorted(m["rcpt_to"]), ["bob@example.org", "carol@example.org"])
 
 
+class DsnTest(SmtpTestCase):
+    """smtp-sink offers DSN: mailspool-sendmail's -N, -R and -V reach the server as
+    NOTIFY, ORCPT, RET and ENVID (RFC 3461)."""
+
+    SENDMAIL = os.environ.get("MAILSPOOL_SENDMAIL", "mailspool-sendmail")
+
+    def sendmail(self, *args):
+        proc = subprocess.run([self.SENDMAIL, "--user"] + list(args),
+                              input=make_message(subject="dsn"), env=self.h.client_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return proc.returncode, proc.stderr.decode(errors="replace")
+
+    # README, "Sending with SMTP"; mailspool-sendmail(8), -N -R -V; docs/bus-api.md,
+    # Submit's DsnNotify, DsnReturn, DsnEnvelopeId
+    def test_dsn_options_reach_the_server(self):
+        rc, err = self.sendmail("-N", "success,Failure", "-R", "hdrs", "-V", "env+id=1",
+                                "bob@example.org", "carol@example.org")
+        self.assertEqual(rc, 0, err)
+        rc, err = self.sendmail("bob@example.org")  # none asked for: none sent
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.h.flush()["sent"], 2)
+        asked, plain = sorted(self.sink.messages(), key=lambda m: len(m["rcpt_to"]))[::-1]
+        self.assertEqual(asked["mail_params"], ["RET=HDRS", "ENVID=env+2Bid+3D1"])
+        self.assertEqual(asked["rcpt_params"],
+                         [["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;bob@example.org"],
+                          ["NOTIFY=SUCCESS,FAILURE", "ORCPT=rfc822;carol@example.org"]])
+        self.assertEqual(plain["mail_params"], [])
+        self.assertEqual(plain["rcpt_params"], [[]])
+
+    # A value the RFC does not know is refused with the reason, and nothing is queued.
+    def test_bad_dsn_options_are_refused(self):
+        for args, why in ((["-N", "sometimes"], "DsnNotify"), (["-N", "never,success"], "DsnNotify"),
+                          (["-R", "body"], "DsnReturn"), (["-V", "x" * 101], "DsnEnvelopeId")):
+            rc, err = self.sendmail(*args, "bob@example.org")
+            self.assertNotEqual(rc, 0, args)
+            self.assertIn(why, err)
+        self.assertEqual(self.h.get_property(OUT, IFACE_TRANSPORT, "QueuedOutbound"), 0)
+
+
+class NoDsnTest(SmtpTestCase):
+    """smtp-sink without DSN (-N): the options are kept to ourselves."""
+
+    SINK_OPTIONS = ("-N",)
+
+    def test_no_dsn_parameters_without_the_offer(self):
+        self.h.submit_data(make_message(subject="dsn"), {"DsnNotify": V("s", "success"),
+                                                          "DsnReturn": V("s", "full")})
+        self.assertEqual(self.h.flush()["sent"], 1)
+        (m,) = self.sink.messages()
+        self.assertEqual((m["mail_params"], m["rcpt_params"]), ([], [[]]))
+
+
 class No8BitMimeTest(SmtpTestCase):
     """smtp-sink without 8BITMIME (-8): an 8-bit body goes as it is, without BODY=."""
 

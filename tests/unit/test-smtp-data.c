@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include "smtp-data.h"
 
@@ -82,12 +83,44 @@ static void test_caps(void **state)
         assert_false(none.pipelining || none.size || none.eight_bit || none.dsn || none.smtputf8);
 }
 
+static void test_dsn(void **state)
+{
+        char *out = NULL;
+        assert_int_equal(dsn_notify_normalize("delay,Success", &out), 0);
+        assert_string_equal(out, "SUCCESS,DELAY");
+        free(out);
+        assert_int_equal(dsn_notify_normalize("never", &out), 0);
+        assert_string_equal(out, "NEVER");
+        free(out);
+        const char *bad[] = {"",         "never,success", "success,",
+                             ",failure", "sometimes",     "success failure"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                assert_int_equal(dsn_notify_normalize(bad[i], &out), -EINVAL);
+        assert_int_equal(dsn_return_normalize("hdrs", &out), 0);
+        assert_string_equal(out, "HDRS");
+        free(out);
+        assert_int_equal(dsn_return_normalize("body", &out), -EINVAL);
+        assert_true(dsn_envid_valid("QQ314159 x"));
+        assert_false(dsn_envid_valid(""));
+        assert_false(dsn_envid_valid("caf\xc3\xa9"));
+        char long_id[102];
+        memset(long_id, 'a', 101);
+        long_id[101] = '\0';
+        assert_false(dsn_envid_valid(long_id));
+        long_id[100] = '\0';
+        assert_true(dsn_envid_valid(long_id));
+        char *x = xtext_encode("a+b=c d\x7f!~");
+        assert_string_equal(x, "a+2Bb+3Dc+20d+7F!~");
+        free(x);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_crlf_dots_and_end),
             cmocka_unit_test(test_eight_bit),
             cmocka_unit_test(test_caps),
+            cmocka_unit_test(test_dsn),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -469,6 +469,34 @@ static void test_body_dropped_when_done(void **state)
 
 /* SentCopy: the body outlives "sent" until the copy is made; attempts are
  * counted, a failed one waits its time. */
+/* The DSN a submitter asked for comes back as stored; none is "". */
+static void test_dsn(void **state)
+{
+        struct fixture *f = *state;
+        char *recipients[] = {"b@example.org", NULL};
+        struct msg_record m = {
+            .state = MSG_QUEUED,
+            .transport = "work",
+            .sender = "a@example.org",
+            .recipients = recipients,
+            .submitted_usec = 1000,
+            .dsn_notify = "SUCCESS,FAILURE",
+            .dsn_return = "HDRS",
+            .dsn_envid = "QQ314159",
+        };
+        uint64_t id = 0, plain = add_outbound(f->store, "work");
+        assert_int_equal(store_add_outbound(f->store, &m, "body", 4, &id), 0);
+        _cleanup_(msg_record_clear) struct msg_record r = {}, p = {};
+        assert_int_equal(store_get(f->store, id, &r), 0);
+        assert_string_equal(r.dsn_notify, "SUCCESS,FAILURE");
+        assert_string_equal(r.dsn_return, "HDRS");
+        assert_string_equal(r.dsn_envid, "QQ314159");
+        assert_int_equal(store_get(f->store, plain, &p), 0);
+        assert_string_equal(p.dsn_notify, "");
+        assert_string_equal(p.dsn_return, "");
+        assert_string_equal(p.dsn_envid, "");
+}
+
 static void test_sent_copy(void **state)
 {
         struct fixture *f = *state;
@@ -900,7 +928,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 7);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -1039,7 +1067,7 @@ static void test_migrates_from_version_1(void **state)
         assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 6);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 7);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
@@ -1141,7 +1169,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 8", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -1150,7 +1178,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 7);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 8);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }
@@ -1290,6 +1318,7 @@ int main(void)
             T(test_attempts_and_retry_fields),
             T(test_defer_recipients),
             T(test_body_dropped_when_done),
+            T(test_dsn),
             T(test_sent_copy),
             T(test_recover),
             T(test_list_filters),

@@ -244,7 +244,7 @@ base_dir = {dir}/run
 state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 protocols = {protocols}
-listen = 127.0.0.1
+listen = {host}
 hostname = mailspool-test.invalid
 {ssl}
 auth_mechanisms = {mechanisms}
@@ -326,14 +326,16 @@ service submission-login {{
 
 class Dovecot:
     def __init__(self, tls=None, client_ca=None, oauth2=None, submission_relay=None,
-                 settings=""):
+                 settings="", host="127.0.0.1"):
         """tls: (certificate file, key file) to require TLS (STARTTLS on the
         plain ports); None for no TLS at all. client_ca: a CA certificate file
         (needs tls): logons need a client certificate it signed. oauth2: a
         TokenServer validating XOAUTH2/OAUTHBEARER bearer tokens.
         submission_relay: (host, port) of the SMTP server the submission
         service relays to; None: no submission service. settings: more
-        lines of dovecot.conf (e.g. an imap_capability without IDLE).
+        lines of dovecot.conf (e.g. an imap_capability without IDLE). host:
+        the address it listens on (127.0.0.1; another for a test across a
+        network namespace's link).
         Started when this returns.
 
         Attributes: imap_port, pop3_port, submission_port (None without
@@ -348,6 +350,7 @@ class Dovecot:
         self.oauth2 = oauth2
         self.submission_relay = submission_relay
         self.settings = settings
+        self.host = host
         self.dir = tempfile.mkdtemp(prefix="mailspool-dovecot-")
         os.chmod(self.dir, 0o755)
         for sub in ("run", "state", "home"):
@@ -393,7 +396,7 @@ class Dovecot:
                                                    port=self.submission_relay[1],
                                                    submission_port=self.submission_port)
         with open(self.config, "w") as f:
-            f.write(CONFIG.format(dir=self.dir, uid=MAIL_UID, imap_port=self.imap_port,
+            f.write(CONFIG.format(dir=self.dir, host=self.host, uid=MAIL_UID, imap_port=self.imap_port,
                                   pop3_port=self.pop3_port, ssl=ssl, protocols=protocols,
                                   mechanisms=mechanisms, passwd_mechanisms=passwd_mechanisms,
                                   oauth2_passdb=oauth2_passdb, submission=submission))
@@ -401,15 +404,15 @@ class Dovecot:
 
     @property
     def imap_url(self):
-        return "imap://127.0.0.1:%d" % self.imap_port
+        return "imap://%s:%d" % (self.host, self.imap_port)
 
     @property
     def pop3_url(self):
-        return "pop3://127.0.0.1:%d" % self.pop3_port
+        return "pop3://%s:%d" % (self.host, self.pop3_port)
 
     @property
     def submission_url(self):
-        return "smtp://127.0.0.1:%d" % self.submission_port
+        return "smtp://%s:%d" % (self.host, self.submission_port)
 
     def ports(self):
         """The ports it listens on."""
@@ -427,7 +430,7 @@ class Dovecot:
                     raise RuntimeError("dovecot exited (%s): %s" % (self.proc.returncode,
                                                                   self.log_text()))
                 try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    with socket.create_connection((self.host, port), timeout=1):
                         break
                 except OSError:
                     if time.monotonic() >= deadline:

@@ -4,7 +4,10 @@ network namespace joined to the server's by a veth pair; taking the link down is
 kernel event (rtnetlink). Without a network the transport shows STATUS_OFFLINE and a
 StatusString that says why, a new message waits without spending an attempt, and
 FlushQueues answers NetworkError at once; when the link comes back the waiting mail goes
-out with no poll and no flush. Needs root and iproute2's ip."""
+out with no poll and no flush. An imap transport waiting in IDLE closes its connection
+while the link is down and, once it is back, connects again and fetches what came
+meanwhile (README, "New mail as it arrives"). Needs root and iproute2's ip; the IDLE
+test also Dovecot."""
 
 import os
 import shutil
@@ -12,6 +15,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dovecot  # noqa: E402
 import harness  # noqa: E402
 import sink  # noqa: E402
 from harness import (  # noqa: E402
@@ -27,12 +31,13 @@ def ip(*args):
     subprocess.run([IP] + list(args), check=True, capture_output=True, timeout=30)
 
 
-class OfflineTest(DaemonTestCase):
+class NamespaceCase(DaemonTestCase):
+    """The daemon in a network namespace of its own; self.server_host is the
+    address outside, across the veth pair, where a server listens."""
+
     START = False
 
-    def setUp(self):
-        if os.geteuid() != 0 or not os.access(IP, os.X_OK) or not sink.available():
-            self.skipTest("needs root, iproute2 and smtp-sink")
+    def make_namespace(self):
         tag = os.getpid() % 200 + 20
         self.ns = "mailspool-%d" % os.getpid()
         self.inside, self.outside = "msp%da" % tag, "msp%db" % tag
@@ -47,15 +52,30 @@ class OfflineTest(DaemonTestCase):
         ip("-n", self.ns, "link", "set", "lo", "up")
         ip("-n", self.ns, "addr", "add", net + ".2/30", "dev", self.inside)
         ip("-n", self.ns, "link", "set", self.inside, "up")
-        self.sink = sink.SmtpSink(host=net + ".1")
-        self.addCleanup(self.sink.close)
-        super().setUp()
+        self.server_host = net + ".1"
+
+    def start_in_namespace(self):
         # The daemon lives in the namespace; the bus is a file socket, seen from both.
         os.environ["MAILSPOOLD_WRAPPER"] = "%s netns exec %s" % (IP, self.ns)
         self.addCleanup(os.environ.pop, "MAILSPOOLD_WRAPPER", None)
+        self.h.start()
+
+    def link(self, state):
+        ip("-n", self.ns, "link", "set", self.inside, state)
+
+
+class OfflineTest(NamespaceCase):
+
+    def setUp(self):
+        if os.geteuid() != 0 or not os.access(IP, os.X_OK) or not sink.available():
+            self.skipTest("needs root, iproute2 and smtp-sink")
+        self.make_namespace()
+        self.sink = sink.SmtpSink(host=self.server_host)
+        self.addCleanup(self.sink.close)
+        super().setUp()
         self.h.write_config({"transports.d/out.conf": "[Transport]\nKind=smtp\nServer=%s\n"
                                                       "StartTLS=no\n" % self.sink.url})
-        self.h.start()
+        self.start_in_namespace()
 
     def status(self):
         return self.h.get_property(OUT, IFACE_STATUS, "StatusCode")
@@ -65,7 +85,7 @@ class OfflineTest(DaemonTestCase):
         self.h.wait_for_property(first, IFACE_MESSAGE, "State", lambda s: s == "sent")
         self.assertFalse(self.status() & STATUS_OFFLINE)
 
-        ip("-n", self.ns, "link", "set", self.inside, "down")
+        self.link("down")
         self.h.wait_for_property(OUT, IFACE_STATUS, "StatusCode",
                                  lambda c: c & STATUS_OFFLINE)
         self.assertIn("no network", self.h.get_property(OUT, IFACE_STATUS, "StatusString"))
@@ -80,10 +100,45 @@ class OfflineTest(DaemonTestCase):
         self.assertEqual((props["State"], props["Attempts"]), ("queued", 0),
                          "no attempt spent without a network")
 
-        ip("-n", self.ns, "link", "set", self.inside, "up")
+        self.link("up")
         self.h.wait_for_property(waiting, IFACE_MESSAGE, "State", lambda s: s == "sent")
         self.assertFalse(self.status() & STATUS_OFFLINE)
         self.assertEqual(self.sink.count(), 2)
+
+
+class IdleOfflineTest(NamespaceCase):
+    IN = transport_path("in")
+
+    def setUp(self):
+        if os.geteuid() != 0 or not os.access(IP, os.X_OK) or not dovecot.available():
+            self.skipTest("needs root, iproute2 and Dovecot")
+        self.make_namespace()
+        self.server = dovecot.Dovecot(host=self.server_host)
+        self.addCleanup(self.server.close)
+        super().setUp()
+        self.server.configure(self.h, "imap", extra="PollInterval=0\n", idle=True)
+        self.start_in_namespace()
+
+    def status_string(self):
+        return self.h.get_property(self.IN, IFACE_STATUS, "StatusString")
+
+    def test_idle_across_the_link_going_down_and_up(self):
+        idling = "Ready; new mail comes as it arrives (IDLE)"
+        self.h.wait_for_property(self.IN, IFACE_STATUS, "StatusString",
+                                 lambda s: s.startswith(idling))
+        mon = self.h.monitor("type='signal',member='MessageReceived'")
+        self.link("down")
+        self.h.wait_for_property(self.IN, IFACE_STATUS, "StatusCode",
+                                 lambda c: c & STATUS_OFFLINE)
+        self.assertIn("no network", self.status_string())
+        self.server.deliver(make_message(subject="while the link was down"))
+        self.link("up")
+        mon.wait_for(lambda m: any(x.get("path") == self.IN for x in mon.found(lambda y: True)),
+                     timeout=30, what="the message delivered while the link was down")
+        self.h.wait_for_property(self.IN, IFACE_STATUS, "StatusString",
+                                 lambda s: s.startswith(idling), timeout=30)
+        (data,) = self.h.read_maildir("in")
+        self.assertIn(b"Subject: while the link was down", data)
 
 
 if __name__ == "__main__":

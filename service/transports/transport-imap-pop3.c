@@ -93,6 +93,9 @@ struct fetch_driver {
         char batch_tag[16];
         bool collecting;
         bool batch_cut;
+        /* The batch's messages, written as they are read from its answer
+         * and made durable together when it has been read. */
+        struct inbound_batch inbound;
         /* The next message goes alone through libcurl's own FETCH: the
          * batch's answer broke off in it. */
         bool alone;
@@ -524,8 +527,10 @@ static void fetch_next(struct transport *t)
         }
 }
 
-/* A fetched message: Maildir and store. */
-static int keep_item(struct transport *t, struct fetch_item *item, const char *data, size_t size)
+/* A fetched message checked, read and written into the Maildir's tmp/ as
+ * part of b: a batch's answer, or a message fetched alone. */
+static int stage_item(struct transport *t, struct inbound_batch *b, struct fetch_item *item,
+                      const char *data, size_t size)
 {
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *name = NULL, *why = NULL;
@@ -533,7 +538,7 @@ static int keep_item(struct transport *t, struct fetch_item *item, const char *d
         int r = file_name_for_key(item->key, f->hostname, &name);
         if (r < 0)
                 return r;
-        r = transport_store_inbound(t, data, size, item->key, name, getuid(), NULL, &why);
+        r = transport_inbound_add(t, b, data, size, item->key, name, getuid(), item, &why);
         if (r == -EINVAL) {
                 /* Not mail: left on the server, asked for again next time. */
                 log_warning("transport \"%s\": %s holds something that is not a mail message "
@@ -541,11 +546,30 @@ static int keep_item(struct transport *t, struct fetch_item *item, const char *d
                             t->config->id, item->key, why ? why : "unreadable");
                 return 0;
         }
-        if (r == -EEXIST)
-                r = 0;
-        /* Stored (now or before): AfterDownload=delete may remove it there. */
-        item->kept = r >= 0;
+        if (r == -EEXIST) {
+                item->kept = true; /* stored before */
+                return 0;
+        }
         return r;
+}
+
+/* The messages of b made durable and recorded, one commit for them all:
+ * only then may AfterDownload=delete remove them there. */
+static int keep_batch(struct transport *t, struct inbound_batch *b)
+{
+        int r = transport_inbound_commit(t, b);
+        for (size_t i = 0; r >= 0 && i < b->n; i++)
+                ((struct fetch_item *) b->entries[i].userdata)->kept = true;
+        inbound_batch_clear(b);
+        return r;
+}
+
+/* A fetched message: Maildir and store. */
+static int keep_item(struct transport *t, struct fetch_item *item, const char *data, size_t size)
+{
+        _cleanup_(inbound_batch_clear) struct inbound_batch b = {};
+        int r = stage_item(t, &b, item, data, size);
+        return r < 0 ? r : keep_batch(t, &b);
 }
 
 /* The message fetched alone, then the next. */
@@ -574,7 +598,7 @@ static int batch_body(const struct fetch_body *body, void *userdata)
                         continue;
                 item->fetched = true;
                 a->came++;
-                return keep_item(a->t, item, body->data, body->size);
+                return stage_item(a->t, &f->inbound, item, body->data, body->size);
         }
         return 0; /* not one we asked for, or one told twice */
 }
@@ -595,6 +619,10 @@ static void batch_ended(struct transport *t, enum mapi_error code, const char *t
         int r = f->batch_tag[0] ? fetch_parse_bodies(f->data ? f->data : "", f->size, f->batch_tag,
                                                      f->max_size, batch_body, &a)
                                 : -ENOMSG;
+        /* What came whole is kept, whatever stopped the rest. */
+        int k = keep_batch(t, &f->inbound);
+        if (k < 0 && (r >= 0 || r == -ENOMSG || r == -EBADMSG))
+                r = k;
         if (r < 0 && r != -ENOMSG && r != -EBADMSG) {
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, "cannot keep what %s sent: %s", f->host_port, strerror(-r)) < 0)

@@ -585,6 +585,38 @@ static void test_inbound_takes_unchecked_addresses(void **state)
         parsed_mail_clear(&m);
 }
 
+/* Only the header section is read: lines after the empty line that ends it
+ * are the body's, however much they look like fields; without an empty line
+ * the whole input is the header section. */
+static void test_inbound_reads_header_section_only(void **state)
+{
+        static const char crlf[] =
+            "From: a@example.org\r\nTo: b@example.org\r\n"
+            "Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+            "To: c@example.org\r\n--x\r\nSubject: no\r\n\r\npart\r\n--x--\r\n";
+        struct parsed_mail m = {};
+        assert_int_equal(mail_parse_inbound(crlf, strlen(crlf), &m, NULL), 0);
+        assert_string_equal(m.sender, "a@example.org");
+        assert_strv_equal(m.recipients, STRV("b@example.org"));
+        assert_string_equal(m.subject, "");
+        parsed_mail_clear(&m);
+
+        static const char lf[] = "Subject: yes\nTo: b@example.org,\n c@example.org\n\nCc: d@x\n";
+        assert_int_equal(mail_parse_inbound(lf, strlen(lf), &m, NULL), 0);
+        assert_strv_equal(m.recipients, STRV("b@example.org", "c@example.org"));
+        assert_string_equal(m.subject, "yes");
+        parsed_mail_clear(&m);
+
+        static const char no_body[] = "To: b@example.org\r\nSubject: end";
+        assert_int_equal(mail_parse_inbound(no_body, strlen(no_body), &m, NULL), 0);
+        assert_strv_equal(m.recipients, STRV("b@example.org"));
+        assert_string_equal(m.subject, "end");
+        parsed_mail_clear(&m);
+
+        /* An empty line first: no header section at all. */
+        assert_int_equal(mail_parse_inbound("\r\nTo: b@example.org\r\n", 21, &m, NULL), -EINVAL);
+}
+
 static void test_inbound_without_headers(void **state)
 {
         struct parsed_mail m = {};
@@ -671,6 +703,7 @@ int main(void)
             cmocka_unit_test(test_address_length_limit),
             cmocka_unit_test(test_inbound_bcc_copy),
             cmocka_unit_test(test_inbound_takes_unchecked_addresses),
+            cmocka_unit_test(test_inbound_reads_header_section_only),
             cmocka_unit_test(test_inbound_without_headers),
             cmocka_unit_test(test_missing_fields),
         };

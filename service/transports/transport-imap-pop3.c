@@ -3,10 +3,12 @@
  * transfer at a time on the daemon's loop, each message not fetched before:
  * POP3 one per transfer, IMAP many per transfer (one UID FETCH of a batch,
  * with BODY.PEEK so that no flag changes). Each is written into the
- * transport's Maildir under a name made from its server identity and
- * recorded in the store under the same key before the next transfer is
- * started; mail is left on the server. So a crash at any point fetches again
- * only what was not recorded, and writes it to the same file.
+ * transport's Maildir under a name made from its server identity as it
+ * comes; a batch's messages (or up to KEEP_GROUP fetched one per transfer)
+ * are then made durable together and recorded in the store under the same
+ * keys in one transaction, before the next batch is asked for; mail is left
+ * on the server. So a crash at any point fetches again only what was not
+ * recorded, and writes it to the same files.
  *
  * libcurl sends a custom IMAP command and hands us every line of the answer
  * through its debug callback, literals too, but it does not count literals:
@@ -113,6 +115,9 @@ static struct fetch_driver *driver(struct transport *t)
 
 static void items_clear(struct fetch_driver *f)
 {
+        /* Staged messages not made durable (the daemon stops mid-download)
+         * leave nothing behind; they are fetched again next time. */
+        inbound_batch_clear(&f->inbound);
         for (size_t i = 0; i < f->n_items; i++) {
                 free(f->items[i].key);
                 free(f->items[i].locator);
@@ -448,9 +453,13 @@ static int parse_listing(struct transport *t)
         return r;
 }
 
+static int keep_batch(struct transport *t, struct inbound_batch *b);
+
 static void download_finish(struct transport *t, enum mapi_error code, const char *error)
 {
         struct fetch_driver *f = driver(t);
+        /* What came whole is kept, whatever ended the download. */
+        (void) keep_batch(t, &f->inbound);
         transfer_clear(f);
         items_clear(f);
         transport_download_done(t, code, error);
@@ -496,6 +505,11 @@ static void fetch_next(struct transport *t)
         while (f->next < f->n_items && (f->items[f->next].expired || f->items[f->next].fetched))
                 f->next++;
         if (f->cancelled || f->next >= f->n_items) {
+                /* Durable before AfterDownload may delete them there. */
+                if (keep_batch(t, &f->inbound) < 0) {
+                        download_finish(t, MAPI_E_DISK_ERROR, "cannot keep the messages fetched");
+                        return;
+                }
                 f->after_next = 0;
                 after_download_next(t);
                 return;
@@ -535,6 +549,10 @@ static void fetch_next(struct transport *t)
         }
 }
 
+/* Messages fetched one per transfer made durable together: one commit
+ * and one fsync of new/ for them, as for a batch's answer. */
+#define KEEP_GROUP 16
+
 /* A fetched message checked, read and written into the Maildir's tmp/ as
  * part of b: a batch's answer, or a message fetched alone. */
 static int stage_item(struct transport *t, struct inbound_batch *b, struct fetch_item *item,
@@ -566,25 +584,27 @@ static int stage_item(struct transport *t, struct inbound_batch *b, struct fetch
 static int keep_batch(struct transport *t, struct inbound_batch *b)
 {
         int r = transport_inbound_commit(t, b);
+        if (r < 0)
+                log_warning("transport \"%s\": cannot keep %zu messages fetched: %s", t->config->id,
+                            b->n, strerror(-r));
         for (size_t i = 0; r >= 0 && i < b->n; i++)
                 ((struct fetch_item *) b->entries[i].userdata)->kept = true;
         inbound_batch_clear(b);
         return r;
 }
 
-/* A fetched message: Maildir and store. */
-static int keep_item(struct transport *t, struct fetch_item *item, const char *data, size_t size)
-{
-        _cleanup_(inbound_batch_clear) struct inbound_batch b = {};
-        int r = stage_item(t, &b, item, data, size);
-        return r < 0 ? r : keep_batch(t, &b);
-}
-
 /* The message fetched alone, then the next. */
 static int keep_fetched(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
-        return keep_item(t, &f->items[f->next], f->data ? f->data : "", f->size);
+        /* Staged with those before it: one transfer carries one message
+         * here (POP3, or IMAP's message alone), so they are made durable
+         * KEEP_GROUP at a time, at the end of the next batch, or at the
+         * download's end, whichever comes first. */
+        int r = stage_item(t, &f->inbound, &f->items[f->next], f->data ? f->data : "", f->size);
+        if (r >= 0 && f->inbound.n >= KEEP_GROUP)
+                r = keep_batch(t, &f->inbound);
+        return r;
 }
 
 struct batch_answer {

@@ -682,8 +682,12 @@ static void batch_ended(struct transport *t, enum mapi_error code, const char *t
         fetch_next(t);
 }
 
-/* UIDs per STORE command: a line of about 12 KiB. */
-#define AFTER_CHUNK 1000
+/* UIDs per STORE command. With AfterDownload=delete the UID EXPUNGE after
+ * it answers with a line per message, which libcurl counts as response
+ * headers, more for each line the more of them came in one read: it failed
+ * the transfer ("Too large response headers") after 147 of them, leaving
+ * the rest on the server. */
+#define AFTER_CHUNK 50
 
 /* Whether AfterDownload does something to item. */
 static bool after_applies(const struct transport *t, const struct fetch_item *item)

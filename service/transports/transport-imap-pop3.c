@@ -396,10 +396,14 @@ static int item_add(struct transport *t, const char *uid, const char *locator, b
                 return r;
         bool expired = false;
         if (r > 0) {
-                /* Fetched before: only DeleteAfter may want it, to delete. */
+                /* Fetched before: only DeleteAfter may want it, to delete,
+                 * or AfterDownload=delete, which the download that kept it
+                 * did not get to (the daemon was stopped or killed between
+                 * the two, or the server refused). */
                 uint64_t days = t->config->delete_after;
                 uint64_t age = days * 86400 * USEC_PER_SEC, now = now_realtime_usec();
-                if (f->protocol != FETCH_POP3 || days == 0 || arrived + age > now)
+                bool old = f->protocol == FETCH_POP3 && days > 0 && arrived + age <= now;
+                if (!old && t->config->after_download != AFTER_DELETE)
                         return 0;
                 expired = true;
         }

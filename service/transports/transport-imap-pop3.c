@@ -203,10 +203,10 @@ static void note_select(struct fetch_driver *f, const char *line, size_t size)
  * collection stops well short of that, and a message larger than this goes
  * alone (within MaxMessageSize). */
 #define BATCH_MAX_BYTES ((size_t) 64 << 10)
-/* Messages per batch: at 4 KiB each, some 50 KiB per round trip. After a
+/* Messages per batch: at 4 KiB each, some 62 KiB per round trip. After a
  * batch cut short the next asks for as many as came whole, and the count
  * grows by one again with each batch that came whole. */
-#define BATCH_MAX_MESSAGES 12
+#define BATCH_MAX_MESSAGES 15
 
 /* A line of a batch's answer, as libcurl read it. */
 static void batch_collect(struct fetch_driver *f, const char *data, size_t size)

@@ -61,9 +61,10 @@ struct fetch_driver {
         uint64_t window_from;
         size_t window_first_item;
         bool unseen_pass;
-        bool close_after; /* the next transfer ends its session (POP3's last DELE) */
-        bool expunge;     /* IMAP delete: the UID EXPUNGE of the last STORE is due */
-        char *after_set;  /* that STORE's UID set */
+        size_t unseen_next; /* where the second search's next UID is looked for */
+        bool close_after;   /* the next transfer ends its session (POP3's last DELE) */
+        bool expunge;       /* IMAP delete: the UID EXPUNGE of the last STORE is due */
+        char *after_set;    /* that STORE's UID set */
         char *data;
         size_t size, allocated;
         char server_said[256]; /* the server's last status line */
@@ -432,13 +433,22 @@ static int listing_item(const char *uid, const char *locator, void *userdata)
         return item_add(l->t, uid, locator, driver(l->t)->protocol == FETCH_IMAP);
 }
 
-/* The second search of a window: the UIDs without \Seen. */
+/* The second search of a window: the UIDs without \Seen. Both searches
+ * list UIDs in the same order (ascending, as servers do), so each is looked
+ * for from where the last was found: one pass over the window rather than
+ * one per UID, which cost a twentieth of a first download's time. */
 static int unseen_item(const char *uid, const char *locator, void *userdata)
 {
         struct fetch_driver *f = userdata;
-        for (size_t i = f->window_first_item; i < f->n_items; i++)
-                if (streq(f->items[i].locator, uid))
+        size_t n = f->n_items - f->window_first_item;
+        for (size_t k = 0; k < n; k++) {
+                size_t i = f->window_first_item + (f->unseen_next + k) % n;
+                if (streq(f->items[i].locator, uid)) {
                         f->items[i].seen = false;
+                        f->unseen_next = (i - f->window_first_item + 1) % n;
+                        return 0;
+                }
+        }
         return 0;
 }
 
@@ -828,6 +838,7 @@ static int imap_search_unseen(struct transport *t)
                      f->search_from - 1) < 0)
                 return -ENOMEM;
         f->unseen_pass = true;
+        f->unseen_next = 0;
         f->step = STEP_LIST;
         return transfer_start(t, url, command, false, false);
 }

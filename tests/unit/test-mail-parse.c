@@ -127,6 +127,18 @@ static void test_internationalized_domain_is_punycode(void **state)
         parsed_mail_clear(&m);
 }
 
+/* ASCII addresses are their own IDN form, as written; a punycode domain
+ * (which GMime decodes) comes out as punycode again. */
+static void test_ascii_and_punycode_domains_kept(void **state)
+{
+        struct parsed_mail m = {};
+        parse_ok("From: a@Example.ORG\nTo: user@xn--bcher-kva.example, B@EXAMPLE.org\n\n", NULL,
+                 NULL, &m);
+        assert_string_equal(m.sender, "a@Example.ORG");
+        assert_strv_equal(m.recipients, STRV("user@xn--bcher-kva.example", "B@EXAMPLE.org"));
+        parsed_mail_clear(&m);
+}
+
 static void test_encoded_word_subject_is_decoded(void **state)
 {
         /* Two encoded words in different charsets; the folded line's blanks
@@ -676,6 +688,7 @@ int main(void)
             cmocka_unit_test(test_missing_subject_and_message_id_are_empty),
             cmocka_unit_test(test_display_names_and_groups),
             cmocka_unit_test(test_internationalized_domain_is_punycode),
+            cmocka_unit_test(test_ascii_and_punycode_domains_kept),
             cmocka_unit_test(test_encoded_word_subject_is_decoded),
             cmocka_unit_test(test_raw_8bit_subject_becomes_utf8),
             cmocka_unit_test(test_bcc_folded_removed_lf),

@@ -27,45 +27,112 @@ int fsync_dir(const char *dir)
         return 0;
 }
 
-/* Writes data as Maildir/new/<name> the Maildir way: into tmp/, fsync,
- * rename into new/, fsync new/. The same name twice replaces the file, which
- * keeps a message delivered again after a crash to one copy. */
-int maildir_write(const char *maildir, const char *name, const void *data, size_t size,
-                  char **ret_path)
+static int write_all(int fd, const void *data, size_t size)
 {
-        _cleanup_free_ char *tmp = NULL, *dst = NULL, *newdir = NULL;
-        if (asprintf(&tmp, "%s/tmp/%s", maildir, name) < 0 ||
-            asprintf(&dst, "%s/new/%s", maildir, name) < 0 ||
-            asprintf(&newdir, "%s/new", maildir) < 0)
-                return -ENOMEM;
-
-        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
         const char *p = data;
         size_t left = size;
         while (left > 0) {
                 ssize_t n = write(fd, p, left);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0) {
-                        int r = -errno;
-                        unlink(tmp);
-                        return r;
-                }
+                if (n < 0)
+                        return -errno;
                 p += n;
                 left -= (size_t) n;
         }
-        if (fsync(fd) < 0 || rename(tmp, dst) < 0) {
-                int r = -errno;
+        return 0;
+}
+
+int maildir_batch_add(struct maildir_batch *b, const char *dir, const char *name, const void *data,
+                      size_t size)
+{
+        if (b->n > 0 && !streq(b->dir, dir))
+                return -EINVAL;
+        if (!b->dir) {
+                b->dir = strdup(dir);
+                if (!b->dir)
+                        return -ENOMEM;
+        }
+        struct maildir_file *files = reallocarray(b->files, b->n + 1, sizeof(*files));
+        if (!files)
+                return -ENOMEM;
+        b->files = files;
+        _cleanup_free_ char *tmp = NULL, *path = NULL;
+        if (asprintf(&tmp, "%s/tmp/%s", dir, name) < 0 ||
+            asprintf(&path, "%s/new/%s", dir, name) < 0)
+                return -ENOMEM;
+        /* The same name again (a message written before a crash) is truncated
+         * and replaced, so it stays one copy. */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        int r = write_all(fd, data, size);
+        if (r < 0) {
                 unlink(tmp);
+                close(fd);
                 return r;
         }
-        int r = fsync_dir(newdir);
+        b->files[b->n++] = (struct maildir_file){TAKE_PTR(tmp), TAKE_PTR(path), fd};
+        return 0;
+}
+
+int maildir_batch_commit(struct maildir_batch *b)
+{
+        if (b->n == 0)
+                return 0;
+        /* Writeback of every file starts before the first fsync waits, so
+         * that one journal commit of the file system carries them all and
+         * the fsyncs after the first find little left to do. */
+        for (size_t i = 0; i < b->n; i++)
+                (void) sync_file_range(b->files[i].fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+        for (size_t i = 0; i < b->n; i++)
+                if (fsync(b->files[i].fd) < 0)
+                        return -errno;
+        for (size_t i = 0; i < b->n; i++) {
+                struct maildir_file *file = &b->files[i];
+                if (rename(file->tmp, file->path) < 0)
+                        return -errno;
+                file->tmp = mfree(file->tmp); /* nothing left to remove there */
+                close(file->fd);
+                file->fd = -1;
+        }
+        /* One fsync of new/ makes every rename durable. */
+        _cleanup_free_ char *newdir = NULL;
+        if (asprintf(&newdir, "%s/new", b->dir) < 0)
+                return -ENOMEM;
+        return fsync_dir(newdir);
+}
+
+void maildir_batch_clear(struct maildir_batch *b)
+{
+        for (size_t i = 0; i < b->n; i++) {
+                struct maildir_file *file = &b->files[i];
+                /* Not renamed: a half-made batch leaves nothing in tmp/. */
+                if (file->tmp)
+                        (void) unlink(file->tmp);
+                free(file->tmp);
+                free(file->path);
+                if (file->fd >= 0)
+                        close(file->fd);
+        }
+        free(b->files);
+        free(b->dir);
+        *b = (struct maildir_batch){};
+}
+
+/* Writes data as Maildir/new/<name> the Maildir way: a batch of one. */
+int maildir_write(const char *maildir, const char *name, const void *data, size_t size,
+                  char **ret_path)
+{
+        _cleanup_(maildir_batch_clear) struct maildir_batch b = {};
+        int r = maildir_batch_add(&b, maildir, name, data, size);
+        if (r < 0)
+                return r;
+        r = maildir_batch_commit(&b);
         if (r < 0)
                 return r;
         if (ret_path)
-                *ret_path = TAKE_PTR(dst);
+                *ret_path = TAKE_PTR(b.files[0].path);
         return 0;
 }
 

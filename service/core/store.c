@@ -874,8 +874,8 @@ static int insert_recipients(struct store *s, uint64_t id, char *const *recipien
         return 0;
 }
 
-/* The message row and its recipients in one transaction. */
-static int add_message(struct store *s, const struct new_message *n, uint64_t *ret_id)
+/* The message row and its recipients, in the transaction open. */
+static int insert_message_rows(struct store *s, const struct new_message *n, uint64_t *ret_id)
 {
         const struct msg_record *m = n->m;
 
@@ -886,24 +886,51 @@ static int add_message(struct store *s, const struct new_message *n, uint64_t *r
                 if (!**a)
                         return -EINVAL;
 
+        uint64_t id = 0;
+        int r = insert_message(s, n, &id);
+        if (r < 0)
+                return r;
+        r = insert_recipients(s, id, m->recipients);
+        if (r < 0)
+                return r;
+        *ret_id = id;
+        return 0;
+}
+
+/* The messages of n[0..count) in one transaction. With skip_existing a
+ * message whose source key is recorded already gets id 0 and the others
+ * go on (the failed INSERT undoes only itself); without, it fails them all
+ * with -EEXIST. */
+static int add_messages(struct store *s, const struct new_message *n, size_t count,
+                        bool skip_existing, uint64_t *ret_ids)
+{
         _cleanup_rollback_ struct store *tx = NULL;
         int r = tx_begin(s);
         if (r < 0)
                 return r;
         tx = s;
 
-        uint64_t id = 0;
-        r = insert_message(s, n, &id);
-        if (r < 0)
-                return r;
-        r = insert_recipients(s, id, m->recipients);
-        if (r < 0)
-                return r;
+        for (size_t i = 0; i < count; i++) {
+                ret_ids[i] = 0;
+                r = insert_message_rows(s, &n[i], &ret_ids[i]);
+                if (r == -EEXIST && skip_existing)
+                        continue;
+                if (r < 0)
+                        return r;
+        }
         r = tx_commit(s);
         if (r < 0)
                 return r;
         TAKE_PTR(tx);
+        return 0;
+}
 
+static int add_message(struct store *s, const struct new_message *n, uint64_t *ret_id)
+{
+        uint64_t id = 0;
+        int r = add_messages(s, n, 1, false, &id);
+        if (r < 0)
+                return r;
         if (ret_id)
                 *ret_id = id;
         return 0;
@@ -926,12 +953,9 @@ int store_add_outbound(struct store *s, const struct msg_record *m, const void *
         return add_message(s, &n, ret_id);
 }
 
-int store_add_inbound(struct store *s, const struct msg_record *m, const char *source_key,
-                      uint64_t *ret_id)
+static struct new_message new_inbound(const struct msg_record *m, const char *source_key)
 {
-        if (!s || !m)
-                return -EINVAL;
-        struct new_message n = {
+        return (struct new_message){
             .direction = MSG_INBOUND,
             .state = MSG_RECEIVED,
             .m = m,
@@ -940,7 +964,38 @@ int store_add_inbound(struct store *s, const struct msg_record *m, const char *s
              * another empty key. */
             .source_key = source_key && *source_key ? source_key : NULL,
         };
+}
+
+int store_add_inbound(struct store *s, const struct msg_record *m, const char *source_key,
+                      uint64_t *ret_id)
+{
+        if (!s || !m)
+                return -EINVAL;
+        struct new_message n = new_inbound(m, source_key);
         return add_message(s, &n, ret_id);
+}
+
+int store_add_inbound_batch(struct store *s, struct store_inbound *in, size_t n)
+{
+        if (!s || (!in && n > 0))
+                return -EINVAL;
+        if (n == 0)
+                return 0;
+        _cleanup_free_ struct new_message *rows = calloc(n, sizeof(*rows));
+        _cleanup_free_ uint64_t *ids = calloc(n, sizeof(*ids));
+        if (!rows || !ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (!in[i].m)
+                        return -EINVAL;
+                rows[i] = new_inbound(in[i].m, in[i].source_key);
+        }
+        int r = add_messages(s, rows, n, true, ids);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                in[i].id = ids[i];
+        return 0;
 }
 
 static int set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,

@@ -111,6 +111,16 @@ int store_add_outbound(struct store *s, const struct msg_record *m, const void *
  * empty source_key names no source and is not checked. */
 int store_add_inbound(struct store *s, const struct msg_record *m, const char *source_key,
                       uint64_t *ret_id);
+/* Records in[0..n) as store_add_inbound() does, in one transaction: one
+ * commit, so one fsync, for them all. Each in[i].id becomes the new
+ * message's id, or 0 if its source_key is recorded already (that one is
+ * skipped, the others recorded). On failure none is recorded. */
+struct store_inbound {
+        const struct msg_record *m;
+        const char *source_key;
+        uint64_t id;
+};
+int store_add_inbound_batch(struct store *s, struct store_inbound *in, size_t n);
 /* 1 if source_key is recorded, 0 if not. */
 int store_has_source_key(struct store *s, const char *source_key);
 /* The same, and when the message recorded under it arrived. */

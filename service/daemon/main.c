@@ -1,6 +1,7 @@
 /* mailspoold: command line, start-up order, signals and exit codes
  * (docs/bus-api.md, "The daemon's command line"). */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -239,6 +240,13 @@ static void release(struct daemon *d)
 
 int main(int argc, char **argv)
 {
+        /* free() gives the top of the heap back to the system beyond 128 KiB
+         * by default; storing each batch of downloaded messages (SQLite's
+         * statement and sorting tables among them) then grew and shrank the
+         * heap several times per message, each growth faulting in zeroed
+         * pages again. Large flushes end with malloc_trim() (spool/flush.c). */
+        mallopt(M_TRIM_THRESHOLD, 4 << 20);
+
         struct options o = {};
         int r = parse_args(argc, argv, &o);
         if (r <= 0) {

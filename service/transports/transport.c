@@ -805,45 +805,119 @@ int transport_download_start(struct transport *t)
         return r;
 }
 
-int transport_store_inbound(struct transport *t, const void *data, size_t size,
-                            const char *source_key, const char *file_name, uid_t owner,
-                            uint64_t *ret_id, char **ret_why)
+int transport_inbound_add(struct transport *t, struct inbound_batch *b, const void *data,
+                          size_t size, const char *source_key, const char *file_name, uid_t owner,
+                          void *userdata, char **ret_why)
 {
-        struct store *store = t->env.store;
-
         if (source_key) {
-                int r = store_has_source_key(store, source_key);
+                int r = store_has_source_key(t->env.store, source_key);
                 if (r != 0)
                         return r < 0 ? r : -EEXIST;
+                /* Twice in one batch would be two files of one name. */
+                for (size_t i = 0; i < b->n; i++)
+                        if (streq_ptr(b->entries[i].source_key, source_key))
+                                return -EEXIST;
         }
+        struct inbound_entry *entries = reallocarray(b->entries, b->n + 1, sizeof(*entries));
+        if (!entries)
+                return -ENOMEM;
+        b->entries = entries;
         _cleanup_(parsed_mail_clear) struct parsed_mail mail = {};
         int r = mail_parse_inbound(data, size, &mail, ret_why);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *path = NULL;
-        r = maildir_write(t->config->maildir, file_name, data, size, &path);
+        _cleanup_free_ char *key = NULL;
+        if (source_key) {
+                key = strdup(source_key);
+                if (!key)
+                        return -ENOMEM;
+        }
+        r = maildir_batch_add(&b->files, t->config->maildir, file_name, data, size);
         if (r < 0)
                 return r;
-        struct msg_record rec = {
-            .direction = MSG_INBOUND,
-            .transport = (char *) t->config->id,
-            .sender = mail.sender,
-            .recipients = mail.recipients,
-            .subject = mail.subject,
-            .message_id = mail.message_id,
+        b->entries[b->n++] = (struct inbound_entry){
+            .mail = mail,
+            .source_key = TAKE_PTR(key),
             .owner = owner,
             .size = size,
-            .submitted_usec = now_realtime_usec(),
-            .path = path,
+            .userdata = userdata,
         };
-        uint64_t id;
-        r = store_add_inbound(store, &rec, source_key, &id);
+        mail = (struct parsed_mail){};
+        return 0;
+}
+
+int transport_inbound_commit(struct transport *t, struct inbound_batch *b)
+{
+        if (b->n == 0)
+                return 0;
+        /* The files first: what the store records must be on disk. */
+        int r = maildir_batch_commit(&b->files);
         if (r < 0)
                 return r;
-        log_info("transport \"%s\": message %" PRIu64 " received into %s", t->config->id, id, path);
-        REPORT(t, message_received, id, path);
+        _cleanup_free_ struct msg_record *recs = calloc(b->n, sizeof(*recs));
+        _cleanup_free_ struct store_inbound *rows = calloc(b->n, sizeof(*rows));
+        if (!recs || !rows)
+                return -ENOMEM;
+        uint64_t now = now_realtime_usec();
+        for (size_t i = 0; i < b->n; i++) {
+                const struct inbound_entry *e = &b->entries[i];
+                recs[i] = (struct msg_record){
+                    .direction = MSG_INBOUND,
+                    .transport = (char *) t->config->id,
+                    .sender = e->mail.sender,
+                    .recipients = e->mail.recipients,
+                    .subject = e->mail.subject,
+                    .message_id = e->mail.message_id,
+                    .owner = e->owner,
+                    .size = e->size,
+                    .submitted_usec = now,
+                    .path = b->files.files[i].path,
+                };
+                rows[i] = (struct store_inbound){&recs[i], e->source_key, 0};
+        }
+        /* One transaction, one commit for the whole batch. */
+        r = store_add_inbound_batch(t->env.store, rows, b->n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < b->n; i++) {
+                uint64_t id = b->entries[i].id = rows[i].id;
+                if (id == 0)
+                        continue; /* recorded before: its file was written again */
+                const char *path = b->files.files[i].path;
+                log_info("transport \"%s\": message %" PRIu64 " received into %s", t->config->id,
+                         id, path);
+                REPORT(t, message_received, id, path);
+        }
+        return 0;
+}
+
+void inbound_batch_clear(struct inbound_batch *b)
+{
+        for (size_t i = 0; i < b->n; i++) {
+                parsed_mail_clear(&b->entries[i].mail);
+                free(b->entries[i].source_key);
+        }
+        free(b->entries);
+        maildir_batch_clear(&b->files);
+        *b = (struct inbound_batch){};
+}
+
+int transport_store_inbound(struct transport *t, const void *data, size_t size,
+                            const char *source_key, const char *file_name, uid_t owner,
+                            uint64_t *ret_id, char **ret_why)
+{
+        _cleanup_(inbound_batch_clear) struct inbound_batch b = {};
+        int r =
+            transport_inbound_add(t, &b, data, size, source_key, file_name, owner, NULL, ret_why);
+        if (r < 0)
+                return r;
+        r = transport_inbound_commit(t, &b);
+        if (r < 0)
+                return r;
+        if (b.entries[0].id == 0)
+                return -EEXIST;
         if (ret_id)
-                *ret_id = id;
+                *ret_id = b.entries[0].id;
         return 0;
 }
 

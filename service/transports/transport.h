@@ -10,6 +10,8 @@
 
 #include "config.h"
 #include "logon-mechanism.h"
+#include "mail-parse.h"
+#include "maildir.h"
 #include "mapi-error.h"
 #include "secret-source.h"
 #include "status-table.h"
@@ -268,6 +270,34 @@ int transport_download_start(struct transport *t);
 int transport_store_inbound(struct transport *t, const void *data, size_t size,
                             const char *source_key, const char *file_name, uid_t owner,
                             uint64_t *ret_id, char **ret_why);
+/* Messages that came in, made durable and recorded together: each is
+ * checked, read and written into tmp/ as it comes (transport_inbound_add:
+ * -EEXIST if its source_key is recorded or in the batch already, -EINVAL
+ * with *ret_why if it is not mail); transport_inbound_commit() then fsyncs
+ * the files, moves them into new/, fsyncs new/ once, records them all in one
+ * store transaction and reports each received. So a batch costs one commit
+ * and one directory fsync, not one per message, and a crash before the
+ * commit leaves none recorded: they are fetched again into the same files.
+ * After the commit each entry's id is its message's, or 0 if its source_key
+ * was recorded meanwhile. */
+struct inbound_entry {
+        struct parsed_mail mail;
+        char *source_key;
+        uid_t owner;
+        size_t size;
+        void *userdata; /* the caller's: which of its messages this is */
+        uint64_t id;
+};
+struct inbound_batch {
+        struct maildir_batch files; /* files.files[i] is entries[i]'s */
+        struct inbound_entry *entries;
+        size_t n;
+};
+int transport_inbound_add(struct transport *t, struct inbound_batch *b, const void *data,
+                          size_t size, const char *source_key, const char *file_name, uid_t owner,
+                          void *userdata, char **ret_why);
+int transport_inbound_commit(struct transport *t, struct inbound_batch *b);
+void inbound_batch_clear(struct inbound_batch *b);
 void transport_download_done(struct transport *t, enum mapi_error code, const char *error);
 /* The machine's network came or went (spool/netwatch.c). Without it the
  * transport is offline: nothing is sent, retried or fetched, and no

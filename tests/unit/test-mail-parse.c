@@ -127,6 +127,18 @@ static void test_internationalized_domain_is_punycode(void **state)
         parsed_mail_clear(&m);
 }
 
+/* ASCII addresses are their own IDN form, as written; a punycode domain
+ * (which GMime decodes) comes out as punycode again. */
+static void test_ascii_and_punycode_domains_kept(void **state)
+{
+        struct parsed_mail m = {};
+        parse_ok("From: a@Example.ORG\nTo: user@xn--bcher-kva.example, B@EXAMPLE.org\n\n", NULL,
+                 NULL, &m);
+        assert_string_equal(m.sender, "a@Example.ORG");
+        assert_strv_equal(m.recipients, STRV("user@xn--bcher-kva.example", "B@EXAMPLE.org"));
+        parsed_mail_clear(&m);
+}
+
 static void test_encoded_word_subject_is_decoded(void **state)
 {
         /* Two encoded words in different charsets; the folded line's blanks
@@ -585,6 +597,38 @@ static void test_inbound_takes_unchecked_addresses(void **state)
         parsed_mail_clear(&m);
 }
 
+/* Only the header section is read: lines after the empty line that ends it
+ * are the body's, however much they look like fields; without an empty line
+ * the whole input is the header section. */
+static void test_inbound_reads_header_section_only(void **state)
+{
+        static const char crlf[] =
+            "From: a@example.org\r\nTo: b@example.org\r\n"
+            "Content-Type: multipart/mixed; boundary=x\r\n\r\n"
+            "To: c@example.org\r\n--x\r\nSubject: no\r\n\r\npart\r\n--x--\r\n";
+        struct parsed_mail m = {};
+        assert_int_equal(mail_parse_inbound(crlf, strlen(crlf), &m, NULL), 0);
+        assert_string_equal(m.sender, "a@example.org");
+        assert_strv_equal(m.recipients, STRV("b@example.org"));
+        assert_string_equal(m.subject, "");
+        parsed_mail_clear(&m);
+
+        static const char lf[] = "Subject: yes\nTo: b@example.org,\n c@example.org\n\nCc: d@x\n";
+        assert_int_equal(mail_parse_inbound(lf, strlen(lf), &m, NULL), 0);
+        assert_strv_equal(m.recipients, STRV("b@example.org", "c@example.org"));
+        assert_string_equal(m.subject, "yes");
+        parsed_mail_clear(&m);
+
+        static const char no_body[] = "To: b@example.org\r\nSubject: end";
+        assert_int_equal(mail_parse_inbound(no_body, strlen(no_body), &m, NULL), 0);
+        assert_strv_equal(m.recipients, STRV("b@example.org"));
+        assert_string_equal(m.subject, "end");
+        parsed_mail_clear(&m);
+
+        /* An empty line first: no header section at all. */
+        assert_int_equal(mail_parse_inbound("\r\nTo: b@example.org\r\n", 21, &m, NULL), -EINVAL);
+}
+
 static void test_inbound_without_headers(void **state)
 {
         struct parsed_mail m = {};
@@ -644,6 +688,7 @@ int main(void)
             cmocka_unit_test(test_missing_subject_and_message_id_are_empty),
             cmocka_unit_test(test_display_names_and_groups),
             cmocka_unit_test(test_internationalized_domain_is_punycode),
+            cmocka_unit_test(test_ascii_and_punycode_domains_kept),
             cmocka_unit_test(test_encoded_word_subject_is_decoded),
             cmocka_unit_test(test_raw_8bit_subject_becomes_utf8),
             cmocka_unit_test(test_bcc_folded_removed_lf),
@@ -671,6 +716,7 @@ int main(void)
             cmocka_unit_test(test_address_length_limit),
             cmocka_unit_test(test_inbound_bcc_copy),
             cmocka_unit_test(test_inbound_takes_unchecked_addresses),
+            cmocka_unit_test(test_inbound_reads_header_section_only),
             cmocka_unit_test(test_inbound_without_headers),
             cmocka_unit_test(test_missing_fields),
         };

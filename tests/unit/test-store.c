@@ -844,6 +844,46 @@ static void test_inbound(void **state)
         assert_int_equal(store_has_source_key(f->store, "pickup:b"), 1);
 }
 
+/* Many inbound messages in one transaction: one whose source is recorded
+ * already gets id 0 and does not stop the others. */
+static void test_inbound_batch(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t first = add_inbound(f->store, "inbox", "imap:a");
+        char *recipients[] = {"me@example.org", NULL};
+        struct msg_record m = {
+            .transport = "inbox",
+            .sender = "them@example.org",
+            .recipients = recipients,
+            .subject = "batch",
+            .owner = 1000,
+            .size = 10,
+            .submitted_usec = 3000,
+            .path = "/var/mail/new/x",
+        };
+        struct store_inbound in[] = {{&m, "imap:x", 7}, {&m, "imap:a", 7}, {&m, "imap:y", 7}};
+        assert_int_equal(store_add_inbound_batch(f->store, in, ELEMENTSOF(in)), 0);
+        assert_true(in[0].id > first);
+        assert_int_equal(in[1].id, 0);
+        assert_true(in[2].id > in[0].id);
+        assert_int_equal(store_has_source_key(f->store, "imap:x"), 1);
+        assert_int_equal(store_has_source_key(f->store, "imap:y"), 1);
+        struct msg_record r = {};
+        assert_int_equal(store_get(f->store, in[2].id, &r), 0);
+        assert_string_equal(r.subject, "batch");
+        assert_string_equal(r.recipients[0], "me@example.org");
+        msg_record_clear(&r);
+
+        /* One invalid message fails the batch as a whole: nothing of it is
+         * recorded, and the store goes on. */
+        struct msg_record bad = {.transport = NULL};
+        struct store_inbound worse[] = {{&m, "imap:z", 0}, {&bad, "imap:w", 0}};
+        assert_int_equal(store_add_inbound_batch(f->store, worse, ELEMENTSOF(worse)), -EINVAL);
+        assert_int_equal(store_has_source_key(f->store, "imap:z"), 0);
+        assert_int_equal(store_add_inbound_batch(f->store, NULL, 0), 0);
+        assert_true(add_inbound(f->store, "inbox", "imap:z") > in[2].id);
+}
+
 /* ---- durability and the file ---- */
 
 static void test_reopen_keeps_everything(void **state)
@@ -1326,6 +1366,7 @@ int main(void)
             T(test_list_pending),
             T(test_count_and_next_retry),
             T(test_inbound),
+            T(test_inbound_batch),
             T(test_reopen_keeps_everything),
             T(test_file_setup),
             T(test_owner_queue),

@@ -146,16 +146,24 @@ static int reply_line(struct smtp_session *s, const char *line, size_t size)
                 return 0;
         struct smtp_reply r = s->reply;
         s->reply = (struct smtp_reply){};
-        if (r.code == 421 || s->awaited == 0) {
-                /* The server is closing (or speaks unasked): RFC 5321 4.2.2. */
+        if (s->awaited == 0) {
+                /* Unasked: a server closing (421, RFC 5321 3.8) or confused. */
                 lost(s, "closed the session: ", r.text);
                 return -ECANCELED;
         }
         s->awaited--;
         arm_deadline(s);
+        /* A 421 answers the command (the message is not taken) and then
+         * ends the session. */
         s->events->reply(s, &r, s->userdata);
         /* The callee may have closed the session. */
-        return s->open ? 0 : -ECANCELED;
+        if (!s->open)
+                return -ECANCELED;
+        if (r.code == 421) {
+                lost(s, "closed the session: ", r.text);
+                return -ECANCELED;
+        }
+        return 0;
 }
 
 static int io_cb(sd_event_source *source, int fd, uint32_t revents, void *userdata)

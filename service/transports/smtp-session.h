@@ -22,7 +22,8 @@ struct smtp_session_events {
          * failure the session is closed; its owner frees it. */
         void (*opened)(struct smtp_session *s, enum mapi_error code, const struct smtp_reply *reply,
                        const char *text, void *userdata);
-        /* One whole reply, to the oldest command still waiting for one. */
+        /* One whole reply, to the oldest command still waiting for one. A
+         * 421 is one too, and lost() follows it (the server closes). */
         void (*reply)(struct smtp_session *s, const struct smtp_reply *reply, void *userdata);
         /* The connection broke, the server closed it (or said 421), or a
          * reply did not come in time: text says which. The session is

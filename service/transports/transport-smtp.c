@@ -322,9 +322,13 @@ static void transaction_end(struct smtp_conn *c, const struct smtp_reply *final)
         /* A transaction the server opened and did not close is reset
          * before the session carries the next. */
         bool reset = x->mail_taken && !final;
+        /* 421: the server closes the session (smtp-session.c says so next). */
+        bool closing = (final && final->code == 421) || x->refusal.code == 421;
         c->x = NULL;
         x->conn = NULL;
-        if (!reset)
+        if (closing)
+                conn_free(c, false);
+        else if (!reset)
                 conn_available(c);
         else if (smtp_session_send(c->session, "RSET\r\n", 6, 1) >= 0)
                 c->swallow++;
@@ -519,7 +523,9 @@ static void session_reply(struct smtp_session *s, const struct smtp_reply *r, vo
 {
         struct smtp_conn *c = userdata;
         if (c->swallow > 0) {
-                if (--c->swallow == 0 && !c->x)
+                if (r->code == 421)
+                        conn_free(c, false); /* the server closes the session */
+                else if (--c->swallow == 0 && !c->x)
                         conn_available(c);
                 return;
         }

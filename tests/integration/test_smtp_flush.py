@@ -392,6 +392,27 @@ class SoftRejectTest(SmtpTestCase):
         self.assertEqual(self.h.get_property(OUT, IFACE_TRANSPORT, "NextRetry"), 0)
 
 
+class Closing421AfterDataTest(SmtpTestCase):
+    """smtp-sink answers the end of the data with 421 (the server closes the
+    session, RFC 5321 3.8): the message was refused, not perhaps delivered."""
+
+    SINK_OPTIONS = ("-b", "421 4.3.2 Service shutting down", "-r", ".")
+
+    def test_421_after_data_is_deferred_not_uncertain(self):
+        path = self.submit("closing")
+        summary = self.h.flush()
+        self.assertEqual((summary["sent"], summary["deferred"]), (0, 1), summary)
+        p = self.h.message_props(path)
+        self.assertEqual(p["State"], "deferred")
+        self.assertFalse(p["PossiblyDelivered"])
+        self.assertIn("421", p["LastError"])
+        # (smtp-sink dumps what it read, refused or not.)
+        before = self.sink.count()
+        self.sink.restart(())
+        self.assertEqual(self.h.flush()["sent"], 1)
+        self.assertEqual(self.sink.count(), before + 1)
+
+
 class DroppedConnectionTest(SmtpTestCase):
     """smtp-sink hangs up without a reply after DATA."""
 

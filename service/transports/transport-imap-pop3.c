@@ -55,7 +55,7 @@ struct fetch_driver {
 
         /* The running transfer: a listing, a batch, a message, or a check. */
         CURL *easy;
-        enum { STEP_LIST, STEP_BATCH, STEP_FETCH, STEP_AFTER, STEP_CHECK } step;
+        enum { STEP_SELECT, STEP_LIST, STEP_BATCH, STEP_FETCH, STEP_AFTER, STEP_CHECK } step;
         size_t after_next; /* the next item AfterDownload looks at */
         /* IMAP: each window of the listing is two searches, the UIDs, then
          * the unread ones among them. */
@@ -108,6 +108,8 @@ struct fetch_driver {
         bool fresh;
         char *listing_uidvalidity; /* the UIDVALIDITY the items' keys hold */
         bool cancelled;
+        bool reused;         /* the last transfer ran on a connection kept from before */
+        bool selected_again; /* this download's SELECT went once more, on a new one */
 
         struct imap_idle *idle; /* IMAP with Idle=yes: new mail told as it comes */
 };
@@ -211,6 +213,8 @@ static void note_select(struct fetch_driver *f, const char *line, size_t size)
  * batch cut short the next asks for as many as came whole, and the count
  * grows by one again with each batch that came whole. */
 #define BATCH_MAX_MESSAGES 15
+/* How long an unused IMAP connection is kept for the next download. */
+#define IMAP_KEEP_SEC 1500L
 
 /* A line of a batch's answer, as libcurl read it. */
 static void batch_collect(struct fetch_driver *f, const char *data, size_t size)
@@ -309,9 +313,9 @@ static void logon_go(struct curl_logon *l, const char *error)
 
 /* Starts a transfer of url (NULL: the server URL) with command (NULL: the
  * protocol's own retrieval). A fresh transfer opens a new session: a POP3
- * session shows the maildrop as it was at logon, and an IMAP server may
- * report mail that arrived since SELECT only after the SEARCH that should
- * have listed it. The driver keeps one idle connection, so the new session
+ * session shows the maildrop as it was at logon, so each POP3 download
+ * starts one (IMAP syncs its kept session with a SELECT instead:
+ * imap_select()). The driver keeps one idle connection, so the new session
  * replaces the old one, which is logged out. */
 static int transfer_start(struct transport *t, const char *url, const char *command, bool no_body,
                           bool fresh)
@@ -352,6 +356,11 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
                 k = curl_easy_setopt(f->easy, CURLOPT_NOPROGRESS, 0L);
         if (k == CURLE_OK && (fresh || f->fresh))
                 k = curl_easy_setopt(f->easy, CURLOPT_FRESH_CONNECT, 1L);
+        /* The IMAP connection is kept from one download to the next (see
+         * imap_select()), within the server's patience: RFC 3501 5.4 has it
+         * log out after 30 minutes at the least. */
+        if (k == CURLE_OK && f->protocol == FETCH_IMAP)
+                k = curl_easy_setopt(f->easy, CURLOPT_MAXAGE_CONN, IMAP_KEEP_SEC);
         f->fresh = false;
         if (k == CURLE_OK && f->close_after)
                 k = curl_easy_setopt(f->easy, CURLOPT_FORBID_REUSE, 1L);
@@ -805,7 +814,27 @@ static void after_download_next(struct transport *t)
 /* The next window of the IMAP listing: "UID SEARCH UID from:to". The first
  * opens a fresh session (and so learns UIDNEXT from its SELECT); the rest
  * reuse it. */
-static int imap_search_next(struct transport *t, bool first)
+/* IMAP: a download begins with a SELECT of its own on the connection kept
+ * from the last one (libcurl opens one if there is none). libcurl selects
+ * the mailbox once per connection, and a server tells of mail that came
+ * after that SELECT only after some command syncs the session; a SELECT
+ * does, and says UIDVALIDITY and UIDNEXT anew (note_select). So one round
+ * trip replaces a new connection, logon and server process per download. */
+static int imap_select(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        _cleanup_free_ char *url = NULL, *command = NULL;
+        int r = curl_session_url_with_path(t->config->server, "/", &url);
+        if (r < 0)
+                return r;
+        /* config.c lets no '"' or '\' into a mailbox name. */
+        if (asprintf(&command, "SELECT \"%s\"", t->config->mailbox) < 0)
+                return -ENOMEM;
+        f->step = STEP_SELECT;
+        return transfer_start(t, url, command, false, false);
+}
+
+static int imap_search_next(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
         _cleanup_free_ char *url = NULL, *command = NULL;
@@ -823,7 +852,7 @@ static int imap_search_next(struct transport *t, bool first)
         f->unseen_pass = false;
         f->search_from = to + 1;
         f->step = STEP_LIST;
-        return transfer_start(t, url, command, false, first);
+        return transfer_start(t, url, command, false, false);
 }
 
 /* The window's second search, when it listed new messages: which of them
@@ -882,6 +911,9 @@ static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata)
 
         if (!code && f->logon.mechanism[0])
                 transport_logged_on(t, f->logon.mechanism);
+        long connects = 0;
+        curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+        f->reused = connects == 0;
         /* The transfer has left the multi handle; transfer_clear() must not
          * remove it again. */
         f->easy = NULL;
@@ -912,6 +944,25 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
         if (f->step == STEP_CHECK) {
                 transfer_clear(f);
                 transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
+                return;
+        }
+        if (f->step == STEP_SELECT) {
+                if (code && f->reused && !f->selected_again) {
+                        /* The kept connection was gone (the server restarted,
+                         * said BYE, timed out): once more on a new one. */
+                        f->fresh = f->selected_again = true;
+                        int r = imap_select(t);
+                        if (r < 0)
+                                download_finish(t, MAPI_E_CALL_FAILED, "cannot select the mailbox");
+                        return;
+                }
+                if (code) {
+                        download_finish(t, code, text ? text : "cannot select the mailbox");
+                        return;
+                }
+                int r = imap_search_next(t);
+                if (r < 0)
+                        download_finish(t, MAPI_E_CALL_FAILED, "cannot ask for the UIDs");
                 return;
         }
         if (f->step == STEP_AFTER) {
@@ -947,7 +998,7 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
                 return;
         }
         if (f->step == STEP_LIST && imap_search_more(f)) {
-                r = imap_search_next(t, false);
+                r = imap_search_next(t);
                 if (r < 0)
                         download_finish(t, MAPI_E_CALL_FAILED, "cannot ask for the next UIDs");
                 return;
@@ -975,14 +1026,14 @@ static int fetch_download(struct transport *t)
 
         items_clear(f);
         f->cancelled = false;
-        f->alone = f->fresh = false;
+        f->alone = f->fresh = f->selected_again = false;
         f->batch_limit = BATCH_MAX_MESSAGES;
         f->listed = 0;
         f->step = STEP_LIST;
         if (f->protocol == FETCH_IMAP) {
                 f->uidnext = 0;
                 f->search_from = 1;
-                return imap_search_next(t, true);
+                return imap_select(t);
         }
         return transfer_start(t, NULL, "UIDL", false, true);
 }

@@ -213,6 +213,17 @@ class ImapTest(ReceiveMixin, DaemonTestCase):
     KIND = "imap"
     URL = "imap_url"
 
+    # README, "Receiving mail": one connection is kept from one download to the next,
+    # whose SELECT sees what came in between: two downloads, one logon at Dovecot
+    def test_connection_kept_between_downloads(self):
+        ids = self.deliver(1, "first")
+        self.assertEqual(self.download()["received"], 1)
+        ids += self.deliver(2, "second")
+        self.assertEqual(self.download()["received"], 2)
+        self.assertEqual(message_ids(self.ours()), sorted(ids))
+        logons = self.server.log_text().count("Login: user=<%s>" % dovecot.USER)
+        self.assertEqual(logons, 1, self.server.log_text())
+
     # A mailbox whose UID list is longer than libcurl's 16 KiB response line
     # (4000 UIDs: some 19 KB): every message still arrives, none twice.
     def test_large_mailbox_arrives_whole(self):

@@ -38,9 +38,10 @@ int bus_changes_new(sd_bus *bus, sd_event *event, struct bus_changes **ret)
                 free(c);
                 return r;
         }
-        /* Before the next normal-priority work: changes leave right after the
-         * dispatch that made them, so a later change is a later signal. */
-        (void) sd_event_source_set_priority(c->defer, SD_EVENT_PRIORITY_NORMAL - 1);
+        /* Before the next call and the next normal-priority work: changes
+         * leave right after the dispatch that made them, so a later change
+         * is a later signal. */
+        (void) sd_event_source_set_priority(c->defer, BUS_CHANGES_EVENT_PRIORITY);
         (void) sd_event_source_set_description(c->defer, "bus-properties-changed");
         sd_event_source_set_enabled(c->defer, SD_EVENT_OFF);
         *ret = c;

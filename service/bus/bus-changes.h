@@ -7,6 +7,16 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+/* The loop dispatches one source per iteration, the most important first,
+ * and sources of equal priority in the order they became ready. Bus calls
+ * come before transfers, the delivery pump and other domain work (normal
+ * priority): a status read during a flush waits for at most the one
+ * dispatch under way, not for every transfer that was ready before it.
+ * The change signals come before the bus, so that they still leave right
+ * after the dispatch that marked them, whatever calls are waiting. */
+#define BUS_EVENT_PRIORITY         (SD_EVENT_PRIORITY_NORMAL - 10)
+#define BUS_CHANGES_EVENT_PRIORITY (BUS_EVENT_PRIORITY - 1)
+
 struct bus_changes;
 
 int bus_changes_new(sd_bus *bus, sd_event *event, struct bus_changes **ret);

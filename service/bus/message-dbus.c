@@ -572,8 +572,10 @@ int message_dbus_register(struct bus_faces *b)
         if (r < 0)
                 return r;
         /* After the dispatch that read them, and after the change signals
-         * that read them too. */
-        (void) sd_event_source_set_priority(b->messages_release, SD_EVENT_PRIORITY_NORMAL);
+         * that read them too; at the bus's priority, so that a stream of
+         * calls, which runs before all normal work, cannot keep the records
+         * of every call it made alive. */
+        (void) sd_event_source_set_priority(b->messages_release, BUS_EVENT_PRIORITY);
         (void) sd_event_source_set_description(b->messages_release, "bus-message-records");
         sd_event_source_set_enabled(b->messages_release, SD_EVENT_OFF);
         r = sd_bus_add_node_enumerator(b->bus, &b->message_enumerator_slot,

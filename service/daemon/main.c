@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "bus-changes.h"
 #include "daemon.h"
 #include "log.h"
 #include "mailspool-bus.h"
@@ -151,7 +152,8 @@ static int open_bus(struct daemon *d)
                           strerror(-r));
                 return r;
         }
-        r = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+        /* Calls before transfers and deliveries (bus-changes.h). */
+        r = sd_bus_attach_event(d->bus, d->event, BUS_EVENT_PRIORITY);
         if (r < 0)
                 log_error("cannot attach to the bus: %s", strerror(-r));
         return r;

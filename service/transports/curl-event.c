@@ -200,8 +200,10 @@ int curl_event_new(sd_event *event, struct curl_event **ret)
 }
 
 /* libcurl's global set-up, once. curl_global_init() must not run while
- * another thread exists: the daemon has one, and libcurl starts its
- * resolver threads only for transfers, which come after this. */
+ * another thread uses the libraries it sets up (the TLS library and the
+ * like): the daemon's other thread, the store's checkpointer, runs SQLite
+ * alone, and libcurl starts its resolver threads only for transfers, which
+ * come after this. */
 static int curl_global_init_once(void)
 {
         static bool done = false;

@@ -1344,6 +1344,47 @@ static void test_busy(void **state)
         assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
 }
 
+/* The WAL is copied into the file by the store's checkpointer thread, and
+ * it starts over (the checkpoint sequence number in its header counts
+ * that) even while moves stream in as in a flush, where the thread never
+ * finds a moment without a commit; every move is there after a reopen. */
+static void test_checkpointer_restarts_wal(void **state)
+{
+        struct fixture *f = *state;
+        enum { N = 2500 };
+        uint64_t *ids = calloc(N, sizeof(*ids));
+        assert_non_null(ids);
+        for (size_t i = 0; i < N; i++)
+                ids[i] = add_outbound(f->store, "out");
+        for (size_t i = 0; i < N; i++) {
+                assert_int_equal(store_set_state(f->store, ids[i], MSG_SENDING, NULL, 0), 0);
+                assert_int_equal(store_set_state(f->store, ids[i], MSG_SENT, NULL, 0), 0);
+        }
+        free(ids);
+
+        char wal[PATH_MAX + 8];
+        snprintf(wal, sizeof(wal), "%s-wal", f->path);
+        int fd = open(wal, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        uint8_t header[32];
+        assert_int_equal(read(fd, header, sizeof(header)), (ssize_t) sizeof(header));
+        close(fd);
+        uint32_t restarts = (uint32_t) header[12] << 24 | (uint32_t) header[13] << 16 |
+                            (uint32_t) header[14] << 8 | header[15];
+        assert_true(restarts > 0);
+
+        reopen(f);
+        sqlite3 *db = raw_open(f->path);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE state = 'sent'"), N);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
+                         SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *) sqlite3_column_text(st, 0), "ok");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1368,6 +1409,7 @@ int main(void)
             T(test_inbound),
             T(test_inbound_batch),
             T(test_reopen_keeps_everything),
+            T(test_checkpointer_restarts_wal),
             T(test_file_setup),
             T(test_owner_queue),
             T(test_migrates_from_version_1),

@@ -25,13 +25,20 @@ struct bus_changes *bus_changes_free(struct bus_changes *c);
  * outlive the mark (a static table). */
 void bus_changes_mark(struct bus_changes *c, const char *path, const char *iface,
                       const char *const *names, unsigned mask);
+/* The same for a change that may wait, as StatusString's "Sending 3 of 40" and
+ * QueuedOutbound during a flush: an object whose changes are all paced has
+ * one signal per 50 ms at most, the last change always in one. A mark that
+ * is not paced sends what waits at once. */
+void bus_changes_mark_paced(struct bus_changes *c, const char *path, const char *iface,
+                            const char *const *names, unsigned mask);
 /* Marks of iface are not broadcast but handed to emit, with the names of
  * the properties marked (NULL-terminated): for objects not everyone may
  * hear about. */
 typedef void (*bus_changes_emit_fn)(const char *path, char **names, void *userdata);
 void bus_changes_set_emitter(struct bus_changes *c, const char *iface, bus_changes_emit_fn emit,
                              void *userdata);
-/* Emits what is marked now: before a reply or signal that must come after. */
+/* Emits what is marked now, paced or not: before a reply or signal that must
+ * come after. */
 void bus_changes_emit(struct bus_changes *c);
 /* Forgets the marks of an object that is going away. */
 void bus_changes_forget(struct bus_changes *c, const char *path);

@@ -51,7 +51,12 @@ static const char *const status_change_names[] = {
 void status_dbus_changed(struct bus_faces *b, const char *path, unsigned changes)
 {
         unsigned mask = changes & (TRANSPORT_CHANGED_STATUS_CODE | TRANSPORT_CHANGED_STATUS_STRING);
-        if (mask)
+        /* The text alone ("Sending 3 of 40", with every message of a flush)
+         * is paced; a status bit that moves goes at once, with the text. */
+        if (mask == TRANSPORT_CHANGED_STATUS_STRING)
+                bus_changes_mark_paced(b->changes, path, MAILSPOOL_IFACE_STATUS,
+                                       status_change_names, mask);
+        else if (mask)
                 bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_STATUS, status_change_names,
                                  mask);
 }

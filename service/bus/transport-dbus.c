@@ -210,7 +210,12 @@ void transport_dbus_changed(struct bus_faces *b, struct transport *t, unsigned c
                                    TRANSPORT_CHANGED_NEXT_RETRY | TRANSPORT_CHANGED_SKIPPED |
                                    TRANSPORT_CHANGED_LOGON | TRANSPORT_CHANGED_HELD |
                                    TRANSPORT_CHANGED_SCHEDULED);
-        if (mask)
+        /* QueuedOutbound alone, which falls with every message a flush
+         * sends, is paced; any other change goes at once, with it. */
+        if (mask == TRANSPORT_CHANGED_QUEUED)
+                bus_changes_mark_paced(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
+                                       transport_change_names, mask);
+        else if (mask)
                 bus_changes_mark(b->changes, t->path, MAILSPOOL_IFACE_TRANSPORT,
                                  transport_change_names, mask);
 }

@@ -19,7 +19,7 @@ from harness import (  # noqa: E402
     BUS_NAME, ERR_BUSY, ERR_CANCELLED, ERR_NETWORK_ERROR, FLUSH_ASYNC_OK,
     FLUSH_NO_UI, FLUSH_UPLOAD, IFACE_MESSAGE, IFACE_SPOOLER, IFACE_STATUS, IFACE_TRANSPORT,
     MAPI_E_BUSY, SPOOLER_PATH, STATUS_FAILURE, STATUS_OUTBOUND_FLUSH, DaemonTestCase, V,
-    make_message, now_us, signal_args, transport_path)
+    is_properties_changed, make_message, now_us, signal_args, transport_path)
 from harness import parse_gdbus_error  # noqa: E402
 
 OUT = transport_path("out")
@@ -116,6 +116,34 @@ class SendTest(SmtpTestCase):
         again = self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI, path=OUT)
         self.assertEqual(again["sent"], 0)
         self.assertEqual(self.sink.count(), n)
+
+    # docs/bus-api.md, Status: StatusString alone and QueuedOutbound alone are announced at
+    # most once per 50 ms per object during a flush, the last value always
+    def test_flush_changes_paced(self):
+        n = 40
+        for i in range(n):
+            self.submit("paced %d" % i)
+        mon = self.h.monitor("type='signal',interface='org.freedesktop.DBus.Properties',"
+                             "member='PropertiesChanged',path='%s'" % OUT)
+        t0 = time.monotonic()
+        self.assertEqual(self.h.flush("/", FLUSH_UPLOAD | FLUSH_NO_UI, path=OUT)["sent"], n)
+        elapsed = time.monotonic() - t0
+        mon.sync()
+
+        def values(iface, name):
+            return [signal_args(m)[1][name] for m in mon.found(is_properties_changed(OUT, iface))
+                    if name in signal_args(m)[1]]
+
+        # One per dispatch would be one or more a message; paced, one per 50 ms at most,
+        # and the signals that carry a status bit as well (the flush's start and end).
+        allowed = elapsed / 0.05 + 4
+        texts = values(IFACE_STATUS, "StatusString")
+        queued = values(IFACE_TRANSPORT, "QueuedOutbound")
+        self.assertLessEqual(len(texts), allowed, (elapsed, texts))
+        self.assertLessEqual(len(queued), allowed, (elapsed, queued))
+        self.assertTrue(any(t.startswith("Sending ") for t in texts), texts)
+        self.assertEqual(queued[-1], 0, queued)
+        self.assertEqual(texts[-1], self.h.get_property(OUT, IFACE_STATUS, "StatusString"))
 
     # docs/bus-api.md, FlushQueues: without FLUSH_NO_UI the caller alone receives
     # FlushProgress; with it, none

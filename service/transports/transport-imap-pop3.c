@@ -108,8 +108,9 @@ struct fetch_driver {
         bool fresh;
         char *listing_uidvalidity; /* the UIDVALIDITY the items' keys hold */
         bool cancelled;
-        bool reused;         /* the last transfer ran on a connection kept from before */
-        bool selected_again; /* this download's SELECT went once more, on a new one */
+        bool reused;           /* the last transfer ran on a connection kept from before */
+        bool selected_again;   /* this download's SELECT went once more, on a new one */
+        bool download_waiting; /* a download asked for while a check ran */
 
         struct imap_idle *idle; /* IMAP with Idle=yes: new mail told as it comes */
 };
@@ -286,6 +287,7 @@ static int debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, voi
 
 static void transfer_done_cb(CURL *easy, CURLcode result, void *userdata);
 static void transfer_ended(struct transport *t, enum mapi_error code, const char *text);
+static int download_begin(struct transport *t);
 
 /* Starts (or, after a refused logon, starts again) the transfer in f->easy. */
 static int transfer_add(struct transport *t)
@@ -943,7 +945,13 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
         }
         if (f->step == STEP_CHECK) {
                 transfer_clear(f);
+                bool waiting = f->download_waiting;
+                f->download_waiting = false;
                 transport_validate_done(t, code, code ? (text ? text : "check failed") : NULL);
+                if (waiting && f->cancelled)
+                        download_finish(t, MAPI_OK, NULL);
+                else if (waiting && download_begin(t) < 0)
+                        download_finish(t, MAPI_E_CALL_FAILED, "cannot start the download");
                 return;
         }
         if (f->step == STEP_SELECT) {
@@ -1020,15 +1028,10 @@ static void transfer_ended(struct transport *t, enum mapi_error code, const char
         fetch_next(t);
 }
 
-static int fetch_download(struct transport *t)
+/* A download's first transfer. */
+static int download_begin(struct transport *t)
 {
         struct fetch_driver *f = driver(t);
-
-        items_clear(f);
-        f->cancelled = false;
-        f->alone = f->fresh = f->selected_again = false;
-        f->batch_limit = BATCH_MAX_MESSAGES;
-        f->listed = 0;
         f->step = STEP_LIST;
         if (f->protocol == FETCH_IMAP) {
                 f->uidnext = 0;
@@ -1036,6 +1039,25 @@ static int fetch_download(struct transport *t)
                 return imap_select(t);
         }
         return transfer_start(t, NULL, "UIDL", false, true);
+}
+
+static int fetch_download(struct transport *t)
+{
+        struct fetch_driver *f = driver(t);
+        /* A check (ValidateState) holds the one transfer slot: the download
+         * follows it. (New mail told by IDLE may come in the middle.) */
+        bool checking = f->easy && f->step == STEP_CHECK;
+
+        items_clear(f);
+        f->cancelled = false;
+        f->alone = f->fresh = f->selected_again = false;
+        f->batch_limit = BATCH_MAX_MESSAGES;
+        f->listed = 0;
+        if (checking) {
+                f->download_waiting = true;
+                return 0;
+        }
+        return download_begin(t);
 }
 
 static void fetch_download_cancel(struct transport *t)

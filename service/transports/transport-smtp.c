@@ -279,6 +279,16 @@ static void report(struct smtp_delivery *x, enum delivery_outcome outcome, const
 
 static void transaction_start(struct smtp_conn *c);
 
+/* The session could not take x's next command or data: the connection
+ * broke before the server could have taken the message. */
+static void report_unsent(struct smtp_delivery *x)
+{
+        _cleanup_free_ char *text = NULL;
+        if (asprintf(&text, "%s lost the connection: cannot send", driver(x->t)->host_port) < 0)
+                text = NULL;
+        report(x, DELIVERY_DEFERRED, text ? text : "cannot send to the server", false);
+}
+
 /* c has nothing to do: the next waiting message, or the idle timer. */
 static void conn_available(struct smtp_conn *c)
 {
@@ -445,7 +455,7 @@ static void transaction_start(struct smtp_conn *c)
                 c->x = NULL;
                 x->conn = NULL;
                 conn_free(c, false);
-                report(x, DELIVERY_DEFERRED, "cannot send to the server", false);
+                report_unsent(x);
         }
 }
 
@@ -515,7 +525,7 @@ static void transaction_reply(struct smtp_conn *c, const struct smtp_reply *r)
                 c->x = NULL;
                 x->conn = NULL;
                 conn_free(c, false);
-                report(x, DELIVERY_DEFERRED, "cannot send to the server", false);
+                report_unsent(x);
         }
 }
 

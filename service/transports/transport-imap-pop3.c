@@ -328,6 +328,7 @@ static int transfer_start(struct transport *t, const char *url, const char *comm
         if (!f->easy)
                 return -ENOMEM;
         f->t = t;
+        f->reused = false; /* said by transfer_done_cb(), if it gets that far */
         f->logon = (struct curl_logon){
             .easy = f->easy,
             .source = t->secret,

@@ -370,8 +370,9 @@ static int send_line(struct smtp_conn *c, unsigned replies, const char *fmt, ...
         return smtp_session_send(c->session, line, (size_t) n, replies);
 }
 
-/* MAIL FROM with the parameters the server offers and the message needs. */
-static int send_mail(struct smtp_conn *c, struct smtp_delivery *x, unsigned replies)
+/* MAIL FROM with the parameters the server offers and the message needs;
+ * written to f. */
+static int write_mail(struct smtp_conn *c, struct smtp_delivery *x, FILE *f)
 {
         const struct smtp_caps *caps = smtp_session_caps(c->session);
         bool utf8 = x->traits.utf8_headers || !is_ascii(x->from);
@@ -385,11 +386,13 @@ static int send_mail(struct smtp_conn *c, struct smtp_delivery *x, unsigned repl
         _cleanup_free_ char *envid = dsn && x->dsn_envid[0] ? xtext_encode(x->dsn_envid) : NULL;
         if (dsn && x->dsn_envid[0] && !envid)
                 return -ENOMEM;
-        return send_line(c, replies, "MAIL FROM:<%s>%s%s%s%s%s%s%s\r\n", x->from, size,
-                         x->traits.eight_bit && caps->eight_bit ? " BODY=8BITMIME" : "",
-                         utf8 && caps->smtputf8 ? " SMTPUTF8" : "",
-                         dsn && x->dsn_return[0] ? " RET=" : "", dsn ? x->dsn_return : "",
-                         envid ? " ENVID=" : "", strempty(envid));
+        if (fprintf(f, "MAIL FROM:<%s>%s%s%s%s%s%s%s\r\n", x->from, size,
+                    x->traits.eight_bit && caps->eight_bit ? " BODY=8BITMIME" : "",
+                    utf8 && caps->smtputf8 ? " SMTPUTF8" : "",
+                    dsn && x->dsn_return[0] ? " RET=" : "", dsn ? x->dsn_return : "",
+                    envid ? " ENVID=" : "", strempty(envid)) < 0)
+                return -ENOMEM;
+        return 0;
 }
 
 /* RCPT TO for recipient i, with NOTIFY and ORCPT where DSN was asked for
@@ -409,46 +412,40 @@ static int write_rcpt(struct smtp_conn *c, struct smtp_delivery *x, size_t i, FI
         return 0;
 }
 
-/* RCPT TO for recipient i alone, waiting for its reply. */
-static int send_rcpt(struct smtp_conn *c, struct smtp_delivery *x, size_t i)
+/* Envelope commands in one write: MAIL when mail, RCPT for recipients
+ * [first, first + n), then DATA when data; each asks for its reply. */
+static int send_envelope(struct smtp_conn *c, struct smtp_delivery *x, bool mail, size_t first,
+                         size_t n, bool data)
 {
-        _cleanup_free_ char *line = NULL;
+        _cleanup_free_ char *text = NULL;
         size_t size = 0;
-        _cleanup_fclose_ FILE *f = open_memstream(&line, &size);
+        _cleanup_fclose_ FILE *f = open_memstream(&text, &size);
         if (!f)
                 return -ENOMEM;
-        int r = write_rcpt(c, x, i, f);
+        int r = mail ? write_mail(c, x, f) : 0;
+        for (size_t i = first; r >= 0 && i < first + n; i++)
+                r = write_rcpt(c, x, i, f);
+        if (r >= 0 && data && fputs("DATA\r\n", f) < 0)
+                r = -ENOMEM;
         if (r >= 0 && fflush(f) != 0)
                 r = -ENOMEM;
-        return r < 0 ? r : smtp_session_send(c->session, line, size, 1);
+        if (r < 0)
+                return r;
+        return smtp_session_send(c->session, text, size, (unsigned) (mail + n + data));
 }
 
 static void transaction_start(struct smtp_conn *c)
 {
         struct smtp_delivery *x = c->x;
         int r;
-        if (x->check) {
+        if (x->check)
                 r = send_line(c, 1, "NOOP\r\n");
-        } else {
+        else {
+                /* With PIPELINING (RFC 2920) MAIL, every RCPT and DATA go
+                 * at once; otherwise each waits for the reply before it. */
                 x->pipelined = smtp_session_caps(c->session)->pipelining;
-                if (!x->pipelined)
-                        r = send_mail(c, x, 1);
-                else {
-                        /* One write: MAIL, every RCPT, DATA (RFC 2920). */
-                        _cleanup_free_ char *batch = NULL;
-                        size_t size = 0;
-                        _cleanup_fclose_ FILE *f = open_memstream(&batch, &size);
-                        r = f ? 0 : -ENOMEM;
-                        for (size_t i = 0; r >= 0 && i < x->n_rcpt; i++)
-                                r = write_rcpt(c, x, i, f);
-                        if (r >= 0 && (fputs("DATA\r\n", f) < 0 || fflush(f) != 0))
-                                r = -ENOMEM;
-                        if (r >= 0)
-                                r = send_mail(c, x, 1);
-                        if (r >= 0)
-                                r = smtp_session_send(c->session, batch, size,
-                                                      (unsigned) x->n_rcpt + 1);
-                }
+                r = x->pipelined ? send_envelope(c, x, true, 0, x->n_rcpt, true)
+                                 : send_envelope(c, x, true, 0, 0, false);
         }
         if (r < 0) {
                 /* The session cannot take it: the message waits for a retry. */
@@ -488,15 +485,13 @@ static void transaction_reply(struct smtp_conn *c, const struct smtp_reply *r)
                         transaction_end(c, NULL);
                         return;
                 }
-                k = x->n_rcpt > 0 ? send_rcpt(c, x, 0) : send_line(c, 1, "DATA\r\n");
+                k = send_envelope(c, x, false, 0, x->n_rcpt > 0, x->n_rcpt == 0);
         } else if (i <= x->n_rcpt) {
                 x->rcpt[i - 1] = *r;
                 if (x->pipelined)
                         return;
-                if (i < x->n_rcpt)
-                        k = send_rcpt(c, x, i);
-                else if (some_recipient_taken(x))
-                        k = send_line(c, 1, "DATA\r\n");
+                if (i < x->n_rcpt || some_recipient_taken(x))
+                        k = send_envelope(c, x, false, i, i < x->n_rcpt, i == x->n_rcpt);
                 else {
                         transaction_end(c, NULL);
                         return;

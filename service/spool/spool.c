@@ -3,6 +3,7 @@
 #include "spool.h"
 
 #include <grp.h>
+#include <malloc.h>
 #include <netdb.h>
 
 #include "log.h"
@@ -378,6 +379,21 @@ void spool_stop(struct spool *s)
         for (size_t i = 0; i < s->n_transports; i++)
                 transport_set_stopping(s->transports[i]);
         spool_check_stop(s);
+}
+
+/* Every this many submissions the heap is given back. */
+#define TRIM_AFTER_SUBMISSIONS 1000
+
+void spool_submitted(struct spool *s)
+{
+        /* Each submission frees what held and parsed the message, in
+         * pieces scattered between what outlives it (its record on the bus,
+         * the store's cache); free() alone returns none of those pages. Once
+         * per thousand keeps the cost to a fraction of a millisecond then. */
+        if (++s->submitted_untrimmed < TRIM_AFTER_SUBMISSIONS)
+                return;
+        s->submitted_untrimmed = 0;
+        malloc_trim(0);
 }
 
 void spool_check_stop(struct spool *s)

@@ -120,6 +120,21 @@ class PasswordCommandTest(ImapServerMixin, DaemonTestCase):
         self.assertEqual(len(self.runs()), 1, self.runs())
         self.assertNotIn(dovecot.PASSWORD, self.h.daemon_log())
 
+    # mailspoold(8), ENVIRONMENT: GNUTLS_NO_IMPLICIT_INIT is the daemon's, not its commands'
+    def test_command_does_not_inherit_the_gnutls_switch(self):
+        with open(os.path.join(self.h.dir, "current"), "w") as f:
+            f.write(dovecot.PASSWORD + "\n")
+        helper = self.script("""\
+            echo "${GNUTLS_NO_IMPLICIT_INIT-unset}" >> %(dir)s/runs
+            cat %(dir)s/current
+            """ % {"dir": self.h.dir})
+        self.write_transport("PasswordCommand=%s\n" % helper)
+        # As the system unit and the D-Bus activation files start it.
+        self.h.daemon_env = {"GNUTLS_NO_IMPLICIT_INIT": "1"}
+        self.h.start()
+        self.h.call(IN, IFACE_STATUS, "ValidateState", "u", 0)
+        self.assertEqual(self.runs(), ["unset"])
+
     # mailspool.conf(5), "Accounts": a kept secret the server refuses is fetched once more
     def test_refused_secret_is_fetched_once_more(self):
         self.start_with_password_file_helper(dovecot.PASSWORD)

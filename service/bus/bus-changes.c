@@ -13,10 +13,14 @@ struct change {
         const char *iface;
         const char *const *names;
         unsigned mask; /* 0: nothing marked; kept only to pace the next mark */
-        /* Every mark since the last signal was paced: it may wait. */
+        /* Every mark since the last signal was paced: it may wait (as a
+         * batched one does). */
         bool paced;
         /* Marked paced once: kept after its signal, which last_usec dates. */
         bool pacing;
+        /* Marked batched only: due at the end of its PACE_USEC window, dated
+         * by last_usec, and gone after its signal. */
+        bool batched;
         uint64_t last_usec;
 };
 
@@ -94,9 +98,12 @@ struct bus_changes *bus_changes_free(struct bus_changes *c)
         return NULL;
 }
 
+enum mark_kind { MARK_AT_ONCE, MARK_PACED, MARK_BATCHED };
+
 static void mark(struct bus_changes *c, const char *path, const char *iface,
-                 const char *const *names, unsigned mask, bool paced)
+                 const char *const *names, unsigned mask, enum mark_kind kind)
 {
+        bool paced = kind == MARK_PACED;
         sd_event_source_set_enabled(c->defer, SD_EVENT_ONESHOT);
         /* A handful of objects change per dispatch: a list is enough. */
         for (size_t i = 0; i < c->n_marks; i++)
@@ -104,6 +111,7 @@ static void mark(struct bus_changes *c, const char *path, const char *iface,
                         struct change *m = &c->marks[i];
                         m->paced = (m->mask == 0 || m->paced) && paced;
                         m->pacing |= paced;
+                        m->batched &= kind == MARK_BATCHED;
                         m->mask |= mask;
                         return;
                 }
@@ -118,19 +126,30 @@ static void mark(struct bus_changes *c, const char *path, const char *iface,
         char *copy = strdup(path);
         if (!copy)
                 return;
-        c->marks[c->n_marks++] = (struct change){copy, iface, names, mask, paced, paced, 0};
+        struct change m = {copy, iface, names, mask, paced, paced, false, 0};
+        if (kind == MARK_BATCHED) {
+                m.batched = true;
+                m.last_usec = now_monotonic_usec();
+        }
+        c->marks[c->n_marks++] = m;
 }
 
 void bus_changes_mark(struct bus_changes *c, const char *path, const char *iface,
                       const char *const *names, unsigned mask)
 {
-        mark(c, path, iface, names, mask, false);
+        mark(c, path, iface, names, mask, MARK_AT_ONCE);
 }
 
 void bus_changes_mark_paced(struct bus_changes *c, const char *path, const char *iface,
                             const char *const *names, unsigned mask)
 {
-        mark(c, path, iface, names, mask, true);
+        mark(c, path, iface, names, mask, MARK_PACED);
+}
+
+void bus_changes_mark_batched(struct bus_changes *c, const char *path, const char *iface,
+                              const char *const *names, unsigned mask)
+{
+        mark(c, path, iface, names, mask, MARK_BATCHED);
 }
 
 void bus_changes_set_emitter(struct bus_changes *c, const char *iface, bus_changes_emit_fn emit,
@@ -168,7 +187,8 @@ static void emit_due(struct bus_changes *c, bool all)
         for (size_t i = 0; i < c->n_marks; i++) {
                 struct change *m = &c->marks[i];
                 uint64_t due = m->last_usec + PACE_USEC;
-                if (m->mask && (all || !m->paced || now >= due)) {
+                bool waits = m->paced || m->batched;
+                if (m->mask && (all || !waits || now >= due)) {
                         emit_one(c, m);
                         m->mask = 0;
                         m->last_usec = now;

@@ -599,6 +599,6 @@ void message_dbus_changed(struct bus_faces *b, uint64_t id, bool recipients)
         _cleanup_free_ char *path = NULL;
         if (message_path_for_id(id, &path) < 0)
                 return;
-        bus_changes_mark(b->changes, path, MAILSPOOL_IFACE_MESSAGE, message_change_names,
-                         recipients ? 0x3ffu : 0x37fu);
+        bus_changes_mark_batched(b->changes, path, MAILSPOOL_IFACE_MESSAGE, message_change_names,
+                                 recipients ? 0x3ffu : 0x37fu);
 }

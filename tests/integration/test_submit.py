@@ -211,8 +211,8 @@ class SubmitTest(DaemonTestCase):
         (delivered,) = self.h.read_maildir("local", "new")
         self.assertTrue(normalized(delivered).endswith(b"\n\npiped\n"), delivered)
 
-    # docs/bus-api.md, "Message": PropertiesChanged carries what changed in one
-    # pass of the event loop. The Maildir kind delivers in the pass that marks
+    # docs/bus-api.md, "Message": PropertiesChanged carries what changed in the
+    # message's 50 ms window. The Maildir kind delivers in the pass that marks
     # the message "sending", so one signal says "sent" (a build that announces
     # each change at once sends "sending" and then "sent").
     def test_state_changes_are_signalled(self):

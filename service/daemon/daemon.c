@@ -34,7 +34,10 @@ static void on_message_settled(struct transport *t, uint64_t id, enum delivery_o
                 spool_schedule_changed(d->spool);
         if (outcome == DELIVERY_FAILED)
                 message_notice_failed(&d->faces, id);
-        if (outcome == DELIVERY_SENT)
+        /* Only a transport with SentCopy= makes copies: for the others
+         * the look for copies to make found nothing new, after every
+         * message of a flush (3.5 % of its time). */
+        if (outcome == DELIVERY_SENT && t->config->sent_copy_transport)
                 spool_copies_kick(d->spool);
         flushes_message_settled(&d->flushes, t, id, outcome);
 }

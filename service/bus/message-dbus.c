@@ -364,16 +364,27 @@ static const struct {
     {"SentCopyError", "s", append_sent_copy_error},
 };
 
-/* What a PropertiesChanged of a message last announced: the changing
- * properties' values (LastError and Recipients as hashes), kept per waiting
- * message in b->announced by id. 48 bytes: every queued message has one. */
+/* What a PropertiesChanged of a message last announced, kept per waiting
+ * message in b->announced by id: 24 bytes (32 in the map), as every queued
+ * message has one. Each changing property is kept as 32 bits that change
+ * when it does: small values as they are, times folded (two times that fold
+ * alike are 2^32 microseconds apart, to the microsecond) and texts hashed (a
+ * change that keeps the hash is one in 2^32, and only delays the value to
+ * the next signal or read). */
 struct announced {
-        uint64_t next_attempt, due, last_error_hash, recipients_hash, copy_error_hash;
-        uint32_t attempts;
-        uint8_t state;     /* enum msg_state */
-        uint8_t sent_copy; /* enum sent_copy */
-        bool possibly_delivered, delay_warned;
+        uint32_t next_attempt, due, last_error_hash, recipients_hash, copy_error_hash;
+        uint32_t attempts : 24; /* saturated: a message tried 16 million times stays there */
+        uint32_t state : 4;     /* enum msg_state */
+        uint32_t sent_copy : 2; /* enum sent_copy */
+        uint32_t possibly_delivered : 1, delay_warned : 1;
 };
+_Static_assert(sizeof(struct announced) == 24, "the record of every queued message");
+_Static_assert(_MSG_STATE_MAX <= 16 && SENT_COPY_COPIED < 4, "the bit fields hold them");
+
+static uint32_t fold(uint64_t v)
+{
+        return (uint32_t) (v ^ (v >> 32));
+}
 
 /* FNV-1a over a string, or over a list (with a separator no address holds). */
 static uint64_t hash_text(uint64_t h, const char *s)
@@ -385,22 +396,21 @@ static uint64_t hash_text(uint64_t h, const char *s)
 
 static struct announced announced_of(const struct msg_record *r)
 {
-        struct announced a = {
-            .state = (uint8_t) r->state,
-            .attempts = r->attempts,
-            .next_attempt = r->next_attempt_usec,
-            .due = r->due_usec,
-            .last_error_hash = hash_text(UINT64_C(14695981039346656037), r->last_error),
-            .possibly_delivered = r->possibly_delivered,
-            .delay_warned = r->delay_warned,
-            .sent_copy = (uint8_t) r->sent_copy,
-            .copy_error_hash = hash_text(UINT64_C(14695981039346656037), r->copy_error),
-        };
         uint64_t h = UINT64_C(14695981039346656037);
         STRV_FOREACH (p, r->recipients)
                 h = hash_text(h, *p);
-        a.recipients_hash = h;
-        return a;
+        return (struct announced){
+            .state = r->state,
+            .attempts = r->attempts < (1u << 24) ? r->attempts : (1u << 24) - 1,
+            .next_attempt = fold(r->next_attempt_usec),
+            .due = fold(r->due_usec),
+            .last_error_hash = fold(hash_text(UINT64_C(14695981039346656037), r->last_error)),
+            .possibly_delivered = r->possibly_delivered,
+            .delay_warned = r->delay_warned,
+            .sent_copy = r->sent_copy,
+            .copy_error_hash = fold(hash_text(UINT64_C(14695981039346656037), r->copy_error)),
+            .recipients_hash = fold(h),
+        };
 }
 
 /* Bits (in the order of changing[]) of what differs from what was announced

@@ -315,6 +315,26 @@ static gint64 first_field(GMimeHeaderList *list, const char **ret_raw_name)
         return first;
 }
 
+/* How much of data holds its whole header section: up to the first empty
+ * line ("\n" or "\r\n"), past which GMime reads no header field, or all of
+ * it. */
+static size_t header_section_bound(const char *data, size_t size)
+{
+        const char *end = data + size;
+        if (size >= 1 && data[0] == '\n')
+                return 1;
+        if (size >= 2 && data[0] == '\r' && data[1] == '\n')
+                return 2;
+        for (const char *p = data; (p = memchr(p, '\n', (size_t) (end - p)));) {
+                p++;
+                if (p < end && p[0] == '\n')
+                        return (size_t) (p + 1 - data);
+                if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+                        return (size_t) (p + 2 - data);
+        }
+        return size;
+}
+
 /* Parses the header section of data. On success *ret_header_end is the offset
  * of the empty line that ends it, or size if the input ends first. */
 static int parse_header_section(const void *data, size_t size, GMimeMessage **ret_message,
@@ -444,7 +464,11 @@ int mail_parse(const void *data, size_t size, const char *envelope_sender,
         _cleanup_(parsed_mail_clear) struct parsed_mail m = {};
         _cleanup_gobject_ GMimeMessage *message = NULL;
         size_t header_end;
-        int r = parse_header_section(data, size, &message, &header_end, ret_error);
+        /* Only the header section is read: all of this comes from its
+         * fields, and GMime building the body's MIME tree too was most of
+         * the parse. */
+        int r = parse_header_section(data, header_section_bound(data, size), &message, &header_end,
+                                     ret_error);
         if (r < 0)
                 return r;
         /* GMime reads header values as C strings: a NUL would silently cut a
@@ -514,26 +538,6 @@ int mail_parse(const void *data, size_t size, const char *envelope_sender,
         return 0;
 }
 
-/* How much of data holds its whole header section: up to the first empty
- * line ("\n" or "\r\n"), past which GMime reads no header field, or all of
- * it. */
-static size_t header_section_bound(const char *data, size_t size)
-{
-        const char *end = data + size;
-        if (size >= 1 && data[0] == '\n')
-                return 1;
-        if (size >= 2 && data[0] == '\r' && data[1] == '\n')
-                return 2;
-        for (const char *p = data; (p = memchr(p, '\n', (size_t) (end - p)));) {
-                p++;
-                if (p < end && p[0] == '\n')
-                        return (size_t) (p + 1 - data);
-                if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-                        return (size_t) (p + 2 - data);
-        }
-        return size;
-}
-
 int mail_parse_inbound(const void *data, size_t size, struct parsed_mail *ret, char **ret_error)
 {
         _cleanup_(parsed_mail_clear) struct parsed_mail m = {};
@@ -584,7 +588,8 @@ int mail_missing_fields(const void *data, size_t size, unsigned *ret)
 {
         _cleanup_gobject_ GMimeMessage *message = NULL;
         size_t header_end;
-        int r = parse_header_section(data, size, &message, &header_end, NULL);
+        int r = parse_header_section(data, header_section_bound(data, size), &message, &header_end,
+                                     NULL);
         if (r < 0)
                 return r;
         GMimeHeaderList *h = g_mime_object_get_header_list(GMIME_OBJECT(message));

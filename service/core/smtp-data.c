@@ -1,48 +1,69 @@
 #include "smtp-data.h"
 
+#include <stdint.h>
+#include <string.h>
 #include <strings.h>
 
+/* Whether any of the n bytes at p is over 127: eight at a time. */
+static bool has_high_bit(const char *p, size_t n)
+{
+        size_t k = 0;
+        for (; k + sizeof(uint64_t) <= n; k += sizeof(uint64_t)) {
+                uint64_t w;
+                memcpy(&w, p + k, sizeof(w));
+                if (w & UINT64_C(0x8080808080808080))
+                        return true;
+        }
+        for (; k < n; k++)
+                if ((unsigned char) p[k] > 127)
+                        return true;
+        return false;
+}
+
+/* A line at a time, found with memchr() and copied with memcpy(): a byte
+ * at a time, encoding took a fifth of a flush's instructions. */
 int smtp_data_encode(const char *text, size_t size, char **ret, size_t *ret_size,
                      struct smtp_data_traits *ret_traits)
 {
         struct smtp_data_traits tr = {0};
-        /* Worst case: every byte a lone LF at a line start after a '.'. */
+        /* Worst case: each line gains a '.' in front and a CR before its
+         * LF, and the end a CRLF and ".CRLF". */
         size_t lines = 1;
-        for (size_t i = 0; i < size; i++)
-                if (text[i] == '\n')
-                        lines++;
+        for (const char *p = text, *end = text + size; (p = memchr(p, '\n', (size_t) (end - p)));
+             p++)
+                lines++;
         char *out = malloc(size + 2 * lines + 5);
         if (!out)
                 return -ENOMEM;
         size_t o = 0;
-        bool line_start = true, in_headers = true;
-        for (size_t i = 0; i < size; i++) {
-                char c = text[i];
-                if (line_start && c == '.')
+        bool in_headers = true;
+        for (size_t i = 0; i < size;) {
+                const char *lf = memchr(text + i, '\n', size - i);
+                size_t end = lf ? (size_t) (lf - text) : size, len = end - i;
+                if (len > 0 && text[i] == '.')
                         out[o++] = '.';
-                if ((unsigned char) c > 127) {
+                if ((!tr.eight_bit || (in_headers && !tr.utf8_headers)) &&
+                    has_high_bit(text + i, len)) {
                         tr.eight_bit = true;
                         if (in_headers)
                                 tr.utf8_headers = true;
                 }
-                if (c == '\n') {
-                        if (i == 0 || text[i - 1] != '\r') {
-                                out[o++] = '\r';
-                                tr.size++;
-                        }
-                        /* An empty line ends the header section. */
-                        if (line_start)
-                                in_headers = false;
-                        out[o++] = '\n';
+                memcpy(out + o, text + i, len);
+                o += len;
+                tr.size += len;
+                if (!lf)
+                        break;
+                if (end == 0 || text[end - 1] != '\r') {
+                        out[o++] = '\r';
                         tr.size++;
-                        line_start = true;
-                        continue;
                 }
-                out[o++] = c;
+                out[o++] = '\n';
                 tr.size++;
-                /* A CR right before its LF leaves the line empty so far. */
-                if (!(c == '\r' && i + 1 < size && text[i + 1] == '\n'))
-                        line_start = false;
+                /* An empty line (nothing, or the CR of its CRLF) ends the
+                 * header section. */
+                if (len == 0 || (len == 1 && text[i] == '\r'))
+                        in_headers = false;
+                i = end + 1;
         }
         if (o > 0 && out[o - 1] != '\n') {
                 out[o++] = '\r';

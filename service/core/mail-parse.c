@@ -320,8 +320,10 @@ static gint64 first_field(GMimeHeaderList *list, const char **ret_raw_name)
  * it. */
 static size_t header_section_bound(const char *data, size_t size)
 {
+        if (size == 0)
+                return 0;
         const char *end = data + size;
-        if (size >= 1 && data[0] == '\n')
+        if (data[0] == '\n')
                 return 1;
         if (size >= 2 && data[0] == '\r' && data[1] == '\n')
                 return 2;

@@ -29,9 +29,10 @@ int smtp_data_encode(const char *text, size_t size, char **ret, size_t *ret_size
         /* Worst case: each line gains a '.' in front and a CR before its
          * LF, and the end a CRLF and ".CRLF". */
         size_t lines = 1;
-        for (const char *p = text, *end = text + size; (p = memchr(p, '\n', (size_t) (end - p)));
-             p++)
-                lines++;
+        if (size > 0)
+                for (const char *p = text, *end = text + size;
+                     (p = memchr(p, '\n', (size_t) (end - p))); p++)
+                        lines++;
         char *out = malloc(size + 2 * lines + 5);
         if (!out)
                 return -ENOMEM;

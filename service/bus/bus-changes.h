@@ -32,10 +32,10 @@ void bus_changes_mark(struct bus_changes *c, const char *path, const char *iface
 void bus_changes_mark_paced(struct bus_changes *c, const char *path, const char *iface,
                             const char *const *names, unsigned mask);
 /* The same for changes that come in bursts across many objects, as a flush's
- * messages: an object's first change waits until the end of the current
- * 50 ms window, with every other batched change of that window, so a message
- * that goes through "sending" to "sent" within it has one signal. A mark
- * that is not batched sends what waits at once. */
+ * messages: an object's first change since its last signal opens a 50 ms
+ * window, and one signal at its end carries every change of the window, so a
+ * message that goes through "sending" to "sent" within it has one signal. A
+ * mark that is not batched sends what waits at once. */
 void bus_changes_mark_batched(struct bus_changes *c, const char *path, const char *iface,
                               const char *const *names, unsigned mask);
 /* Marks of iface are not broadcast but handed to emit, with the names of

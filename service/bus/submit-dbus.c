@@ -356,7 +356,7 @@ static int submit_store(struct bus_faces *b, sd_bus_message *m, const struct sub
                   size);
         message_dbus_created(b, id);
         r = sd_bus_reply_method_return(m, "o", path);
-        spool_submitted(b->spool);
+        spool_heap_settle(b->spool, 1);
         if (rec.state == MSG_QUEUED)
                 transport_message_added(t, o->on_demand);
         else

@@ -246,7 +246,7 @@ int main(int argc, char **argv)
          * by default; storing each batch of downloaded messages (SQLite's
          * statement and sorting tables among them) then grew and shrank the
          * heap several times per message, each growth faulting in zeroed
-         * pages again. Large flushes end with malloc_trim() (spool/flush.c). */
+         * pages again. spool_heap_settle() trims it every thousand messages. */
         mallopt(M_TRIM_THRESHOLD, 4 << 20);
         /* The units start the daemon with GNUTLS_NO_IMPLICIT_INIT=1: GnuTLS,
          * loaded with libcurl and never used here, then skips setting itself

@@ -3,7 +3,6 @@
  * request comes to. */
 #include "flush.h"
 
-#include <malloc.h>
 #include <stdarg.h>
 
 #include "flush-flags.h"
@@ -112,9 +111,6 @@ static void flush_unlink(struct flush *f)
                 }
 }
 
-/* After a flush of at least this many messages the heap is given back. */
-#define TRIM_AFTER_MESSAGES 1000
-
 static void flush_finish(struct flush *f)
 {
         _cleanup_(flush_freep) struct flush *owned = f;
@@ -126,11 +122,7 @@ static void flush_finish(struct flush *f)
                  f->sent, f->deferred, f->failed, f->received);
         if (fl->listener.finished)
                 fl->listener.finished(f, fl->listener.userdata);
-        /* A large flush leaves free pages scattered between the allocations
-         * that outlive it (what the bus remembers of waiting messages, the
-         * store's cache), which free() alone never returns. */
-        if (f->done + f->received >= TRIM_AFTER_MESSAGES)
-                malloc_trim(0);
+        spool_heap_settle(fl->spool, f->done + f->received);
         spool_check_stop(fl->spool);
 }
 

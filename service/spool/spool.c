@@ -381,18 +381,19 @@ void spool_stop(struct spool *s)
         spool_check_stop(s);
 }
 
-/* Every this many submissions the heap is given back. */
-#define TRIM_AFTER_SUBMISSIONS 1000
+/* Once this many messages have been submitted or flushed since, the heap is
+ * given back. */
+#define TRIM_AFTER_MESSAGES 1000
 
-void spool_submitted(struct spool *s)
+void spool_heap_settle(struct spool *s, unsigned messages)
 {
-        /* Each submission frees what held and parsed the message, in
-         * pieces scattered between what outlives it (its record on the bus,
-         * the store's cache); free() alone returns none of those pages. Once
-         * per thousand keeps the cost to a fraction of a millisecond then. */
-        if (++s->submitted_untrimmed < TRIM_AFTER_SUBMISSIONS)
+        /* Each message frees what held, parsed or sent it, in pieces
+         * scattered between what outlives it (its record on the bus, the
+         * store's cache); free() alone returns none of those pages. */
+        s->untrimmed_messages += messages;
+        if (s->untrimmed_messages < TRIM_AFTER_MESSAGES)
                 return;
-        s->submitted_untrimmed = 0;
+        s->untrimmed_messages = 0;
         malloc_trim(0);
 }
 

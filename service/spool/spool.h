@@ -51,7 +51,7 @@ struct spool {
         sd_event_source *copy_timer; /* sent-copy.c: the next copy to retry */
         bool copying;                /* sent-copy.c: a copy is under way */
         bool stopping;
-        unsigned submitted_untrimmed; /* submissions since the heap was last trimmed */
+        unsigned untrimmed_messages; /* spool_heap_settle(): since the last trim */
 };
 
 /* Takes config (moved into the spool) and its directories' names (copied). */
@@ -69,9 +69,9 @@ int spool_schedule_start(struct spool *s);
  * offline while it has none. */
 int spool_network_start(struct spool *s, sd_bus *system_bus);
 void spool_schedule_changed(struct spool *s);
-/* Counts a message taken in by submission; gives the heap's free pages back
- * to the system every thousand of them. */
-void spool_submitted(struct spool *s);
+/* Counts messages submitted or flushed; gives the heap's free pages back to
+ * the system once a thousand have been since the last time. */
+void spool_heap_settle(struct spool *s, unsigned messages);
 /* sent-copy.c: copies of sent messages into an IMAP mailbox (SentCopy=).
  * Start once the transports are up; kick when a message was sent (its copy
  * may be due), after a reload, or when a transport may reach its server

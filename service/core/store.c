@@ -5,10 +5,9 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sqlite3.h>
 
+#include "checkpointer.h"
 #include "log.h"
 
 /* How long a statement waits for a lock held by another connection (a backup
@@ -21,38 +20,6 @@
  * b-trees' upper levels, the leaves being appended to or updated) fit in
  * far less, and the kernel's page cache keeps the rest a pread away. */
 #define STORE_CACHE_KIB "256"
-
-/* Copying the WAL into the database file (a checkpoint: reading the WAL's
- * pages, writing them, an fsync of each file) took 5 to 10 ms per 1000
- * pages, and SQLite does it in the commit that fills the WAL, so on the
- * loop: during a flush, every fiftieth message or so held up every bus call.
- * The store's checkpointer does it on a thread and a connection of its own
- * instead, and every commit finds the WAL as it was. It changes no
- * durability: a commit is durable by its own fsync (synchronous=FULL) or
- * by the next one; a checkpoint only moves what is already committed, and
- * syncs the WAL before and the file after, as SQLite's own does. */
-
-/* New WAL pages that wake the checkpointer (SQLite's own threshold). */
-#define CHECKPOINT_PAGES 1000
-/* The WAL starts over (its pages are reused from the start) only when a
- * write begins with every page copied, which a checkpointer running beside
- * a stream of commits seldom leaves behind. Past this length it is woken
- * by fewer new pages, so that its passes are short enough to end between
- * two commits; and should none do, the loop copies the little left
- * itself, right after a pass. */
-#define CHECKPOINT_RESTART_PAGES 8000
-#define CHECKPOINT_SHORT_PAGES   (CHECKPOINT_PAGES / 10)
-
-struct checkpointer {
-        sqlite3 *db; /* its own connection, used by the thread alone */
-        pthread_t thread;
-        pthread_mutex_t lock;
-        pthread_cond_t wake;
-        bool wanted, running, stop; /* under lock */
-        /* The loop's own count, outside the lock: the WAL's length at the
-         * last commit, and the pages written since the thread was woken. */
-        int wal_pages, appended;
-};
 
 /* ---- states and directions ---- */
 
@@ -691,120 +658,6 @@ static void tx_rollbackp(struct store **s)
 }
 #define _cleanup_rollback_ _cleanup_(tx_rollbackp)
 
-/* ---- the checkpointer ---- */
-
-static void *checkpointer_run(void *userdata)
-{
-        struct checkpointer *c = userdata;
-        pthread_mutex_lock(&c->lock);
-        for (;;) {
-                while (!c->wanted && !c->stop)
-                        pthread_cond_wait(&c->wake, &c->lock);
-                if (c->stop)
-                        break;
-                c->wanted = false;
-                c->running = true;
-                pthread_mutex_unlock(&c->lock);
-                /* PASSIVE: copies what no reader needs from the WAL and
-                 * never waits for the loop's connection, nor makes it wait. */
-                int rc =
-                    sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-                if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-                        log_warning("store: checkpoint failed: %s", sqlite3_errstr(rc));
-                pthread_mutex_lock(&c->lock);
-                c->running = false;
-        }
-        pthread_mutex_unlock(&c->lock);
-        return NULL;
-}
-
-/* SQLite calls this after each commit of the loop's connection, with the
- * pages the WAL holds now. */
-static int checkpointer_wal_hook(void *userdata, sqlite3 *db, const char *name, int pages)
-{
-        struct checkpointer *c = userdata;
-        /* Shorter than at the last commit: the WAL started over. */
-        c->appended += pages >= c->wal_pages ? pages - c->wal_pages : pages;
-        c->wal_pages = pages;
-
-        pthread_mutex_lock(&c->lock);
-        bool idle = !c->running && !c->wanted;
-        bool long_wal = pages >= CHECKPOINT_RESTART_PAGES;
-        if (idle && c->appended >= (long_wal ? CHECKPOINT_SHORT_PAGES : CHECKPOINT_PAGES)) {
-                c->wanted = true;
-                c->appended = 0;
-                pthread_cond_signal(&c->wake);
-                idle = false;
-        }
-        pthread_mutex_unlock(&c->lock);
-
-        /* At most the pages written since the thread's last start are left
-         * to copy: a millisecond or so. A WAL four times that long is
-         * copied whatever is left, so that commits far larger than a
-         * message's cannot keep it growing. */
-        if (idle && long_wal &&
-            (c->appended < CHECKPOINT_SHORT_PAGES || pages >= 4 * CHECKPOINT_RESTART_PAGES)) {
-                int log_pages = 0, copied = 0;
-                if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
-                                              &copied) == SQLITE_OK &&
-                    copied == log_pages)
-                        c->appended = 0;
-        }
-        return SQLITE_OK;
-}
-
-static void checkpointer_free(struct checkpointer *c)
-{
-        if (!c)
-                return;
-        pthread_mutex_lock(&c->lock);
-        c->stop = true;
-        pthread_cond_signal(&c->wake);
-        pthread_mutex_unlock(&c->lock);
-        pthread_join(c->thread, NULL);
-        pthread_cond_destroy(&c->wake);
-        pthread_mutex_destroy(&c->lock);
-        sqlite3_close(c->db);
-        free(c);
-}
-
-/* Starts the checkpointer of the database at path, or returns NULL. */
-static struct checkpointer *checkpointer_start(const char *path)
-{
-        if (!sqlite3_threadsafe())
-                return NULL;
-        struct checkpointer *c = calloc(1, sizeof(*c));
-        if (!c)
-                return NULL;
-        int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL);
-        /* FULL, as the loop's connection: the WAL is synced before it is
-         * copied and the file after. */
-        if (rc == SQLITE_OK)
-                rc = sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-                sqlite3_close(c->db);
-                free(c);
-                return NULL;
-        }
-        pthread_mutex_init(&c->lock, NULL);
-        pthread_cond_init(&c->wake, NULL);
-        /* No signal for the thread: the daemon reads its signals from a
-         * signalfd, which only works while no thread takes them. */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int r = pthread_create(&c->thread, NULL, checkpointer_run, c);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (r != 0) {
-                pthread_cond_destroy(&c->wake);
-                pthread_mutex_destroy(&c->lock);
-                sqlite3_close(c->db);
-                free(c);
-                return NULL;
-        }
-        return c;
-}
-
 /* ---- opening ---- */
 
 static int db_exec(sqlite3 *db, const char *sql)
@@ -948,11 +801,8 @@ int store_open(const char *path, struct store **ret)
         r = prepare_statements(s);
         if (r < 0)
                 return r;
-        /* Replacing the WAL hook turns SQLite's own checkpoints off. */
-        s->checkpointer = checkpointer_start(path);
-        if (s->checkpointer)
-                sqlite3_wal_hook(s->db, checkpointer_wal_hook, s->checkpointer);
-        else
+        s->checkpointer = checkpointer_start(path, s->db);
+        if (!s->checkpointer)
                 log_warning("store: no checkpoint thread; the WAL is copied in the commits");
 
         *ret = TAKE_PTR(s);
@@ -971,6 +821,21 @@ struct store *store_close(struct store *s)
         sqlite3_close(s->db);
         free(s);
         return NULL;
+}
+
+int store_wal_fd(const struct store *s)
+{
+        return s ? checkpointer_fd(s->checkpointer) : -EINVAL;
+}
+
+bool store_wal_waiting(const struct store *s)
+{
+        return s && checkpointer_waiting(s->checkpointer);
+}
+
+bool store_wal_check(struct store *s)
+{
+        return !s || checkpointer_check(s->checkpointer);
 }
 
 /* ---- writing ---- */

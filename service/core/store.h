@@ -93,6 +93,18 @@ static inline void store_closep(struct store **s)
 }
 #define _cleanup_store_ _cleanup_(store_closep)
 
+/* The WAL (the store's journal) starts over only when a write begins with
+ * all of it copied into the database file, which the store's checkpointer
+ * thread does beside the commits. Once it is long, store_wal_waiting() is
+ * true until that has happened: writers that can wait, such as a transport
+ * about to start its next message, hold off, so that the loop never copies
+ * (nor syncs) it itself. store_wal_fd() (an eventfd; negative without the
+ * thread) becomes readable when the thread has done a pass meanwhile; then
+ * store_wal_check() says whether writers may go on. */
+int store_wal_fd(const struct store *s);
+bool store_wal_waiting(const struct store *s);
+bool store_wal_check(struct store *s);
+
 /* At start: messages caught in "sending" go back to "queued" (at-least-once).
  * Reports how many. */
 int store_recover(struct store *s, unsigned *ret_requeued);

@@ -53,6 +53,17 @@ static int machine_mail_domain(char **ret)
         return (*ret = strdup(host)) ? 0 : -ENOMEM;
 }
 
+/* The store's checkpointer did a pass while its WAL waited to start over,
+ * and transports held off their next messages meanwhile. */
+static int wal_passed(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+        struct spool *s = userdata;
+        if (store_wal_check(s->store))
+                for (size_t i = 0; i < s->n_transports; i++)
+                        transport_kick(s->transports[i]);
+        return 0;
+}
+
 int spool_new(sd_event *event, struct store *store, const char *config_dir, const char *state_dir,
               struct spool_config *config, const struct spool_listener *listener,
               struct spool **ret)
@@ -75,6 +86,12 @@ int spool_new(sd_event *event, struct store *store, const char *config_dir, cons
         *config = (struct spool_config){};
         /* Until netwatch and NetworkManager say otherwise. */
         s->online = s->kernel_online = true;
+        int fd = store_wal_fd(store);
+        int r = fd >= 0 ? sd_event_add_io(event, &s->wal_source, fd, EPOLLIN, wal_passed, s) : 0;
+        if (r < 0) {
+                spool_free(s);
+                return r;
+        }
         /* Found once: the resolver is not asked again while mail is submitted. */
         if (machine_mail_domain(&s->machine_domain) < 0) {
                 spool_free(s);
@@ -100,6 +117,7 @@ struct spool *spool_free(struct spool *s)
         netwatch_free(s->netwatch);
         nmwatch_free(s->nmwatch);
         sd_event_source_disable_unref(s->due_timer);
+        sd_event_source_disable_unref(s->wal_source);
         s->copy_timer = sd_event_source_disable_unref(s->copy_timer);
         spool_config_clear(&s->config);
         free((char *) s->status.status_string);

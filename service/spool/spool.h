@@ -48,6 +48,7 @@ struct spool {
 
         struct status_row status;    /* the spooler's row; status_string is ours */
         sd_event_source *due_timer;  /* schedule.c: the earliest due or expiry time */
+        sd_event_source *wal_source; /* the store's WAL may let writers go on */
         sd_event_source *copy_timer; /* sent-copy.c: the next copy to retry */
         bool copying;                /* sent-copy.c: a copy is under way */
         bool stopping;

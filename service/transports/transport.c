@@ -34,7 +34,6 @@ static int pump_cb(sd_event_source *s, void *userdata);
 static int retry_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int poll_cb(sd_event_source *s, uint64_t usec, void *userdata);
 static int hold_cb(sd_event_source *s, uint64_t usec, void *userdata);
-static void transport_kick(struct transport *t);
 static void transport_update_status(struct transport *t);
 static void transport_report(struct transport *t, uint64_t id, enum ndr_action action,
                              const char *error, char *const *recipients, char *const *diagnostics);
@@ -358,8 +357,7 @@ static void transport_refresh_next_retry(struct transport *t)
         REPORT(t, changed, TRANSPORT_CHANGED_NEXT_RETRY);
 }
 
-/* Looks for work on a later iteration. */
-static void transport_kick(struct transport *t)
+void transport_kick(struct transport *t)
 {
         sd_event_source_set_enabled(t->pump_source, SD_EVENT_ONESHOT);
 }
@@ -549,6 +547,10 @@ static void transport_pump(struct transport *t)
         /* At most `max` starts per iteration, so that bus calls are served
          * between messages even when a driver completes synchronously. */
         for (unsigned started = 0; started < max && t->in_transit < max;) {
+                /* While the store's WAL waits to start over, the next message
+                 * waits too, a few milliseconds; the spool kicks us after. */
+                if (store_wal_waiting(t->env.store))
+                        break;
                 uint64_t id;
                 if (!next_candidate(t, &refilled, &id))
                         break;

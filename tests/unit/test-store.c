@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -1344,10 +1345,26 @@ static void test_busy(void **state)
         assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
 }
 
+/* How many times the WAL started over: the checkpoint sequence number in
+ * its header. */
+static uint32_t wal_restarts(const struct fixture *f)
+{
+        char wal[PATH_MAX + 8];
+        snprintf(wal, sizeof(wal), "%s-wal", f->path);
+        int fd = open(wal, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        uint8_t header[32];
+        assert_int_equal(read(fd, header, sizeof(header)), (ssize_t) sizeof(header));
+        close(fd);
+        return (uint32_t) header[12] << 24 | (uint32_t) header[13] << 16 |
+               (uint32_t) header[14] << 8 | header[15];
+}
+
 /* The WAL is copied into the file by the store's checkpointer thread, and
  * it starts over (the checkpoint sequence number in its header counts
- * that) even while moves stream in as in a flush, where the thread never
- * finds a moment without a commit; every move is there after a reopen. */
+ * that) even while moves stream in as in a flush and no writer holds off
+ * (the loop then copies the rest after a bound); every move is there after
+ * a reopen. */
 static void test_checkpointer_restarts_wal(void **state)
 {
         struct fixture *f = *state;
@@ -1361,17 +1378,7 @@ static void test_checkpointer_restarts_wal(void **state)
                 assert_int_equal(store_set_state(f->store, ids[i], MSG_SENT, NULL, 0), 0);
         }
         free(ids);
-
-        char wal[PATH_MAX + 8];
-        snprintf(wal, sizeof(wal), "%s-wal", f->path);
-        int fd = open(wal, O_RDONLY | O_CLOEXEC);
-        assert_true(fd >= 0);
-        uint8_t header[32];
-        assert_int_equal(read(fd, header, sizeof(header)), (ssize_t) sizeof(header));
-        close(fd);
-        uint32_t restarts = (uint32_t) header[12] << 24 | (uint32_t) header[13] << 16 |
-                            (uint32_t) header[14] << 8 | header[15];
-        assert_true(restarts > 0);
+        assert_true(wal_restarts(f) > 0);
 
         reopen(f);
         sqlite3 *db = raw_open(f->path);
@@ -1383,6 +1390,46 @@ static void test_checkpointer_restarts_wal(void **state)
         assert_string_equal((const char *) sqlite3_column_text(st, 0), "ok");
         sqlite3_finalize(st);
         sqlite3_close(db);
+}
+
+/* Once the WAL is long it waits to start over; a writer that holds off
+ * meanwhile (as a transport does with its next message) is told, through
+ * the store's eventfd, when the thread has copied all of it, and the very
+ * next commit starts the WAL over, with nothing copied on the loop. */
+static void test_wal_waits_for_writers(void **state)
+{
+        struct fixture *f = *state;
+        int fd = store_wal_fd(f->store);
+        assert_true(fd >= 0);
+        assert_false(store_wal_waiting(f->store));
+
+        /* Messages going through as in a flush, until the WAL waits (a few
+         * thousand pages; bounded). */
+        size_t sent = 0;
+        while (!store_wal_waiting(f->store)) {
+                assert_true(sent < 20000);
+                uint64_t id = add_outbound(f->store, "out");
+                assert_int_equal(store_set_state(f->store, id, MSG_SENDING, NULL, 0), 0);
+                assert_int_equal(store_set_state(f->store, id, MSG_SENT, NULL, 0), 0);
+                sent++;
+        }
+        uint64_t next = add_outbound(f->store, "out");
+        assert_true(store_wal_waiting(f->store));
+
+        /* Holding off: each pass of the thread makes the fd readable. */
+        bool go_on = false;
+        for (int passes = 0; !go_on; passes++) {
+                assert_true(passes < 100);
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                assert_int_equal(poll(&p, 1, 30000), 1);
+                go_on = store_wal_check(f->store);
+        }
+        assert_false(store_wal_waiting(f->store));
+
+        uint32_t before = wal_restarts(f);
+        assert_int_equal(store_set_state(f->store, next, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(wal_restarts(f), before + 1);
+        assert_false(store_wal_waiting(f->store));
 }
 
 int main(void)
@@ -1410,6 +1457,7 @@ int main(void)
             T(test_inbound_batch),
             T(test_reopen_keeps_everything),
             T(test_checkpointer_restarts_wal),
+            T(test_wal_waits_for_writers),
             T(test_file_setup),
             T(test_owner_queue),
             T(test_migrates_from_version_1),

@@ -106,7 +106,7 @@ bool store_wal_waiting(const struct store *s);
 bool store_wal_check(struct store *s);
 
 /* At start: messages caught in "sending" go back to "queued" (at-least-once).
- * Reports how many. */
+ * Reports how many. Drops the bodies a stop left of sent messages. */
 int store_recover(struct store *s, unsigned *ret_requeued);
 
 /* Stores a new outbound message in state m->state, which is "queued",
@@ -139,17 +139,24 @@ int store_has_source_key(struct store *s, const char *source_key);
 int store_source_key_arrival(struct store *s, const char *source_key, uint64_t *ret_usec);
 
 int store_get(struct store *s, uint64_t id, struct msg_record *ret); /* -ENOENT */
-/* -ENOENT if no such message; -ENODATA if it has no stored body (dropped when
- * it was sent or aborted; inbound bodies live in the Maildir file). */
+/* -ENOENT if no such message; -ENODATA if it has no stored body (dropped
+ * once it was sent or when it was aborted; inbound bodies live in the
+ * Maildir file). */
 int store_get_body(struct store *s, uint64_t id, void **ret_data, size_t *ret_size);
 
 /* Moves message id to state `to`, if msg_state_transition_allowed() from its
  * current state (else -EBUSY; -ENOENT if no such message). Entering "sending"
  * counts an attempt. error (may be NULL) becomes last_error; next_attempt_usec
- * is stored as given. A final state drops the stored body of a sent or aborted
- * message. */
+ * is stored as given. "aborted" drops the stored body; "sent" leaves it to
+ * store_drop_done_bodies(), which this calls itself once 64 are waiting. */
 int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char *error,
                     uint64_t next_attempt_usec);
+/* Drops, in one transaction, the bodies of the messages that entered
+ * "sent" since the last drop, but those whose copy to Sent is pending
+ * (their copy drops them). A transport calls it when nothing of it is in
+ * transit any more; store_close() and store_recover() too. -EBUSY inside a
+ * transaction. */
+int store_drop_done_bodies(struct store *s);
 
 /* Hold, Release and Reschedule: message id goes to `to` ("held", "queued"
  * or "scheduled", if msg_state_transition_allowed(); else -EBUSY, -ENOENT)

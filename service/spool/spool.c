@@ -58,9 +58,11 @@ static int machine_mail_domain(char **ret)
 static int wal_passed(sd_event_source *source, int fd, uint32_t revents, void *userdata)
 {
         struct spool *s = userdata;
-        if (store_wal_check(s->store))
-                for (size_t i = 0; i < s->n_transports; i++)
-                        transport_kick(s->transports[i]);
+        if (!store_wal_check(s->store))
+                return 0;
+        (void) store_drop_done_bodies(s->store);
+        for (size_t i = 0; i < s->n_transports; i++)
+                transport_kick(s->transports[i]);
         return 0;
 }
 

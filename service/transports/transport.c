@@ -735,8 +735,13 @@ static void delivery_finish(struct transport *t, uint64_t id, enum delivery_outc
         /* Last, with our state settled: this may end a flush. */
         REPORT(t, message_settled, id, outcome);
         transport_kick(t);
-        if (t->in_transit == 0)
+        if (t->in_transit == 0) {
+                /* Not while the WAL waits to start over: a commit then costs
+                 * the checkpointer another pass (the spool drops them after). */
+                if (!store_wal_waiting(store))
+                        (void) store_drop_done_bodies(store);
                 REPORT(t, idle);
+        }
 }
 
 void transport_message_copy_changed(struct transport *t, uint64_t id)

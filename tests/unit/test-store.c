@@ -448,6 +448,10 @@ static void test_body_dropped_when_done(void **state)
         assert_int_equal(store_get_body(f->store, sent, &data, &size), 0); /* still there */
         free(data);
         assert_int_equal(store_set_state(f->store, sent, MSG_SENT, "error is replaced", 0), 0);
+        /* Until the bodies of the sent messages are dropped together. */
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), 0);
+        free(data);
+        assert_int_equal(store_drop_done_bodies(f->store), 0);
         assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
 
         uint64_t aborted = add_outbound(f->store, "work");
@@ -464,6 +468,42 @@ static void test_body_dropped_when_done(void **state)
 
         /* Dropping one body leaves the others alone. */
         uint64_t other = add_outbound(f->store, "work");
+        assert_int_equal(store_get_body(f->store, other, &data, &size), 0);
+        free(data);
+
+        /* Sixty-four sent messages are dropped without being asked. */
+        uint64_t batch[64];
+        for (size_t i = 0; i < ELEMENTSOF(batch); i++) {
+                batch[i] = add_outbound(f->store, "work");
+                assert_int_equal(store_set_state(f->store, batch[i], MSG_SENDING, NULL, 0), 0);
+                assert_int_equal(store_set_state(f->store, batch[i], MSG_SENT, NULL, 0), 0);
+                assert_int_equal(store_get_body(f->store, batch[0], &data, &size),
+                                 i + 1 < ELEMENTSOF(batch) ? 0 : -ENODATA);
+                if (i + 1 < ELEMENTSOF(batch))
+                        free(data);
+        }
+        assert_int_equal(store_get_body(f->store, batch[63], &data, &size), -ENODATA);
+
+        /* A stop drops those still waiting. */
+        uint64_t last = add_outbound(f->store, "work");
+        assert_int_equal(store_set_state(f->store, last, MSG_SENDING, NULL, 0), 0);
+        assert_int_equal(store_set_state(f->store, last, MSG_SENT, NULL, 0), 0);
+        reopen(f);
+        assert_int_equal(store_get_body(f->store, last, &data, &size), -ENODATA);
+
+        /* And a start those a crash left. */
+        f->store = store_close(f->store);
+        sqlite3 *db = raw_open(f->path);
+        char *sql = sqlite3_mprintf("INSERT INTO bodies (message, data) VALUES (%llu, 'x')",
+                                    (unsigned long long) sent);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_free(sql);
+        sqlite3_close(db);
+        reopen(f);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), 0);
+        free(data);
+        assert_int_equal(store_recover(f->store, NULL), 0);
+        assert_int_equal(store_get_body(f->store, sent, &data, &size), -ENODATA);
         assert_int_equal(store_get_body(f->store, other, &data, &size), 0);
         free(data);
 }
@@ -525,6 +565,7 @@ static void test_sent_copy(void **state)
         assert_int_equal(store_set_state(f->store, id, MSG_SENT, NULL, 0), 0);
         assert_int_equal(store_set_state(f->store, plain, MSG_SENDING, NULL, 0), 0);
         assert_int_equal(store_set_state(f->store, plain, MSG_SENT, NULL, 0), 0);
+        assert_int_equal(store_drop_done_bodies(f->store), 0);
         assert_int_equal(store_get_body(f->store, id, &data, &size), 0); /* kept for the copy */
         free(data);
         assert_int_equal(store_get_body(f->store, plain, &data, &size), -ENODATA);
@@ -969,7 +1010,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 8);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 9);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -1108,14 +1149,13 @@ static void test_migrates_from_version_1(void **state)
         assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 8);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 9);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
         sqlite3_close(db);
-        /* The trigger came with the migration: sending drops the body. */
-        assert_int_equal(store_set_state(f->store, 1, MSG_SENDING, NULL, 0), 0);
-        assert_int_equal(store_set_state(f->store, 1, MSG_SENT, NULL, 0), 0);
+        /* The trigger came with the migration: aborting drops the body. */
+        assert_int_equal(store_set_state(f->store, 1, MSG_ABORTED, NULL, 0), 0);
         assert_int_equal(store_get_body(f->store, 1, &data, &size), -ENODATA);
         /* And new ids go on after the old ones. */
         assert_true(add_outbound(f->store, "work") > 2);
@@ -1210,7 +1250,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 9", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 10", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -1219,7 +1259,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 9);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }

@@ -344,10 +344,18 @@ static const char schema_v9[] =
     "  OR (OLD.state = 'sent' AND NEW.state = 'sent' AND NEW.sent_copy != 'pending') "
     "  BEGIN DELETE FROM bodies WHERE message = NEW.id; END;";
 
+/* Version 10: on_demand in messages_queue, so that listing what a flush
+ * sends (store_list_pending()) reads the index alone: it looked up the row
+ * of every waiting message, 4 ms for 10 000 in the one dispatch that starts
+ * the flush. */
+static const char schema_v10[] =
+    "DROP INDEX messages_queue;"
+    "CREATE INDEX messages_queue ON messages (transport, state, next_attempt, on_demand);";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[] = {
     schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
-    schema_v6, schema_v7, schema_v8, schema_v9,
+    schema_v6, schema_v7, schema_v8, schema_v9, schema_v10,
 };
 #define STORE_SCHEMA_VERSION ((int64_t) ELEMENTSOF(migrations))
 
@@ -526,8 +534,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
     [STMT_PENDING] = "SELECT id FROM messages "
                      "WHERE transport = ?1 AND state IN ('queued', 'deferred') "
                      "AND (state != 'queued' OR (?4 AND (on_demand = 0 OR ?2))) "
-                     "AND (state != 'deferred' OR ?3 = 0 OR next_attempt <= ?3) "
-                     "ORDER BY id",
+                     "AND (state != 'deferred' OR ?3 = 0 OR next_attempt <= ?3)",
     /* No direction test: the schema's CHECK makes these states outbound. */
     [STMT_COUNT_WAITING] = "SELECT count(*) FROM messages "
                            "WHERE transport = ?1 "
@@ -1508,6 +1515,12 @@ static int step_pair(sqlite3_stmt *st, int64_t *ret_a, int64_t *ret_b)
 }
 
 /* The ids a bound statement returns in its first column. */
+static int compare_ids(const void *a, const void *b)
+{
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+        return (x > y) - (x < y);
+}
+
 static int step_ids(sqlite3_stmt *st, uint64_t **ret_ids, size_t *ret_n)
 {
         int rc;
@@ -1545,7 +1558,14 @@ int store_list_pending(struct store *s, const char *transport, bool include_queu
         rc = rc ?: sqlite3_bind_int(st, 4, include_queued);
         if (rc != SQLITE_OK)
                 return errno_from_sqlite(rc);
-        return step_ids(st, ret_ids, ret_n);
+        int r = step_ids(st, ret_ids, ret_n);
+        if (r < 0)
+                return r;
+        /* Oldest first. Sorted here rather than by ORDER BY, whose temporary
+         * b-tree took longer than qsort() for the same ids. */
+        if (*ret_n > 1) /* no list at all when empty */
+                qsort(*ret_ids, *ret_n, sizeof(**ret_ids), compare_ids);
+        return 0;
 }
 
 static int list_before(struct store *s, enum store_stmt which, uint64_t now_usec,

@@ -1010,7 +1010,7 @@ static void test_file_setup(void **state)
         assert_int_equal(st.st_mode & 07777, 0600); /* it holds private mail */
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 9);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
         sqlite3_stmt *q = NULL;
         assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
         assert_int_equal(sqlite3_step(q), SQLITE_ROW);
@@ -1149,7 +1149,7 @@ static void test_migrates_from_version_1(void **state)
         assert_false(r.possibly_delivered);
 
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 9);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages WHERE body IS NOT NULL"), 0);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM bodies"), 2);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM recipients"), 2);
@@ -1250,7 +1250,7 @@ static void test_newer_schema(void **state)
         f->store = store_close(f->store);
 
         sqlite3 *db = raw_open(f->path);
-        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 10", NULL, NULL, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 11", NULL, NULL, NULL), SQLITE_OK);
         sqlite3_close(db);
 
         struct store *s = NULL;
@@ -1259,7 +1259,7 @@ static void test_newer_schema(void **state)
 
         /* Refused means untouched: the newer daemon still finds its version. */
         db = raw_open(f->path);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 10);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 11);
         assert_int_equal(raw_int(db, "SELECT count(*) FROM messages"), 1);
         sqlite3_close(db);
 }

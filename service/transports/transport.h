@@ -210,8 +210,8 @@ void transport_show_flush(struct transport *t, enum flush_direction dir, bool fl
 void transport_show_flush_progress(struct transport *t, size_t settled, size_t total);
 
 /* Delivery queue. */
-/* Looks for work on a later iteration: the store lets writers go on again
- * (store_wal_check()). */
+/* Looks for work on a later iteration. The spool calls it when the store
+ * lets writers go on again (store_wal_check()). */
 void transport_kick(struct transport *t);
 void transport_message_added(struct transport *t, bool hold); /* a new outbound message */
 void transport_message_aborted(struct transport *t);

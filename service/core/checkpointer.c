@@ -50,9 +50,9 @@ struct checkpointer {
         bool wanted, running, stop, waiting;
         int pass_pages, pass_copied;
         /* The loop's own, outside the lock: the WAL's length at its last
-         * commit, the pages written since the thread was last woken, and
-         * when the WAL began to wait. */
-        int wal_pages, appended;
+         * commit, the pages written since the thread was last woken, the
+         * length at which it waits next, and when it began to wait. */
+        int wal_pages, appended, wait_pages;
         uint64_t waiting_since;
 };
 
@@ -103,14 +103,17 @@ static bool last_pass_complete(const struct checkpointer *c)
 }
 
 /* Without the lock, with the thread idle: the loop copies what is left,
- * which ends the wait. The eventfd tells whoever held off. */
+ * which ends the wait. The eventfd tells whoever held off. Should a reader
+ * of another connection (a backup, an sqlite3 shell) keep pages from being
+ * copied, the wait ends all the same, and the next begins a thousand pages
+ * later: holding writers off would not help. */
 static void copy_on_loop(struct checkpointer *c)
 {
         int pages = 0, copied = 0;
         int rc =
             sqlite3_wal_checkpoint_v2(c->loop_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, &copied);
         if (rc != SQLITE_OK || copied != pages)
-                return;
+                c->wait_pages = c->wal_pages + CHECKPOINT_PAGES;
         pthread_mutex_lock(&c->lock);
         c->waiting = false;
         pthread_mutex_unlock(&c->lock);
@@ -123,13 +126,15 @@ static int checkpointer_wal_hook(void *userdata, sqlite3 *db, const char *name, 
 {
         struct checkpointer *c = userdata;
         /* Shorter than at the last commit: the WAL started over. */
+        if (pages < c->wal_pages)
+                c->wait_pages = CHECKPOINT_RESTART_PAGES;
         c->appended += pages >= c->wal_pages ? pages - c->wal_pages : pages;
         c->wal_pages = pages;
 
         bool copy_here = false;
         pthread_mutex_lock(&c->lock);
         bool idle = !c->running && !c->wanted;
-        if (!c->waiting && pages >= CHECKPOINT_RESTART_PAGES) {
+        if (!c->waiting && pages >= c->wait_pages) {
                 c->waiting = true;
                 c->waiting_since = now_monotonic_usec();
                 /* A pass under way tells the loop when it ends. */
@@ -207,6 +212,7 @@ struct checkpointer *checkpointer_start(const char *path, sqlite3 *db)
                 return NULL;
         c->loop_db = db;
         c->pass_pages = c->pass_copied = -1;
+        c->wait_pages = CHECKPOINT_RESTART_PAGES;
         c->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         int rc = c->fd >= 0 ? sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE, NULL)
                             : SQLITE_CANTOPEN;

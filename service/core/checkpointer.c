@@ -94,28 +94,30 @@ static void wake_thread(struct checkpointer *c)
         pthread_cond_signal(&c->wake);
 }
 
-/* Under lock: the last pass found the WAL as the loop's last commit left
- * it, and copied all of it. */
-static bool last_pass_complete(const struct checkpointer *c)
+/* Under lock. Unless all of the WAL was copied, a reader of another
+ * connection (a backup, an sqlite3 shell) holds pages back, and holding
+ * writers off would not help: the next wait begins a thousand pages later. */
+static void end_wait(struct checkpointer *c, bool all_copied)
 {
-        return c->pass_pages >= 0 && c->pass_copied == c->pass_pages &&
-               c->pass_pages == c->wal_pages;
+        if (!all_copied)
+                c->wait_pages = c->wal_pages + CHECKPOINT_PAGES;
+        c->waiting = false;
+}
+
+static bool wait_overdue(const struct checkpointer *c)
+{
+        return now_monotonic_usec() - c->waiting_since >= CHECKPOINT_WAIT_MAX_USEC;
 }
 
 /* Without the lock, with the thread idle: the loop copies what is left,
- * which ends the wait. The eventfd tells whoever held off. Should a reader
- * of another connection (a backup, an sqlite3 shell) keep pages from being
- * copied, the wait ends all the same, and the next begins a thousand pages
- * later: holding writers off would not help. */
+ * which ends the wait. The eventfd tells whoever held off. */
 static void copy_on_loop(struct checkpointer *c)
 {
         int pages = 0, copied = 0;
         int rc =
             sqlite3_wal_checkpoint_v2(c->loop_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &pages, &copied);
-        if (rc != SQLITE_OK || copied != pages)
-                c->wait_pages = c->wal_pages + CHECKPOINT_PAGES;
         pthread_mutex_lock(&c->lock);
-        c->waiting = false;
+        end_wait(c, rc == SQLITE_OK && copied == pages);
         pthread_mutex_unlock(&c->lock);
         (void) eventfd_write(c->fd, 1);
 }
@@ -143,7 +145,7 @@ static int checkpointer_wal_hook(void *userdata, sqlite3 *db, const char *name, 
         } else if (!c->waiting && idle && c->appended >= CHECKPOINT_PAGES)
                 wake_thread(c);
         else if (c->waiting && idle)
-                copy_here = now_monotonic_usec() - c->waiting_since >= CHECKPOINT_WAIT_MAX_USEC;
+                copy_here = wait_overdue(c);
         pthread_mutex_unlock(&c->lock);
 
         if (copy_here)
@@ -172,9 +174,10 @@ bool checkpointer_check(struct checkpointer *c)
         pthread_mutex_lock(&c->lock);
         /* A pass under way tells the loop again when it ends. */
         if (c->waiting && !c->running && !c->wanted) {
-                if (last_pass_complete(c))
-                        c->waiting = false;
-                else if (now_monotonic_usec() - c->waiting_since >= CHECKPOINT_WAIT_MAX_USEC)
+                /* No commit since the pass began: it copied all it could. */
+                if (c->pass_pages >= 0 && c->pass_pages == c->wal_pages)
+                        end_wait(c, c->pass_copied == c->pass_pages);
+                else if (wait_overdue(c))
                         copy_here = true;
                 else
                         wake_thread(c);

@@ -1151,8 +1151,12 @@ int store_set_state(struct store *s, uint64_t id, enum msg_state to, const char 
         s->relaxed_commit = true;
         r = set_state(s, id, to, error, next_attempt_usec);
         s->relaxed_commit = false;
-        if (r >= 0 && s->n_done == STORE_DONE_BODIES_MAX)
-                (void) store_drop_done_bodies(s);
+        if (r >= 0 && s->n_done == STORE_DONE_BODIES_MAX) {
+                int k = store_drop_done_bodies(s);
+                if (k < 0) /* tried again at the next occasion; the move stands */
+                        log_warning("store: cannot drop the bodies of sent messages: %s",
+                                    strerror(-k));
+        }
         return r;
 }
 
